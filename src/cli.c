@@ -1,0 +1,96 @@
+/* Command-line parsing (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+enum {
+	OPT_SELF_TEST = 0x100,
+};
+
+const char cli_usage[] =
+	"Usage: vgpu-run [OPTIONS] [--] COMMAND [ARG...]\n"
+	"Run COMMAND under seccomp-bpf + ptrace, follow every process and thread it\n"
+	"creates, and record its file, exec and signal activity.  vgpu-run exits as\n"
+	"COMMAND did.\n"
+	"\n"
+	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
+	"  -v, --verbose      print events live on stderr\n"
+	"  -q, --quiet        no summary on stderr when COMMAND ends\n"
+	"      --self-test    check that ptrace and seccomp work here, then exit\n"
+	"  -h, --help         show this help and exit\n"
+	"  -V, --version      show the version and exit\n"
+	"\n"
+	"Exit status: COMMAND's; its fatal signal is re-raised; 125 when vgpu-run\n"
+	"failed before COMMAND started; 126 COMMAND not executable; 127 not found.\n"
+	"See vgpu-run(1).\n";
+
+static const struct option long_options[] = {
+	{ "trace", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{}
+};
+
+int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
+{
+	Options o = { .action = CLI_RUN };
+	int c;
+
+	/* '+': stop at COMMAND, whose options are its own.  ':': report a
+	 * missing argument distinctly.  opterr = 0: we word the messages. */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:t:vqhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!*optarg) {
+				snprintf(err, err_size, "--trace needs a file name");
+				return -EINVAL;
+			}
+			o.trace_path = optarg;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case OPT_SELF_TEST:
+			o.action = CLI_SELF_TEST;
+			break;
+		case 'h':
+			o.action = CLI_HELP;
+			break;
+		case 'V':
+			o.action = CLI_VERSION;
+			break;
+		case ':':
+			snprintf(err, err_size, "option '%s' needs an argument", argv[optind - 1]);
+			return -EINVAL;
+		case '?':
+			if (optopt)
+				snprintf(err, err_size, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, err_size, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, err_size, "cannot parse the command line");
+			return -EINVAL;
+		}
+	}
+	if (o.action == CLI_RUN) {
+		if (optind >= argc) {
+			snprintf(err, err_size, "no COMMAND given (try 'vgpu-run --help')");
+			return -EINVAL;
+		}
+		o.command = argv + optind;
+	}
+	*ret = o;
+	return 0;
+}

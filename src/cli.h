@@ -1,0 +1,28 @@
+/* Command-line parsing into Options: no globals, no printing, no exit(),
+ * so it can be unit-tested.  main.c prints and decides the exit status. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum CliAction {
+	CLI_RUN,
+	CLI_HELP,
+	CLI_VERSION,
+	CLI_SELF_TEST,
+} CliAction;
+
+typedef struct Options {
+	CliAction action;
+	const char *trace_path;	/* -t FILE, or NULL */
+	bool verbose;
+	bool quiet;
+	char **command;		/* points into argv; NULL-terminated */
+} Options;
+
+/* Parse ARGV.  Returns 0, or -EINVAL with a one-line reason (no trailing
+ * newline, no program name) in ERR. */
+int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size);
+
+/* The --help text. */
+extern const char cli_usage[];

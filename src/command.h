@@ -1,0 +1,10 @@
+/* Finding COMMAND the way execvp(3) would, but before anything is traced,
+ * so "not found" is a clean exit 127 and the trace shows one execve. */
+#pragma once
+
+#include <stddef.h>
+
+/* Resolve NAME against PATH (a NAME with '/' is taken as is).  Returns 0
+ * with the path in OUT, -ENOENT when found nowhere, -EACCES when found
+ * only without execute permission, -ENAMETOOLONG. */
+int command_resolve(const char *name, const char *path_env, char *out, size_t size);

@@ -1,0 +1,152 @@
+/* One traced run (see run.h).  Events are numbered here, in one place, so
+ * the trace file, -v and any observer agree on seq. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "command.h"
+#include "json.h"
+#include "signals.h"
+#include "trace-json.h"
+#include "verbose.h"
+
+/* Environment variables every exec event records: the loader's inputs.
+ * Policies (see vgpu-run.policy(5)) will add their own. */
+static const char *const default_env_keep[] = {
+	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", NULL,
+};
+static const int default_capture_fds[] = { 2 };
+
+typedef struct Sink {
+	const RunConfig *cfg;
+	FILE *trace;
+	JsonWriter json;
+	uint64_t seq;
+	int trace_error;
+} Sink;
+
+static void sink_write(Sink *s)
+{
+	if (!s->trace || s->trace_error)
+		return;
+	if (s->json.failed) {
+		s->trace_error = -ENOMEM;
+		return;
+	}
+	/* One line per event, flushed at once: the trace is complete up to
+	 * the last event even if vgpu-run is killed. */
+	json_raw(&s->json, "\n");
+	if (fwrite(s->json.buf, 1, s->json.len, s->trace) != s->json.len || fflush(s->trace) != 0)
+		s->trace_error = -errno;
+}
+
+static void on_event(const TracerEvent *ev, void *userdata)
+{
+	Sink *s = userdata;
+	uint64_t seq = ++s->seq;
+	if (s->trace) {
+		trace_json_event(&s->json, seq, ev);
+		sink_write(s);
+	}
+	if (s->cfg->verbose)
+		verbose_print(stderr, seq, ev);
+	if (s->cfg->observer)
+		s->cfg->observer(seq, ev, s->cfg->userdata);
+}
+
+static int open_trace(const char *path, FILE **ret)
+{
+	if (strcmp(path, "-") == 0) {
+		*ret = stdout;
+		return 0;
+	}
+	/* 0600: traces hold command lines, environment values and output. */
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return neg_errno();
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		return neg_errno();
+	TAKE_FD(fd);
+	*ret = f;
+	return 0;
+}
+
+int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_size)
+{
+	char path[PATH_MAX];
+	int r = command_resolve(cfg->command[0], getenv("PATH"), path, sizeof(path));
+	if (r < 0) {
+		snprintf(err, err_size, "cannot run '%s': %s", cfg->command[0],
+			 r == -ENOENT ? "command not found" : strerror(-r));
+		return r == -ENOENT || r == -EACCES ? r : -EINVAL;
+	}
+
+	Sink sink = { .cfg = cfg };
+	json_init(&sink.json);
+	if (cfg->trace_path) {
+		r = open_trace(cfg->trace_path, &sink.trace);
+		if (r < 0) {
+			snprintf(err, err_size, "cannot open trace file '%s': %s", cfg->trace_path,
+				 strerror(-r));
+			json_done(&sink.json);
+			return -EIO;
+		}
+		TraceHeader h = {
+			.command = cfg->command,
+			.capture_fds = default_capture_fds,
+			.n_capture_fds = ELEMENTSOF(default_capture_fds),
+			.env_keep = default_env_keep,
+		};
+		trace_json_header(&sink.json, &h);
+		sink.seq = 1;
+		sink_write(&sink);
+	}
+
+	TracerConfig tc = {
+		.output_fds = default_capture_fds,
+		.n_output_fds = ELEMENTSOF(default_capture_fds),
+		.env_keep = default_env_keep,
+		.on_event = on_event,
+		.userdata = &sink,
+	};
+	Tracer *t = NULL;
+	r = tracer_new(&tc, &t);
+	if (r < 0)
+		snprintf(err, err_size, "cannot set up the tracer: %s", strerror(-r));
+	if (r >= 0) {
+		extern char **environ;
+		r = tracer_spawn(t, path, cfg->command, environ);
+		if (r < 0)
+			snprintf(err, err_size, "cannot trace '%s': ptrace: %s (see vgpu-run --self-test)",
+				 cfg->command[0], strerror(-r));
+	}
+	if (r >= 0)
+		r = signals_forward_to(t);
+	if (r >= 0) {
+		r = tracer_run(t, &ret->result);
+		if (r < 0)
+			snprintf(err, err_size, "tracing failed: %s", strerror(-r));
+	}
+	if (r >= 0) {
+		tracer_get_stats(t, &ret->stats);
+		if (sink.trace) {
+			trace_json_stats(&sink.json, ++sink.seq, tracer_now_ns(t), &ret->stats);
+			sink_write(&sink);
+		}
+		ret->events = sink.seq;
+		ret->trace_error = sink.trace_error;
+	}
+	signals_forward_to(NULL);
+	tracer_free(t);
+	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
+		ret->trace_error = -errno;
+	json_done(&sink.json);
+	return r < 0 ? -EIO : 0;
+}

@@ -1,0 +1,29 @@
+/* One traced run: tracer + event sink (numbering, trace file, -v lines). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "tracer.h"
+
+typedef struct RunConfig {
+	char **command;		/* argv of COMMAND, NULL-terminated */
+	const char *trace_path;	/* NULL: no trace file */
+	bool verbose;
+	/* Called for every event after numbering (self-test uses it). */
+	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
+	void *userdata;
+} RunConfig;
+
+typedef struct RunOutcome {
+	TracerResult result;
+	TracerStats stats;
+	uint64_t events;
+	int trace_error;	/* -errno when writing the trace failed */
+} RunOutcome;
+
+/* Launch and trace.  A negative return means COMMAND never started:
+ * -ENOENT / -EACCES from the command lookup (exit 127 / 126), anything
+ * else is vgpu-run's own failure (exit 125); ERR holds a one-line reason.
+ * Launch failures inside the child come back in ret->result. */
+int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_size);

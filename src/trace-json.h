@@ -1,0 +1,24 @@
+/* The JSON Lines trace (schema vgpu-run/trace/1): one object per event,
+ * numbered by seq from 1 (the header), times in ns since launch. */
+#pragma once
+
+#include <stdint.h>
+
+#include "json.h"
+#include "tracer.h"
+
+#define TRACE_SCHEMA "vgpu-run/trace/1"
+
+typedef struct TraceHeader {
+	char *const *command;		/* NULL-terminated */
+	const int *capture_fds;
+	size_t n_capture_fds;
+	const char *const *env_keep;	/* NULL-terminated, may be NULL */
+} TraceHeader;
+
+/* Encode one event (without the trailing newline) into W, replacing what
+ * W held.  Returns 0, or -ENOMEM. */
+int trace_json_event(JsonWriter *w, uint64_t seq, const TracerEvent *ev);
+int trace_json_header(JsonWriter *w, const TraceHeader *h);
+/* The closing record: the run's costs as stop counts. */
+int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);

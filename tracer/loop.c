@@ -1,0 +1,270 @@
+/* The event loop: one waitpid(__WALL) at a time, each stop turned into at
+ * most one event and exactly one restart.
+ *
+ *   new task ──attach stop (EVENT_STOP, first)──► CONT at once: native speed
+ *      │                                          until its first watched call
+ *      ▼
+ *   running ──seccomp stop──► decode args ──► SYSCALL ──exit stop──► event, CONT
+ *      │                          └─(output capture: event, CONT; one stop)
+ *      ├──fork/vfork/clone event──► fork event, CONT (child may stop first)
+ *      ├──exec event──► pending execve = 0, exec event, CONT (no exit stop)
+ *      ├──signal-delivery stop──► signal event, CONT with the signal
+ *      ├──group-stop (EVENT_STOP + stop signal)──► LISTEN (job control kept)
+ *      ├──exit event──► CONT
+ *      └──exited / killed──► exit event (thread-group leader), forget
+ *
+ * Signals are re-injected only at signal-delivery stops; every other stop
+ * restarts with 0.  Go's SIGURG preemption therefore keeps working, at the
+ * price of one stop per SIGURG (counted in TracerStats.sigurg_stops). */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "cleanup.h"
+#include "tracer-internal.h"
+
+/* A handler returns the ptrace restart request for the stopped task. */
+typedef int (*StopHandler)(Tracer *t, Tracee *tr, int sig, int event);
+
+static Tracee *adopt(Tracer *t, pid_t tid)
+{
+	pid_t tgid = tid, ppid = 0;
+	Tracee *tr;
+	/* A task we have not met: the child of a fork whose first stop beat
+	 * the parent's fork event.  /proc knows its process and parent. */
+	(void)proc_task_ids(tid, &tgid, &ppid);
+	if (tracee_add(&t->tracees, tid, tgid, ppid, &tr) < 0)
+		return NULL;
+	t->stats.tasks++;
+	if (t->tracees.count > t->stats.max_live_tasks)
+		t->stats.max_live_tasks = t->tracees.count;
+	return tr;
+}
+
+static int on_new_task(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)sig;
+	unsigned long msg = 0;
+	if (ptrace(PTRACE_GETEVENTMSG, tr->tid, 0L, &msg) < 0)
+		return PTRACE_CONT;
+	pid_t child_tid = (pid_t)msg;
+	Tracee *child = tracee_find(&t->tracees, child_tid);
+	if (!child)
+		child = adopt(t, child_tid);
+	if (!child)
+		return PTRACE_CONT;
+
+	static const TracerForkKind kinds[] = {
+		[PTRACE_EVENT_FORK] = TRACER_FORK_FORK,
+		[PTRACE_EVENT_VFORK] = TRACER_FORK_VFORK,
+		[PTRACE_EVENT_CLONE] = TRACER_FORK_CLONE,
+	};
+	TracerForkKind kind = kinds[event];
+	if (event == PTRACE_EVENT_CLONE && child->tgid == tr->tgid)
+		kind = TRACER_FORK_THREAD;
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_FORK,
+		.fork = { .kind = kind, .child_pid = child->tgid, .child_tid = child_tid },
+	};
+	tracer_emit(t, tr, &ev);
+	return PTRACE_CONT;
+}
+
+static int on_exec(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)sig;
+	(void)event;
+	unsigned long former = (unsigned long)tr->tid;
+	(void)ptrace(PTRACE_GETEVENTMSG, tr->tid, 0L, &former);
+	pid_t leader = tr->tid;
+	if ((pid_t)former != leader) {
+		/* A non-leader thread exec'd: it takes over the leader's tid;
+		 * the old leader vanishes without an exit notification. */
+		if (tracee_rekey(&t->tracees, (pid_t)former, leader) < 0)
+			return PTRACE_CONT;
+		tr = tracee_find(&t->tracees, leader);
+	}
+	if (tr->in_syscall && tr->pending.spec && tr->pending.spec->decode == DECODE_EXEC)
+		stop_emit_pending(t, tr, false, 0);
+	tracee_clear_pending(tr);
+	proc_emit_exec(t, tr, (pid_t)former != leader ? (pid_t)former : 0);
+	/* PTRACE_CONT drops the syscall-exit stop of the execve: its result
+	 * is known (0) and the stop would cost time for nothing. */
+	return PTRACE_CONT;
+}
+
+static int on_seccomp(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)sig;
+	(void)event;
+	t->stats.seccomp_stops++;
+	return stop_seccomp(t, tr);
+}
+
+static int on_plain_event(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)t;
+	(void)tr;
+	(void)sig;
+	(void)event;
+	return PTRACE_CONT;
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static int on_event_stop(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)t;
+	(void)event;
+	if (!tr->attached) {
+		tr->attached = true;	/* auto-attach stop of a new task */
+		return PTRACE_CONT;
+	}
+	/* Group-stop: LISTEN keeps the task stopped (the parent sees it
+	 * stopped, SIGCONT resumes it) without us swallowing the stop. */
+	return is_stop_signal(sig) ? PTRACE_LISTEN : PTRACE_CONT;
+}
+
+static const struct {
+	int event;
+	StopHandler fn;
+} event_handlers[] = {
+	{ PTRACE_EVENT_FORK, on_new_task },
+	{ PTRACE_EVENT_VFORK, on_new_task },
+	{ PTRACE_EVENT_CLONE, on_new_task },
+	{ PTRACE_EVENT_EXEC, on_exec },
+	{ PTRACE_EVENT_VFORK_DONE, on_plain_event },
+	{ PTRACE_EVENT_EXIT, on_plain_event },
+	{ PTRACE_EVENT_SECCOMP, on_seccomp },
+	{ PTRACE_EVENT_STOP, on_event_stop },
+};
+
+static StopHandler handler_for(int event)
+{
+	for (size_t i = 0; i < ELEMENTSOF(event_handlers); i++)
+		if (event_handlers[i].event == event)
+			return event_handlers[i].fn;
+	return on_plain_event;
+}
+
+/* A signal-delivery stop: record it, and hand the signal back. */
+static void on_signal(Tracer *t, Tracee *tr, int sig)
+{
+	t->stats.signal_stops++;
+	if (sig == SIGURG) {
+		/* Go preempts goroutines with SIGURG many times a second:
+		 * count it, but keep its stop as short as possible. */
+		t->stats.sigurg_stops++;
+		return;
+	}
+	siginfo_t si = { 0 };
+	(void)ptrace(PTRACE_GETSIGINFO, tr->tid, 0L, &si);
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_SIGNAL,
+		.sig = { .signo = sig, .code = si.si_code },
+	};
+	/* si_pid is meaningful for signals sent by a process. */
+	if (si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) {
+		ev.sig.sender = si.si_pid;
+		ev.sig.has_sender = true;
+	}
+	tracer_emit(t, tr, &ev);
+}
+
+static void on_gone(Tracer *t, pid_t tid, int status)
+{
+	Tracee *tr = tracee_find(&t->tracees, tid);
+	if (tr && tr->tid == tr->tgid) {
+		TracerEvent ev = {
+			.kind = TRACER_EVENT_EXIT,
+			.exit = {
+				.signaled = WIFSIGNALED(status),
+				.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+				.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status),
+			},
+		};
+		tracer_emit(t, tr, &ev);
+	}
+	if (tid == t->root) {
+		t->result.signaled = WIFSIGNALED(status);
+		t->result.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+		t->result.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status);
+		t->root_exited = 1;
+		launch_read_failure(t);
+	}
+	tracee_remove(&t->tracees, tid);
+}
+
+static void dispatch(Tracer *t, pid_t tid, int status)
+{
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		on_gone(t, tid, status);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	t->stats.stops++;
+	Tracee *tr = tracee_find(&t->tracees, tid);
+	if (!tr && !(tr = adopt(t, tid))) {
+		(void)ptrace(PTRACE_CONT, tid, 0L, 0L);
+		return;
+	}
+
+	int sig = WSTOPSIG(status);
+	int event = (unsigned)status >> 16;
+	int request, inject = 0;
+	if (sig == (SIGTRAP | 0x80)) {
+		request = stop_syscall_exit(t, tr);
+	} else if (event != 0) {
+		if (event != PTRACE_EVENT_SECCOMP)
+			t->stats.event_stops++;
+		request = handler_for(event)(t, tr, sig, event);
+		/* on_exec may have re-keyed: restart the task that stopped */
+	} else {
+		on_signal(t, tr, sig);
+		request = PTRACE_CONT;
+		inject = sig;
+	}
+	/* ESRCH: killed meanwhile (SIGKILL, or another thread's exec); its
+	 * exit notification follows. */
+	(void)ptrace(request, tid, 0L, (long)inject);
+}
+
+/* After the root is gone, a signal meant for the command goes to what is
+ * left of its tree (vgpu-run exits once all of it has ended). */
+static void forward_to_survivors(Tracer *t)
+{
+	int sig = t->forward_pending;
+	t->forward_pending = 0;
+	for (size_t b = 0; b < t->tracees.n_buckets; b++)
+		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
+			if (tr->tid == tr->tgid)
+				kill(tr->tid, sig);
+}
+
+int tracer_run(Tracer *t, TracerResult *ret)
+{
+	if (!t->root)
+		return -ECHILD;
+	for (;;) {
+		int status;
+		if (t->forward_pending && t->root_exited)
+			forward_to_survivors(t);
+		pid_t tid = waitpid(-1, &status, __WALL);
+		if (tid < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ECHILD)
+				break;
+			return neg_errno();
+		}
+		dispatch(t, tid, status);
+	}
+	*ret = t->result;
+	return 0;
+}

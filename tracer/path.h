@@ -1,0 +1,26 @@
+/* Turning a path argument into an absolute, normalised path.
+ *
+ * Lexical normalisation (no ".", "..", "//"; ".." stops at "/") is pure and
+ * unit-tested; resolution of relative paths asks /proc for the tracee's cwd
+ * or the directory behind a dirfd. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Normalise absolute IN into OUT (SIZE bytes).  Returns the length,
+ * -EINVAL when IN is not absolute, -ENAMETOOLONG when OUT is too small. */
+int path_normalize(const char *in, char *out, size_t size);
+
+/* Join BASE (absolute) and REL, then normalise.  REL absolute wins; an
+ * empty REL names BASE itself. */
+int path_join(const char *base, const char *rel, char *out, size_t size);
+
+/* The directory a relative path of TID is resolved against: its cwd for
+ * DIRFD == AT_FDCWD, else what its fd DIRFD names.  -EBADF when the fd is
+ * not open or names something that is not a path (socket:[..]), -ESRCH when
+ * the task is gone. */
+int path_base(pid_t tid, int dirfd, char *out, size_t size);
+
+/* path_base + path_join. */
+int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size);

@@ -1,0 +1,168 @@
+/* Facts about a task read from /proc: ids, the pid behind a pidfd, and the
+ * argv / exe / recorded environment of a fresh exec. */
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "tracer-internal.h"
+
+/* Bounds on what one exec event carries: argv and environ of a real server
+ * fit easily; a hostile program cannot make us allocate without limit. */
+#define PROC_FILE_MAX (256 * 1024)
+#define ARGV_MAX 4096
+
+/* Read a /proc file whole (bounded); *ret_len excludes the added NUL. */
+static int read_proc_file(const char *path, char **ret, size_t *ret_len, bool *ret_truncated)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	_cleanup_free_ char *buf = malloc(PROC_FILE_MAX + 1);
+	if (!buf)
+		return -ENOMEM;
+	size_t len = 0;
+	while (len < PROC_FILE_MAX) {
+		ssize_t n = read(fd, buf + len, PROC_FILE_MAX - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return neg_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret_truncated = len == PROC_FILE_MAX;
+	*ret_len = len;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+/* The value of "Key:\t<number>" in a /proc status-like text. */
+static int field_pid(const char *text, const char *key, pid_t *ret)
+{
+	size_t klen = strlen(key);
+	for (const char *line = text; line && *line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (strncmp(line, key, klen) == 0) {
+			char *end;
+			long v = strtol(line + klen, &end, 10);
+			if (end == line + klen || v < 0 || v > INT_MAX)
+				return -EINVAL;
+			*ret = (pid_t)v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	bool trunc;
+	int r = read_proc_file(path, &text, &len, &trunc);
+	if (r < 0)
+		return r;
+	pid_t tgid, ppid;
+	r = field_pid(text, "Tgid:", &tgid);
+	if (r >= 0)
+		r = field_pid(text, "PPid:", &ppid);
+	if (r < 0)
+		return r;
+	*ret_tgid = tgid;
+	*ret_ppid = ppid;
+	return 0;
+}
+
+int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	bool trunc;
+	int r = read_proc_file(path, &text, &len, &trunc);
+	if (r < 0)
+		return r;
+	return field_pid(text, "Pid:", ret_pid);
+}
+
+/* Split a NUL-separated /proc buffer into a NULL-terminated vector of
+ * pointers into BUF, keeping only entries KEEP accepts (NULL: all). */
+static char **split_nul(char *buf, size_t len, size_t *ret_n,
+			bool (*keep)(const Tracer *t, const char *s), const Tracer *t)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		n++;
+	if (n > ARGV_MAX)
+		n = ARGV_MAX;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < len && k < n; i += strlen(buf + i) + 1)
+		if (!keep || keep(t, buf + i))
+			v[k++] = buf + i;
+	*ret_n = k;
+	return v;
+}
+
+static bool env_wanted(const Tracer *t, const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	if (!eq || !t->env_keep)
+		return false;
+	_cleanup_free_ char *name = strndup(entry, (size_t)(eq - entry));
+	if (!name)
+		return false;
+	for (char **p = t->env_keep; *p; p++)
+		if (fnmatch(*p, name, 0) == 0)
+			return true;
+	return false;
+}
+
+void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
+{
+	char path[64], exe[PATH_MAX] = "";
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)tr->tid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+
+	_cleanup_free_ char *cmd = NULL, *env = NULL;
+	_cleanup_free_ char **argv = NULL, **envv = NULL;
+	size_t cmd_len = 0, env_len = 0, argc = 0, envc = 0;
+	bool cmd_trunc = false, env_trunc = false;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->tid);
+	if (read_proc_file(path, &cmd, &cmd_len, &cmd_trunc) >= 0)
+		argv = split_nul(cmd, cmd_len, &argc, NULL, t);
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)tr->tid);
+	if (t->env_keep && read_proc_file(path, &env, &env_len, &env_trunc) >= 0)
+		envv = split_nul(env, env_len, &envc, env_wanted, t);
+
+	static char *const empty[] = { NULL };
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_EXEC,
+		.exec = {
+			.exe = exe,
+			.argv = argv ? argv : empty,
+			.argc = argc,
+			.argv_truncated = cmd_trunc || argc >= ARGV_MAX,
+			.env = envv ? envv : empty,
+			.envc = envc,
+			.former_tid = former_tid,
+		},
+	};
+	tracer_emit(t, tr, &ev);
+}

@@ -1,0 +1,211 @@
+/* Decoding a seccomp stop, and completing it at the syscall-exit stop.
+ *
+ * A watched syscall costs at most two stops: the seccomp stop, where its
+ * arguments are read (strings must be read before the kernel runs the
+ * syscall, the tracee may change them afterwards), and, only when the
+ * result is wanted, the syscall-exit stop requested by restarting with
+ * PTRACE_SYSCALL.  Output captures need no result and cost one stop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/audit.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+
+#include "cleanup.h"
+#include "mem.h"
+#include "path.h"
+#include "tracer-internal.h"
+
+#define OUTPUT_IOV_MAX 64	/* writev elements looked at per call */
+
+static int get_info(pid_t tid, struct __ptrace_syscall_info *info)
+{
+	long n = ptrace(PTRACE_GET_SYSCALL_INFO, tid, (void *)sizeof(*info), info);
+	return n < 0 ? neg_errno() : 0;
+}
+
+/* Read and resolve the path argument into P. */
+static void decode_path(Tracer *t, Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
+{
+	(void)t;
+	char raw[PATH_MAX];
+	ssize_t n = mem_read_string(tr->tid, p->args[s->path_arg], raw, sizeof(raw));
+	if (n < 0) {
+		p->path_error = (int)n;
+		return;
+	}
+	int dirfd = s->dirfd_arg >= 0 ? (int)p->args[s->dirfd_arg] : AT_FDCWD;
+	char abs[PATH_MAX];
+	int r = path_resolve(tr->tid, dirfd, raw, abs, sizeof(abs));
+	if (r < 0) {
+		p->path_error = r;
+		p->raw = strdup(raw);
+		return;
+	}
+	p->path = strdup(abs);
+	if (strcmp(raw, abs) != 0)
+		p->raw = strdup(raw);
+}
+
+static int decode_flags(Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
+{
+	if (s->flags_arg < 0)
+		return 0;
+	if (!s->open_how) {
+		p->flags = p->args[s->flags_arg];
+		return 0;
+	}
+	struct open_how how;
+	if (mem_read(tr->tid, p->args[s->flags_arg], &how, sizeof(how.flags)) < 0)
+		return 0;	/* the kernel will fail it with EFAULT; shown */
+	p->flags = how.flags;
+	return 0;
+}
+
+static void decode_signal(Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
+{
+	long target = (long)(int)p->args[s->target_arg >= 0 ? s->target_arg : s->tid_arg];
+	if (s->target_is_pidfd) {
+		pid_t pid = 0;
+		(void)proc_pidfd_pid(tr->tid, (int)target, &pid);
+		target = pid;
+	}
+	p->target = (pid_t)target;
+}
+
+/* write/writev to a captured fd: one stop, no result needed. */
+static void capture_output(Tracer *t, Tracee *tr, const SyscallSpec *s, const uint64_t *args)
+{
+	size_t cap = t->cfg.output_max;
+	size_t len = 0;
+	bool truncated = false;
+	int error = 0;
+
+	if (s->decode == DECODE_WRITE) {
+		size_t want = (size_t)args[2];
+		if (want > cap) {
+			want = cap;
+			truncated = true;
+		}
+		ssize_t n = mem_read_partial(tr->tid, args[1], t->scratch, want);
+		if (n < 0)
+			error = (int)n;
+		else
+			len = (size_t)n;
+	} else {
+		struct iovec iov[OUTPUT_IOV_MAX];
+		size_t cnt = (size_t)args[2];
+		if (cnt > OUTPUT_IOV_MAX) {
+			cnt = OUTPUT_IOV_MAX;
+			truncated = true;
+		}
+		if (mem_read(tr->tid, args[1], iov, cnt * sizeof(*iov)) < 0)
+			error = -EFAULT;
+		for (size_t i = 0; !error && i < cnt; i++) {
+			size_t want = iov[i].iov_len;
+			if (want > cap - len) {
+				want = cap - len;
+				truncated = true;
+			}
+			ssize_t n = mem_read_partial(tr->tid, (uintptr_t)iov[i].iov_base,
+						     t->scratch + len, want);
+			if (n > 0)
+				len += (size_t)n;
+			if (len == cap)
+				break;
+		}
+	}
+
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_OUTPUT,
+		.out = { .fd = (int)args[0], .data = t->scratch, .len = len,
+			 .truncated = truncated, .error = error },
+	};
+	tracer_emit(t, tr, &ev);
+}
+
+int stop_seccomp(Tracer *t, Tracee *tr)
+{
+	struct __ptrace_syscall_info info;
+	if (get_info(tr->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP ||
+	    info.arch != AUDIT_ARCH_X86_64)
+		return PTRACE_CONT;
+	uint64_t nr = info.seccomp.nr;
+	const SyscallSpec *s = nr < SYSCALL_NR_MAX ? t->by_nr[nr] : NULL;
+	if (!s)
+		return PTRACE_CONT;
+
+	if (s->decode == DECODE_WRITE || s->decode == DECODE_WRITEV) {
+		capture_output(t, tr, s, info.seccomp.args);
+		return PTRACE_CONT;
+	}
+
+	tracee_clear_pending(tr);
+	PendingSyscall *p = &tr->pending;
+	p->spec = s;
+	p->nr = (long)nr;
+	memcpy(p->args, info.seccomp.args, sizeof(p->args));
+	if (s->decode == DECODE_SIGNAL)
+		decode_signal(tr, s, p);
+	else {
+		decode_path(t, tr, s, p);
+		decode_flags(tr, s, p);
+	}
+	tr->in_syscall = true;
+	return PTRACE_SYSCALL;
+}
+
+void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result)
+{
+	const PendingSyscall *p = &tr->pending;
+	const SyscallSpec *s = p->spec;
+	static const TracerArgKind arg_kind[] = {
+		[DECODE_PATH] = TRACER_ARGS_PATH,
+		[DECODE_EXEC] = TRACER_ARGS_EXEC,
+		[DECODE_SIGNAL] = TRACER_ARGS_SIGNAL,
+	};
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_SYSCALL,
+		.sys = {
+			.name = s->name,
+			.nr = p->nr,
+			.args = arg_kind[s->decode],
+			.path = p->path,
+			.raw = p->raw,
+			.path_error = p->path_error,
+			.dirfd = s->dirfd_arg >= 0 ? (int)p->args[s->dirfd_arg] : AT_FDCWD,
+			.flag_kind = s->flags_arg >= 0 ? s->flag_kind : TRACER_FLAGS_NONE,
+			.flags = p->flags,
+			.flag2_kind = s->flags2_arg >= 0 ? s->flag2_kind : TRACER_FLAGS_NONE,
+			.flags2 = s->flags2_arg >= 0 ? p->args[s->flags2_arg] : 0,
+			.has_result = true,
+			.is_error = is_error,
+			.result = is_error ? -result : result,
+		},
+	};
+	if (s->decode == DECODE_SIGNAL) {
+		ev.sys.target = p->target;
+		ev.sys.target_tid = s->tid_arg >= 0 ? (pid_t)p->args[s->tid_arg] : 0;
+		ev.sys.signo = (int)p->args[s->signo_arg];
+	}
+	tracer_emit(t, tr, &ev);
+	tracee_clear_pending(tr);
+}
+
+int stop_syscall_exit(Tracer *t, Tracee *tr)
+{
+	struct __ptrace_syscall_info info;
+	if (!tr->in_syscall)
+		return PTRACE_CONT;	/* not ours to complete */
+	if (get_info(tr->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_EXIT) {
+		tracee_clear_pending(tr);
+		return PTRACE_CONT;
+	}
+	t->stats.exit_stops++;
+	stop_emit_pending(t, tr, info.exit.is_error, (long)info.exit.rval);
+	return PTRACE_CONT;
+}

@@ -1,0 +1,49 @@
+/* The Tracer object, shared by the files of the engine (not installed). */
+#pragma once
+
+#include <seccomp.h>
+#include <signal.h>
+#include <time.h>
+
+#include "syscalls.h"
+#include "tracee.h"
+#include "tracer.h"
+
+struct Tracer {
+	TracerConfig cfg;
+	int output_fds[TRACER_MAX_OUTPUT_FDS];
+	char **env_keep;	/* owned copy of cfg.env_keep */
+	const SyscallSpec *by_nr[SYSCALL_NR_MAX];
+	scmp_filter_ctx filter;	/* built before fork, loaded by the child */
+	struct timespec t0;
+	TraceeTable tracees;
+	TracerStats stats;
+
+	pid_t root;
+	int launch_pipe;	/* read end: the child's launch failure */
+	/* Read by tracer_forward_signal() in a signal handler. */
+	volatile sig_atomic_t root_exited;
+	volatile sig_atomic_t forward_pending;
+	TracerResult result;
+	char *scratch;		/* output capture buffer (cfg.output_max) */
+};
+
+/* Emit EV (kind and payload set by the caller) for task TR. */
+void tracer_emit(Tracer *t, const Tracee *tr, TracerEvent *ev);
+
+/* stop.c: a seccomp stop and the syscall-exit stop that completes it.
+ * Both return the ptrace restart request to use. */
+int stop_seccomp(Tracer *t, Tracee *tr);
+int stop_syscall_exit(Tracer *t, Tracee *tr);
+/* Emit the pending syscall with a result (also used at exec). */
+void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result);
+
+/* proc.c: facts read from /proc. */
+int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid);
+int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid);
+/* Emit the exec event of TR (reads exe, cmdline, environ). */
+void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
+
+/* launch.c */
+int launch_child(Tracer *t, const char *path, char *const argv[], char *const envp[]);
+void launch_read_failure(Tracer *t);

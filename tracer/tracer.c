@@ -1,0 +1,128 @@
+/* The Tracer object: configuration, spawning, the event sink and counters.
+ * The stop -> event state machine is in loop.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "filter.h"
+#include "tracer-internal.h"
+
+#define OUTPUT_MAX_DEFAULT (64 * 1024)
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static int strv_copy(const char *const *in, char ***ret)
+{
+	size_t n = 0;
+	while (in && in[n])
+		n++;
+	char **v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(in[i]);
+		if (!v[i]) {
+			strv_free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+Tracer *tracer_free(Tracer *t)
+{
+	if (!t)
+		return NULL;
+	tracee_table_done(&t->tracees);
+	if (t->filter)
+		seccomp_release(t->filter);
+	if (t->launch_pipe >= 0)
+		close(t->launch_pipe);
+	strv_free(t->env_keep);
+	free(t->scratch);
+	free(t);
+	return NULL;
+}
+
+int tracer_new(const TracerConfig *cfg, Tracer **ret)
+{
+	if (!cfg || !cfg->on_event || cfg->n_output_fds > TRACER_MAX_OUTPUT_FDS)
+		return -EINVAL;
+	Tracer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->launch_pipe = -1;
+	t->cfg = *cfg;
+	memcpy(t->output_fds, cfg->output_fds, cfg->n_output_fds * sizeof(int));
+	t->cfg.output_fds = t->output_fds;
+	if (!t->cfg.output_max)
+		t->cfg.output_max = OUTPUT_MAX_DEFAULT;
+	clock_gettime(CLOCK_MONOTONIC, &t->t0);
+
+	int r = tracee_table_init(&t->tracees);
+	if (r >= 0 && cfg->env_keep)
+		r = strv_copy(cfg->env_keep, &t->env_keep);
+	if (r >= 0)
+		r = syscall_table_build(t->by_nr);
+	if (r >= 0)
+		r = filter_build(t->output_fds, cfg->n_output_fds, &t->filter);
+	if (r >= 0 && !(t->scratch = malloc(t->cfg.output_max)))
+		r = -ENOMEM;
+	if (r < 0) {
+		tracer_free(t);
+		return r;
+	}
+	t->cfg.env_keep = NULL;	/* use the owned copy only */
+	*ret = t;
+	return 0;
+}
+
+uint64_t tracer_now_ns(const Tracer *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - t->t0.tv_sec) * 1000000000u +
+	       (uint64_t)now.tv_nsec - (uint64_t)t->t0.tv_nsec;
+}
+
+void tracer_emit(Tracer *t, const Tracee *tr, TracerEvent *ev)
+{
+	ev->t_ns = tracer_now_ns(t);
+	ev->pid = tr->tgid;
+	ev->tid = tr->tid;
+	ev->ppid = tr->ppid;
+	t->cfg.on_event(ev, t->cfg.userdata);
+}
+
+int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const envp[])
+{
+	if (t->root)
+		return -EBUSY;
+	return launch_child(t, path, argv, envp);
+}
+
+void tracer_get_stats(const Tracer *t, TracerStats *ret)
+{
+	*ret = t->stats;
+}
+
+pid_t tracer_root_pid(const Tracer *t)
+{
+	return t->root_exited ? 0 : t->root;
+}
+
+void tracer_forward_signal(Tracer *t, int sig)
+{
+	if (t->root && !t->root_exited)
+		kill(t->root, sig);
+	else
+		t->forward_pending = sig;
+}

@@ -1,0 +1,87 @@
+/* vgpu-run tracer: launch a command under seccomp-bpf + ptrace, follow every
+ * process and thread it creates, and turn kernel stops into typed events.
+ *
+ * The engine knows nothing of policies, reports or any particular program:
+ * it is told which output fds to capture and which environment variables to
+ * record, and hands each event to a callback.  Every function returns >= 0 on
+ * success and a negative errno on failure. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+
+typedef struct Tracer Tracer;
+
+typedef void (*TracerEventFn)(const TracerEvent *ev, void *userdata);
+
+typedef struct TracerConfig {
+	/* fds whose write()/writev() data becomes TRACER_EVENT_OUTPUT; an
+	 * empty list captures nothing.  At most TRACER_MAX_OUTPUT_FDS. */
+	const int *output_fds;
+	size_t n_output_fds;
+	/* Environment variables recorded at exec: exact names, or prefixes
+	 * ending in '*' ("OLLAMA_*").  NULL-terminated; may be NULL. */
+	const char *const *env_keep;
+	/* Bytes of one write() kept in an output event (0: default 64 KiB). */
+	size_t output_max;
+	TracerEventFn on_event;
+	void *userdata;
+} TracerConfig;
+
+#define TRACER_MAX_OUTPUT_FDS 8
+
+/* Why the launched command never ran (TracerResult.launch_stage). */
+typedef enum TracerLaunchStage {
+	TRACER_LAUNCH_OK = 0,
+	TRACER_LAUNCH_FILTER,	/* the seccomp filter could not be loaded */
+	TRACER_LAUNCH_EXEC,	/* execve() of the command failed */
+} TracerLaunchStage;
+
+typedef struct TracerResult {
+	/* How the launched (root) process ended: exit code, or fatal signal. */
+	bool signaled;
+	int code;		/* exit code, or signal number when signaled */
+	bool core_dumped;
+	TracerLaunchStage launch_stage;
+	int launch_errno;	/* positive errno for launch_stage != OK */
+} TracerResult;
+
+typedef struct TracerStats {
+	uint64_t stops;		/* every ptrace stop, all kinds */
+	uint64_t seccomp_stops;
+	uint64_t exit_stops;	/* syscall-exit stops taken for results */
+	uint64_t signal_stops;	/* signal-delivery stops (re-injected) */
+	uint64_t sigurg_stops;	/* of which SIGURG (Go preemption) */
+	uint64_t event_stops;	/* fork/clone/exec/exit/attach/group stops */
+	uint64_t tasks;		/* processes and threads seen */
+	uint64_t max_live_tasks;
+} TracerStats;
+
+/* Create a tracer; nothing is started.  *ret is owned by the caller. */
+int tracer_new(const TracerConfig *cfg, Tracer **ret);
+Tracer *tracer_free(Tracer *t);
+
+/* Fork, seize and start PATH with ARGV and ENVP under the filter.  Returns
+ * the root pid.  The command does not run until tracer_run() is called. */
+int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const envp[]);
+
+/* Trace until every process of the tree has ended.  -EINTR is never
+ * returned: a signal sent to vgpu-run only interrupts the wait. */
+int tracer_run(Tracer *t, TracerResult *ret);
+
+/* The launched process while it has not been reaped, else 0. */
+pid_t tracer_root_pid(const Tracer *t);
+
+/* Pass SIG on to the traced command: to the root process while it lives,
+ * afterwards (from the event loop) to every traced process that remains.
+ * Async-signal-safe: meant to be called from vgpu-run's signal handler. */
+void tracer_forward_signal(Tracer *t, int sig);
+
+void tracer_get_stats(const Tracer *t, TracerStats *ret);
+
+/* Monotonic nanoseconds since tracer_new(): the clock of every event. */
+uint64_t tracer_now_ns(const Tracer *t);
