@@ -98,6 +98,7 @@ int launch_child(Tracer *t, const char *path, char *const argv[], char *const en
 		return r;
 	}
 	tr->attached = true;	/* seized running: no attach stop comes */
+	tr->announced = true;
 	t->stats.tasks++;
 	t->stats.max_live_tasks = 1;
 

@@ -25,8 +25,17 @@
 #include "cleanup.h"
 #include "tracer-internal.h"
 
-/* A handler returns the ptrace restart request for the stopped task. */
+/* A handler returns the ptrace restart request for the stopped task, or
+ * NO_RESTART to leave it stopped. */
 typedef int (*StopHandler)(Tracer *t, Tracee *tr, int sig, int event);
+#define NO_RESTART (-1)
+
+static void release(Tracer *t, Tracee *tr)
+{
+	tr->held = false;
+	t->n_held--;
+	(void)ptrace(PTRACE_CONT, tr->tid, 0L, 0L);
+}
 
 static Tracee *adopt(Tracer *t, pid_t tid)
 {
@@ -69,6 +78,9 @@ static int on_new_task(Tracer *t, Tracee *tr, int sig, int event)
 		.fork = { .kind = kind, .child_pid = child->tgid, .child_tid = child_tid },
 	};
 	tracer_emit(t, tr, &ev);
+	child->announced = true;
+	if (child->held)
+		release(t, child);
 	return PTRACE_CONT;
 }
 
@@ -122,8 +134,15 @@ static int on_event_stop(Tracer *t, Tracee *tr, int sig, int event)
 	(void)t;
 	(void)event;
 	if (!tr->attached) {
-		tr->attached = true;	/* auto-attach stop of a new task */
-		return PTRACE_CONT;
+		/* The auto-attach stop of a new task: run it at once, unless
+		 * its creator's event is still to come (then on_new_task
+		 * releases it right after announcing it). */
+		tr->attached = true;
+		if (tr->announced)
+			return PTRACE_CONT;
+		tr->held = true;
+		t->n_held++;
+		return NO_RESTART;
 	}
 	/* Group-stop: LISTEN keeps the task stopped (the parent sees it
 	 * stopped, SIGCONT resumes it) without us swallowing the stop. */
@@ -176,9 +195,25 @@ static void on_signal(Tracer *t, Tracee *tr, int sig)
 	tracer_emit(t, tr, &ev);
 }
 
+/* A creator that dies between clone and its event stop (SIGKILL) never
+ * reports the event: release what it left held. */
+static void release_orphans(Tracer *t, pid_t creator_tgid)
+{
+	for (size_t b = 0; t->n_held && b < t->tracees.n_buckets; b++)
+		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
+			if (tr->held && (tr->ppid == creator_tgid || tr->tgid == creator_tgid))
+				release(t, tr);
+}
+
 static void on_gone(Tracer *t, pid_t tid, int status)
 {
 	Tracee *tr = tracee_find(&t->tracees, tid);
+	if (tr && tr->held) {
+		tr->held = false;
+		t->n_held--;
+	}
+	if (tr && t->n_held)
+		release_orphans(t, tr->tgid);
 	if (tr && tr->tid == tr->tgid) {
 		TracerEvent ev = {
 			.kind = TRACER_EVENT_EXIT,
@@ -232,7 +267,8 @@ static void dispatch(Tracer *t, pid_t tid, int status)
 	}
 	/* ESRCH: killed meanwhile (SIGKILL, or another thread's exec); its
 	 * exit notification follows. */
-	(void)ptrace(request, tid, 0L, (long)inject);
+	if (request != NO_RESTART)
+		(void)ptrace(request, tid, 0L, (long)inject);
 }
 
 /* After the root is gone, a signal meant for the command goes to what is

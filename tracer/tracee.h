@@ -30,6 +30,11 @@ typedef struct Tracee {
 	/* The auto-attach stop of a new task is its first PTRACE_EVENT_STOP;
 	 * later ones are group-stops.  The root is seized running: true. */
 	bool attached;
+	/* Its creator's fork/clone event has been emitted.  A new task whose
+	 * attach stop comes first is held stopped until then, so that no
+	 * event of a child ever precedes the event that announces it. */
+	bool announced;
+	bool held;
 	/* An exit stop is owed to pending (restarted with PTRACE_SYSCALL). */
 	bool in_syscall;
 	PendingSyscall pending;

@@ -17,6 +17,7 @@ struct Tracer {
 	scmp_filter_ctx filter;	/* built before fork, loaded by the child */
 	struct timespec t0;
 	TraceeTable tracees;
+	size_t n_held;		/* tasks held at their attach stop */
 	TracerStats stats;
 
 	pid_t root;

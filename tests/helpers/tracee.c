@@ -1,0 +1,236 @@
+/* Test helper: one small program per tracing scenario, chosen by MODE.
+ *
+ * Each mode makes exactly the syscalls its live test asserts on, checks
+ * what it got itself (so "the program was unharmed" is its exit status),
+ * and exits 0 on success, 1 when something behaved wrongly, 2 on bad use.
+ * Paths under /nonexistent-vgpu/ are probes: they fail with ENOENT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *self;
+
+static int probe(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	return fd < 0 && errno == ENOENT ? 0 : 1;
+}
+
+static void *thread_probe(void *arg)
+{
+	return (void *)(long)probe(arg);
+}
+
+/* fork, vfork+exec and a thread, each opening its own probe path. */
+static int mode_fork_tree(void)
+{
+	int bad = 0, st;
+	pid_t c = fork();
+	if (c == 0)
+		_exit(probe("/nonexistent-vgpu/fork-child"));
+	bad |= waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st);
+
+	c = vfork();
+	if (c == 0) {
+		execl(self, self, "open", "/nonexistent-vgpu/vfork-child", (char *)NULL);
+		_exit(1);
+	}
+	bad |= waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st);
+
+	pthread_t th;
+	void *ret;
+	bad |= pthread_create(&th, NULL, thread_probe, "/nonexistent-vgpu/thread") != 0;
+	bad |= pthread_join(th, &ret) != 0 || ret != NULL;
+	return bad;
+}
+
+static void *thread_exec(void *arg)
+{
+	(void)arg;
+	execl(self, self, "open", "/nonexistent-vgpu/after-thread-exec", (char *)NULL);
+	return (void *)1L;
+}
+
+/* exec from a non-leader thread: the tid changes to the process id. */
+static int mode_thread_exec(void)
+{
+	pthread_t th;
+	if (pthread_create(&th, NULL, thread_exec, NULL) != 0)
+		return 1;
+	for (;;)
+		pause();	/* the exec ends this thread */
+	return 1;	/* not reached */
+}
+
+/* Job control: a child stops itself; its parent must see the stop and be
+ * able to continue it, as without a tracer. */
+static int mode_selfstop(void)
+{
+	alarm(20);
+	/* The child exits only when told: had it exited before the parent's
+	 * WCONTINUED wait, that wait would report the exit instead. */
+	int go[2];
+	if (pipe(go) < 0)
+		return 1;
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		raise(SIGSTOP);
+		_exit(read(go[0], &b, 1) == 1 ? 5 : 6);
+	}
+	int st;
+	if (waitpid(c, &st, WUNTRACED) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP)
+		return 1;
+	printf("stopped");
+	kill(c, SIGCONT);
+	if (waitpid(c, &st, WCONTINUED) != c || !WIFCONTINUED(st))
+		return 1;
+	printf(" continued");
+	if (write(go[1], "x", 1) != 1)
+		return 1;
+	if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+		return 1;
+	printf(" exited=%d\n", WEXITSTATUS(st));
+	return WEXITSTATUS(st) == 5 ? 0 : 1;
+}
+
+/* Bad pointers: an invalid address, and a string that runs off the end of
+ * its mapping.  The kernel must answer EFAULT, as without a tracer. */
+static int mode_badptr(void)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	int bad = 0;
+	long r = syscall(SYS_openat, AT_FDCWD, (char *)1, O_RDONLY);
+	bad |= !(r == -1 && errno == EFAULT);
+
+	char *m = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return 1;
+	munmap(m + ps, ps);
+	char *s = m + ps - 4;
+	memcpy(s, "/abc", 4);	/* no NUL before the unmapped page */
+	r = syscall(SYS_openat, AT_FDCWD, s, O_RDONLY);
+	bad |= !(r == -1 && errno == EFAULT);
+	return bad;
+}
+
+/* Relative paths against the cwd and against a dirfd. */
+static int mode_relpath(const char *dir)
+{
+	if (chdir(dir) < 0)
+		return 1;
+	int bad = open("sub/../rel-file", O_RDONLY) != -1 || errno != ENOENT;
+	int d = open("/etc", O_RDONLY | O_DIRECTORY);
+	if (d < 0)
+		return 1;
+	int fd = openat(d, "./hostname", O_RDONLY);
+	bad |= fd < 0;
+	close(fd);
+	fd = openat(d, "..//etc/./passwd", O_RDONLY);
+	bad |= fd < 0;
+	close(fd);
+	close(d);
+	return bad;
+}
+
+static int mode_fstat(long n)
+{
+	struct stat st;
+	for (long i = 0; i < n; i++)
+		if (fstat(0, &st) < 0 && errno != EBADF)
+			return 1;
+	return 0;
+}
+
+static int mode_stderr(const char *text)
+{
+	if (write(2, text, strlen(text)) != (ssize_t)strlen(text))
+		return 1;
+	struct iovec iov[2] = { { "a", 1 }, { "b\n", 2 } };
+	return writev(2, iov, 2) == 3 ? 0 : 1;
+}
+
+static int mode_kill_child(void)
+{
+	pid_t c = fork();
+	if (c == 0) {
+		for (;;)
+			pause();
+	}
+	printf("child=%d\n", (int)c);
+	fflush(stdout);
+	if (kill(c, SIGTERM) < 0)
+		return 1;
+	int st;
+	return waitpid(c, &st, 0) == c && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM ? 0 : 1;
+}
+
+static int term_code;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	_exit(term_code);
+}
+
+/* Says "ready <pid>" once SIGTERM is handled; exits CODE on SIGTERM. */
+static int mode_catch_term(int code)
+{
+	term_code = code;
+	signal(SIGTERM, on_term);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	alarm(30);
+	for (;;)
+		pause();
+	return 1;	/* not reached */
+}
+
+int main(int argc, char **argv)
+{
+	self = argv[0];
+	const char *mode = argc > 1 ? argv[1] : "";
+	const char *arg = argc > 2 ? argv[2] : NULL;
+
+	if (!strcmp(mode, "open") && arg)
+		return probe(arg);
+	if (!strcmp(mode, "exit") && arg)
+		return atoi(arg);
+	if (!strcmp(mode, "raise") && arg) {
+		signal(atoi(arg), SIG_DFL);
+		raise(atoi(arg));
+		return 1;
+	}
+	if (!strcmp(mode, "fork-tree"))
+		return mode_fork_tree();
+	if (!strcmp(mode, "thread-exec"))
+		return mode_thread_exec();
+	if (!strcmp(mode, "selfstop"))
+		return mode_selfstop();
+	if (!strcmp(mode, "badptr"))
+		return mode_badptr();
+	if (!strcmp(mode, "relpath") && arg)
+		return mode_relpath(arg);
+	if (!strcmp(mode, "fstat") && arg)
+		return mode_fstat(atol(arg));
+	if (!strcmp(mode, "stderr") && arg)
+		return mode_stderr(arg);
+	if (!strcmp(mode, "kill-child"))
+		return mode_kill_child();
+	if (!strcmp(mode, "catch-term") && arg)
+		return mode_catch_term(atoi(arg));
+	fprintf(stderr, "usage: tracee MODE [ARG] (see tests/helpers/tracee.c)\n");
+	return 2;
+}

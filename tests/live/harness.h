@@ -1,0 +1,44 @@
+/* Live-test harness: run the real vgpu-run binary on a real program, load
+ * the JSON Lines trace it wrote, and query its events. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct Trace {
+	json_object **ev;	/* every line, in order */
+	size_t n;
+} Trace;
+
+typedef struct RunResult {
+	int status;		/* waitpid status of vgpu-run */
+	char *out;		/* its stdout, NUL-terminated */
+	char *err;		/* its stderr */
+	Trace trace;
+} RunResult;
+
+/* Paths from the environment meson sets (VGPU_RUN, TRACEE, ...). */
+const char *env_path(const char *name);
+
+/* Run "vgpu-run -q -t <tmp> -- ARGV..." with stdin /dev/null and collect
+ * everything.  Fails the test on harness errors. */
+void run_traced(const char *const *argv, RunResult *ret);
+/* Run ARGV as is (vgpu-run with options, or the program untraced). */
+void run_plain(const char *const *argv, RunResult *ret);
+void run_result_free(RunResult *r);
+
+int trace_load(const char *path, Trace *ret);
+void trace_free(Trace *t);
+
+/* Field accessors that tolerate absence. */
+const char *ev_str(json_object *ev, const char *key);
+long long ev_int(json_object *ev, const char *key, long long dflt);
+bool ev_is(json_object *ev, const char *event);
+
+/* The first event of kind EVENT whose string field KEY equals VALUE. */
+json_object *trace_find(const Trace *t, const char *event, const char *key, const char *value);
+size_t trace_count(const Trace *t, const char *event, const char *key, const char *value);
+/* The final stats record's field. */
+long long trace_stat(const Trace *t, const char *field);

@@ -1,0 +1,423 @@
+/* Live tests: the real vgpu-run on real programs, real kernel, real ptrace.
+ * Each test names the behaviour it pins down and asserts exact values. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static const char *tracee(void)
+{
+	return env_path("TRACEE");
+}
+
+/* The syscall event for PATH, which must exist. */
+static json_object *syscall_on(const Trace *t, const char *path)
+{
+	json_object *ev = trace_find(t, "syscall", "path", path);
+	ck_assert_msg(ev, "no syscall event for %s", path);
+	return ev;
+}
+
+START_TEST(test_live_exit_code_passed_through)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "exit", "42"), &r);
+	ck_assert(WIFEXITED(r.status));
+	ck_assert_int_eq(WEXITSTATUS(r.status), 42);
+	json_object *ex = trace_find(&r.trace, "exit", NULL, NULL);
+	ck_assert_int_eq(ev_int(ex, "code", -1), 42);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_fatal_signal_reraised_without_core)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "raise", "11"), &r);
+	ck_assert(WIFSIGNALED(r.status));
+	ck_assert_int_eq(WTERMSIG(r.status), SIGSEGV);
+	ck_assert(!WCOREDUMP(r.status));
+	json_object *ex = trace_find(&r.trace, "exit", NULL, NULL);
+	ck_assert_str_eq(ev_str(ex, "signal"), "SIGSEGV");
+	run_result_free(&r);
+
+	run_traced(ARGV(tracee(), "raise", "15"), &r);
+	ck_assert(WIFSIGNALED(r.status));
+	ck_assert_int_eq(WTERMSIG(r.status), SIGTERM);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_launch_failures_have_documented_codes)
+{
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "no-such-command-vgpu"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 127);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot run 'no-such-command-vgpu': command not found\n");
+	run_result_free(&r);
+
+	char noexec[] = "/tmp/vgpu-noexec-XXXXXX", want[128];
+	int fd = mkstemp(noexec);	/* mode 0600: no execute bit */
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", noexec), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 126);
+	snprintf(want, sizeof(want), "vgpu-run: cannot execute '%s': Permission denied\n", noexec);
+	ck_assert_str_eq(r.err, want);
+	unlink(noexec);
+	run_result_free(&r);
+
+	run_plain(ARGV(env_path("VGPU_RUN"), "--no-such-option", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: unknown option '--no-such-option'\n");
+	run_result_free(&r);
+
+	run_plain(ARGV(env_path("VGPU_RUN"), "-t", "/nonexistent-vgpu/dir/trace", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot open trace file '/nonexistent-vgpu/dir/trace': "
+				"No such file or directory\n");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_shell_pipeline_traced_and_unchanged)
+{
+	RunResult r;
+	run_traced(ARGV("/bin/sh", "-c", "printf 'a\\nb\\nc\\n' | /usr/bin/wc -l; exit 4"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 4);
+	ck_assert_str_eq(r.out, "3\n");
+	json_object *wc = trace_find(&r.trace, "exec", "exe", "/usr/bin/wc");
+	ck_assert_msg(wc, "no exec of wc");
+	/* wc's parent is the shell, the traced command */
+	json_object *sh = trace_find(&r.trace, "exec", NULL, NULL);
+	ck_assert_int_eq(ev_int(wc, "ppid", 0), ev_int(sh, "pid", -1));
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_fork_vfork_thread_followed)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "fork-tree"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	long long root = ev_int(trace_find(&r.trace, "exec", NULL, NULL), "pid", -1);
+
+	json_object *f = syscall_on(&r.trace, "/nonexistent-vgpu/fork-child");
+	json_object *fe = trace_find(&r.trace, "fork", "kind", "fork");
+	ck_assert_int_eq(ev_int(fe, "child_pid", 0), ev_int(f, "pid", -1));
+	ck_assert_int_eq(ev_int(fe, "pid", 0), root);
+	ck_assert_str_eq(ev_str(f, "result"), "ENOENT");
+
+	json_object *v = syscall_on(&r.trace, "/nonexistent-vgpu/vfork-child");
+	json_object *ve = trace_find(&r.trace, "fork", "kind", "vfork");
+	ck_assert_int_eq(ev_int(ve, "child_pid", 0), ev_int(v, "pid", -1));
+
+	json_object *t = syscall_on(&r.trace, "/nonexistent-vgpu/thread");
+	json_object *te = trace_find(&r.trace, "fork", "kind", "thread");
+	ck_assert_int_eq(ev_int(t, "pid", 0), root);
+	ck_assert_int_ne(ev_int(t, "tid", 0), root);
+	ck_assert_int_eq(ev_int(te, "child_tid", 0), ev_int(t, "tid", -1));
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_exec_by_thread_changes_tid)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "thread-exec"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	long long root = ev_int(trace_find(&r.trace, "exec", NULL, NULL), "pid", -1);
+	ck_assert_uint_eq(trace_count(&r.trace, "exec", NULL, NULL), 2);
+	json_object *second = NULL;
+	for (size_t i = 0; i < r.trace.n; i++)
+		if (ev_is(r.trace.ev[i], "exec"))
+			second = r.trace.ev[i];
+	ck_assert_int_eq(ev_int(second, "pid", 0), root);
+	ck_assert_int_eq(ev_int(second, "tid", 0), root);
+	long long former = ev_int(second, "former_tid", 0);
+	ck_assert_int_ne(former, 0);
+	ck_assert_int_ne(former, root);
+	json_object *after = syscall_on(&r.trace, "/nonexistent-vgpu/after-thread-exec");
+	ck_assert_int_eq(ev_int(after, "pid", 0), root);
+	ck_assert_int_eq(ev_int(after, "tid", 0), root);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_group_stop_seen_by_parent)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "selfstop"), &r);
+	ck_assert_str_eq(r.out, "stopped continued exited=5\n");
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	json_object *sig = trace_find(&r.trace, "signal", "signal", "SIGSTOP");
+	ck_assert_msg(sig, "no SIGSTOP signal event");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_bad_pointer_recorded_as_efault)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "badptr"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);	/* the program saw EFAULT */
+	size_t n = 0;
+	for (size_t i = 0; i < r.trace.n; i++) {
+		json_object *ev = r.trace.ev[i];
+		const char *pe = ev_str(ev, "path_error");
+		if (!ev_is(ev, "syscall") || !pe)
+			continue;
+		ck_assert_str_eq(pe, "EFAULT");
+		ck_assert_str_eq(ev_str(ev, "result"), "EFAULT");
+		json_object *p;
+		ck_assert(json_object_object_get_ex(ev, "path", &p) && p == NULL);
+		n++;
+	}
+	ck_assert_uint_eq(n, 2);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_relative_and_dirfd_paths_resolved)
+{
+	char dir[] = "/tmp/vgpu-rel-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	RunResult r;
+	run_traced(ARGV(tracee(), "relpath", dir), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+
+	char want[256];
+	snprintf(want, sizeof(want), "%s/rel-file", dir);
+	json_object *rel = syscall_on(&r.trace, want);
+	ck_assert_str_eq(ev_str(rel, "raw"), "sub/../rel-file");
+	ck_assert_str_eq(ev_str(rel, "result"), "ENOENT");
+
+	json_object *host = syscall_on(&r.trace, "/etc/hostname");
+	ck_assert_str_eq(ev_str(host, "raw"), "./hostname");
+	ck_assert_int_ge(ev_int(host, "dirfd", -1), 3);
+	json_object *pw = syscall_on(&r.trace, "/etc/passwd");
+	ck_assert_str_eq(ev_str(pw, "raw"), "..//etc/./passwd");
+	ck_assert_int_ge(ev_int(pw, "result", -1), 3);
+	rmdir(dir);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_fstat_does_not_stop)
+{
+	RunResult none, many;
+	run_traced(ARGV(tracee(), "fstat", "0"), &none);
+	run_traced(ARGV(tracee(), "fstat", "100000"), &many);
+	ck_assert_int_eq(WEXITSTATUS(many.status), 0);
+	/* 100000 fstat() calls add not one stop */
+	ck_assert_int_eq(trace_stat(&many.trace, "stops"), trace_stat(&none.trace, "stops"));
+	ck_assert_int_gt(trace_stat(&none.trace, "stops"), 0);
+	run_result_free(&none);
+	run_result_free(&many);
+}
+END_TEST
+
+START_TEST(test_live_stderr_output_captured)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "stderr", "hello \"world\"\n"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_str_eq(r.err, "hello \"world\"\nab\n");	/* unchanged */
+	json_object *w = trace_find(&r.trace, "output", "text", "hello \"world\"\n");
+	ck_assert_msg(w, "write() to fd 2 not captured");
+	ck_assert_int_eq(ev_int(w, "fd", -1), 2);
+	ck_assert_msg(trace_find(&r.trace, "output", "text", "ab\n"), "writev() not captured");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_kill_recorded_with_target_and_signal)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "kill-child"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	int child = 0;
+	ck_assert_int_eq(sscanf(r.out, "child=%d", &child), 1);
+	json_object *k = trace_find(&r.trace, "syscall", "syscall", "kill");
+	ck_assert_int_eq(ev_int(k, "target", 0), child);
+	ck_assert_str_eq(ev_str(k, "signal"), "SIGTERM");
+	ck_assert_int_eq(ev_int(k, "result", -1), 0);
+	bool child_exit = false;
+	for (size_t i = 0; i < r.trace.n; i++)
+		if (ev_is(r.trace.ev[i], "exit") && ev_int(r.trace.ev[i], "pid", 0) == child)
+			child_exit = !strcmp(ev_str(r.trace.ev[i], "signal"), "SIGTERM");
+	ck_assert(child_exit);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_clone3_pidfd_send_signal_resolved)
+{
+	RunResult r;
+	run_traced(ARGV(env_path("CLONE3_PIDFD")), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	int child = 0, sig = 0;
+	ck_assert_int_eq(sscanf(r.out, "child=%d signal=%d", &child, &sig), 2);
+	ck_assert_int_eq(sig, SIGTERM);
+	json_object *k = trace_find(&r.trace, "syscall", "syscall", "pidfd_send_signal");
+	ck_assert_int_eq(ev_int(k, "target", 0), child);
+	ck_assert_str_eq(ev_str(k, "signal"), "SIGTERM");
+	json_object *f = trace_find(&r.trace, "fork", NULL, NULL);
+	ck_assert_int_eq(ev_int(f, "child_pid", 0), child);
+	run_result_free(&r);
+}
+END_TEST
+
+/* Start vgpu-run on "tracee catch-term CODE" and wait for "ready". */
+static pid_t start_catcher(const char *code, int *ret_out, pid_t *ret_tracee)
+{
+	int o[2];
+	ck_assert_int_eq(pipe(o), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		close(o[0]);
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "--", tracee(), "catch-term", code,
+		      (char *)NULL);
+		_exit(99);
+	}
+	close(o[1]);
+	char buf[64] = "";
+	ssize_t n = read(o[0], buf, sizeof(buf) - 1);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(sscanf(buf, "ready %d", ret_tracee), 1);
+	*ret_out = o[0];
+	return pid;
+}
+
+START_TEST(test_live_sigterm_forwarded_to_command)
+{
+	int out;
+	pid_t tr;
+	pid_t pid = start_catcher("7", &out, &tr);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 7);	/* the command's handler ran */
+	close(out);
+}
+END_TEST
+
+START_TEST(test_live_tracees_die_with_vgpu_run)
+{
+	/* Become the orphans' reaper, so we see exactly how the tracee ends
+	 * once vgpu-run is gone. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	int out;
+	pid_t tr;
+	pid_t pid = start_catcher("7", &out, &tr);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WTERMSIG(st), SIGKILL);
+	ck_assert_int_eq(waitpid(tr, &st, 0), tr);
+	ck_assert(WIFSIGNALED(st));
+	ck_assert_int_eq(WTERMSIG(st), SIGKILL);	/* PTRACE_O_EXITKILL */
+	close(out);
+}
+END_TEST
+
+START_TEST(test_live_trace_is_well_formed)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "fork-tree"), &r);
+	ck_assert_uint_ge(r.trace.n, 3);
+	ck_assert_str_eq(ev_str(r.trace.ev[0], "schema"), "vgpu-run/trace/1");
+	ck_assert(ev_is(r.trace.ev[0], "header"));
+	for (size_t i = 0; i < r.trace.n; i++) {
+		ck_assert_int_eq(ev_int(r.trace.ev[i], "seq", -1), (long long)i + 1);
+		ck_assert_ptr_nonnull(ev_str(r.trace.ev[i], "event"));
+		if (i > 0)
+			ck_assert_int_ge(ev_int(r.trace.ev[i], "t_ns", -1),
+					 ev_int(r.trace.ev[i - 1], "t_ns", -1));
+	}
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_trace_file_mode_0600)
+{
+	char path[] = "/tmp/vgpu-mode-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(path);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", path, "/bin/true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 07777, 0600);
+	unlink(path);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_self_test_passes_here)
+{
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "--self-test"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_msg(!strncmp(r.out, "ptrace: ok", 10), "%s", r.out);
+	ck_assert_ptr_nonnull(strstr(r.out, "\nseccomp: ok"));
+	ck_assert_ptr_nonnull(strstr(r.out, "\nkernel: "));
+	ck_assert_ptr_nonnull(strstr(r.out, "\nyama: "));
+	run_result_free(&r);
+}
+END_TEST
+
+static Suite *live_suite(void)
+{
+	Suite *s = suite_create("live");
+	TCase *tc = tcase_create("tracer");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_live_exit_code_passed_through);
+	tcase_add_test(tc, test_live_fatal_signal_reraised_without_core);
+	tcase_add_test(tc, test_live_launch_failures_have_documented_codes);
+	tcase_add_test(tc, test_live_shell_pipeline_traced_and_unchanged);
+	tcase_add_test(tc, test_live_fork_vfork_thread_followed);
+	tcase_add_test(tc, test_live_exec_by_thread_changes_tid);
+	tcase_add_test(tc, test_live_group_stop_seen_by_parent);
+	tcase_add_test(tc, test_live_bad_pointer_recorded_as_efault);
+	tcase_add_test(tc, test_live_relative_and_dirfd_paths_resolved);
+	tcase_add_test(tc, test_live_fstat_does_not_stop);
+	tcase_add_test(tc, test_live_stderr_output_captured);
+	tcase_add_test(tc, test_live_kill_recorded_with_target_and_signal);
+	tcase_add_test(tc, test_live_clone3_pidfd_send_signal_resolved);
+	tcase_add_test(tc, test_live_sigterm_forwarded_to_command);
+	tcase_add_test(tc, test_live_tracees_die_with_vgpu_run);
+	tcase_add_test(tc, test_live_trace_is_well_formed);
+	tcase_add_test(tc, test_live_trace_file_mode_0600);
+	tcase_add_test(tc, test_live_self_test_passes_here);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	/* A tracee killed by SIGSEGV must not leave core files around. */
+	struct rlimit no_core = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &no_core);
+	SRunner *sr = srunner_create(live_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

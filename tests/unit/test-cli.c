@@ -1,0 +1,130 @@
+/* Unit tests: option parsing and command lookup. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "command.h"
+
+#define ARGS(...) ((char *[]){ "vgpu-run", __VA_ARGS__, NULL })
+
+START_TEST(test_cli_parses_options_and_command)
+{
+	char err[128] = "";
+	Options o;
+	char **a = ARGS("-v", "--trace=/tmp/t.jsonl", "-q", "--", "ollama", "serve", "-x");
+	ck_assert_int_eq(cli_parse(8, a, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.action, CLI_RUN);
+	ck_assert(o.verbose && o.quiet);
+	ck_assert_str_eq(o.trace_path, "/tmp/t.jsonl");
+	ck_assert_str_eq(o.command[0], "ollama");
+	ck_assert_str_eq(o.command[2], "-x");
+	ck_assert_ptr_null(o.command[3]);
+}
+END_TEST
+
+START_TEST(test_cli_stops_at_command_options)
+{
+	char err[128] = "";
+	Options o;
+	char **a = ARGS("-t", "t.jsonl", "ls", "-v");
+	ck_assert_int_eq(cli_parse(5, a, &o, err, sizeof(err)), 0);
+	ck_assert(!o.verbose);	/* -v belongs to ls */
+	ck_assert_str_eq(o.command[0], "ls");
+	ck_assert_str_eq(o.command[1], "-v");
+}
+END_TEST
+
+static const struct {
+	char *arg;
+	const char *err;
+} bad_cases[] = {
+	{ "--nope", "unknown option '--nope'" },
+	{ "-Z", "unknown option '-Z'" },
+	{ "-t", "option '-t' needs an argument" },
+	{ "--trace=", "--trace needs a file name" },
+};
+
+START_TEST(test_cli_rejects_bad_options_with_one_line)
+{
+	char err[128] = "";
+	Options o;
+	char *a[] = { "vgpu-run", bad_cases[_i].arg, NULL };
+	ck_assert_int_eq(cli_parse(2, a, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, bad_cases[_i].err);
+}
+END_TEST
+
+START_TEST(test_cli_actions_and_missing_command)
+{
+	char err[128] = "";
+	Options o;
+	ck_assert_int_eq(cli_parse(2, ARGS("--help"), &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.action, CLI_HELP);
+	ck_assert_int_eq(cli_parse(2, ARGS("-V"), &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.action, CLI_VERSION);
+	ck_assert_int_eq(cli_parse(2, ARGS("--self-test"), &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.action, CLI_SELF_TEST);
+	ck_assert_int_eq(cli_parse(2, ARGS("-q"), &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "no COMMAND given (try 'vgpu-run --help')");
+}
+END_TEST
+
+START_TEST(test_cli_usage_names_every_option)
+{
+	static const char *const opts[] = { "--trace=FILE", "--verbose", "--quiet",
+					     "--self-test", "--help", "--version" };
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		ck_assert_msg(strstr(cli_usage, opts[i]), "%s missing from --help", opts[i]);
+}
+END_TEST
+
+START_TEST(test_command_resolve_path_search)
+{
+	char dir[] = "/tmp/vgpu-cmd-XXXXXX", p[512], out[512];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/noexec", dir);
+	fclose(fopen(p, "w"));
+	snprintf(p, sizeof(p), "%s/tool", dir);
+	fclose(fopen(p, "w"));
+	chmod(p, 0755);
+
+	char path_env[600];
+	snprintf(path_env, sizeof(path_env), "/nonexistent-vgpu:%s", dir);
+	ck_assert_int_eq(command_resolve("tool", path_env, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, p);
+	/* no x bit at all: not executable, even for root */
+	ck_assert_int_eq(command_resolve("noexec", path_env, out, sizeof(out)), -EACCES);
+	ck_assert_int_eq(command_resolve("absent", path_env, out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(command_resolve("/nonexistent-vgpu/x", path_env, out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(command_resolve("", path_env, out, sizeof(out)), -ENOENT);
+	ck_assert_int_eq(command_resolve("/bin/sh", NULL, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/bin/sh");
+
+	snprintf(p, sizeof(p), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(p), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+	tcase_add_test(tc, test_cli_parses_options_and_command);
+	tcase_add_test(tc, test_cli_stops_at_command_options);
+	tcase_add_loop_test(tc, test_cli_rejects_bad_options_with_one_line, 0,
+			    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_cli_actions_and_missing_command);
+	tcase_add_test(tc, test_cli_usage_names_every_option);
+	tcase_add_test(tc, test_command_resolve_path_search);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

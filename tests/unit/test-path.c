@@ -1,0 +1,123 @@
+/* Unit tests: path normalisation and joining (pure), bounded tracee reads
+ * (on our own memory: process_vm_readv works on oneself without ptrace). */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mem.h"
+#include "path.h"
+
+static const struct {
+	const char *in, *out;
+} normalize_cases[] = {
+	{ "/", "/" },
+	{ "//", "/" },
+	{ "/a/b/c", "/a/b/c" },
+	{ "/a//b///c/", "/a/b/c" },
+	{ "/a/./b/.", "/a/b" },
+	{ "/a/b/../c", "/a/c" },
+	{ "/a/b/../../..", "/" },
+	{ "/../../x", "/x" },
+	{ "/usr/lib/ollama/cuda_v12/../cuda_v13/./libggml-cuda.so",
+	  "/usr/lib/ollama/cuda_v13/libggml-cuda.so" },
+	{ "/a/.../b", "/a/.../b" },
+	{ "/a/..b/c", "/a/..b/c" },
+};
+
+START_TEST(test_path_normalize_table)
+{
+	char out[256];
+	const char *in = normalize_cases[_i].in;
+	ck_assert_int_eq(path_normalize(in, out, sizeof(out)), (int)strlen(normalize_cases[_i].out));
+	ck_assert_str_eq(out, normalize_cases[_i].out);
+}
+END_TEST
+
+START_TEST(test_path_normalize_rejects_relative_and_overflow)
+{
+	char out[8];
+	ck_assert_int_eq(path_normalize("a/b", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(path_normalize("", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(path_normalize("/abcdefgh", out, sizeof(out)), -ENAMETOOLONG);
+	ck_assert_int_eq(path_normalize("/abcdef", out, sizeof(out)), 7);
+	ck_assert_str_eq(out, "/abcdef");
+}
+END_TEST
+
+START_TEST(test_path_join_relative_absolute_and_empty)
+{
+	char out[256];
+	ck_assert_int_ge(path_join("/tmp/x", "sub/../f", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/tmp/x/f");
+	ck_assert_int_ge(path_join("/tmp/x", "/etc//passwd", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/etc/passwd");
+	ck_assert_int_ge(path_join("/tmp/x", "", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/tmp/x");
+	ck_assert_int_ge(path_join("/", "..", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/");
+}
+END_TEST
+
+START_TEST(test_path_base_of_socket_fd_is_ebadf)
+{
+	int sv[2];
+	char out[256];
+	ck_assert_int_eq(pipe(sv), 0);
+	ck_assert_int_eq(path_base(getpid(), sv[0], out, sizeof(out)), -EBADF);
+	ck_assert_int_eq(path_base(getpid(), 999, out, sizeof(out)), -EBADF);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_mem_read_string_across_and_into_unmapped_page)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 3 * ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_int_eq(munmap(m + 2 * ps, ps), 0);
+	char buf[64];
+
+	/* a string crossing from page 0 into page 1 is read whole */
+	char *s = m + ps - 3;
+	memcpy(s, "/abcdef", 8);
+	ck_assert_int_eq(mem_read_string(getpid(), (uintptr_t)s, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "/abcdef");
+
+	/* one running into the unmapped page 2 is EFAULT, never a crash */
+	s = m + 2 * ps - 4;
+	memcpy(s, "/xyz", 4);
+	ck_assert_int_eq(mem_read_string(getpid(), (uintptr_t)s, buf, sizeof(buf)), -EFAULT);
+	ck_assert_int_eq(mem_read_string(getpid(), 1, buf, sizeof(buf)), -EFAULT);
+
+	/* no NUL within the bound: ENAMETOOLONG with the prefix kept */
+	memset(m, 'a', 100);
+	ck_assert_int_eq(mem_read_string(getpid(), (uintptr_t)m, buf, 10), -ENAMETOOLONG);
+	ck_assert_str_eq(buf, "aaaaaaaaa");
+
+	/* partial reads stop at the first unreadable page */
+	ck_assert_int_eq(mem_read_partial(getpid(), (uintptr_t)(m + 2 * ps - 8), buf, 32), 8);
+	ck_assert_int_eq(mem_read(getpid(), (uintptr_t)(m + 2 * ps - 8), buf, 32), -EFAULT);
+	munmap(m, 2 * ps);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("path");
+	TCase *tc = tcase_create("path");
+	tcase_add_loop_test(tc, test_path_normalize_table, 0,
+			    sizeof(normalize_cases) / sizeof(normalize_cases[0]));
+	tcase_add_test(tc, test_path_normalize_rejects_relative_and_overflow);
+	tcase_add_test(tc, test_path_join_relative_absolute_and_empty);
+	tcase_add_test(tc, test_path_base_of_socket_fd_is_ebadf);
+	tcase_add_test(tc, test_mem_read_string_across_and_into_unmapped_page);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
