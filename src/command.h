@@ -5,6 +5,6 @@
 #include <stddef.h>
 
 /* Resolve NAME against PATH (a NAME with '/' is taken as is).  Returns 0
- * with the path in OUT, -ENOENT when found nowhere, -EACCES when found
- * only without execute permission, -ENAMETOOLONG. */
+ * with the path in OUT, -ENOENT when found nowhere, another negative errno
+ * (-EACCES, -ENOTDIR, -ELOOP, -ENAMETOOLONG) when it cannot be run. */
 int command_resolve(const char *name, const char *path_env, char *out, size_t size);

@@ -3,6 +3,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -12,7 +13,6 @@
 #include "cleanup.h"
 #include "command.h"
 #include "json.h"
-#include "signals.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -22,6 +22,8 @@ static const char *const default_env_keep[] = {
 	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", NULL,
 };
 static const int default_capture_fds[] = { 2 };
+/* What a service manager or a user sends to stop the command. */
+static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 typedef struct Sink {
 	const RunConfig *cfg;
@@ -60,6 +62,19 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		s->cfg->observer(seq, ev, s->cfg->userdata);
 }
 
+static void write_header(Sink *s)
+{
+	TraceHeader h = {
+		.command = s->cfg->command,
+		.capture_fds = default_capture_fds,
+		.n_capture_fds = ELEMENTSOF(default_capture_fds),
+		.env_keep = default_env_keep,
+	};
+	trace_json_header(&s->json, &h);
+	s->seq = 1;
+	sink_write(s);
+}
+
 static int open_trace(const char *path, FILE **ret)
 {
 	if (strcmp(path, "-") == 0) {
@@ -69,6 +84,9 @@ static int open_trace(const char *path, FILE **ret)
 	/* 0600: traces hold command lines, environment values and output. */
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
+		return neg_errno();
+	/* An existing file keeps its mode through O_CREAT: narrow it. */
+	if (fchmod(fd, 0600) < 0 && errno != EPERM)
 		return neg_errno();
 	FILE *f = fdopen(fd, "w");
 	if (!f)
@@ -85,7 +103,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (r < 0) {
 		snprintf(err, err_size, "cannot run '%s': %s", cfg->command[0],
 			 r == -ENOENT ? "command not found" : strerror(-r));
-		return r == -ENOENT || r == -EACCES ? r : -EINVAL;
+		/* as a shell: not found 127, found but not runnable 126 */
+		return r == -ENOENT ? -ENOENT : -EACCES;
 	}
 
 	Sink sink = { .cfg = cfg };
@@ -98,21 +117,14 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			json_done(&sink.json);
 			return -EIO;
 		}
-		TraceHeader h = {
-			.command = cfg->command,
-			.capture_fds = default_capture_fds,
-			.n_capture_fds = ELEMENTSOF(default_capture_fds),
-			.env_keep = default_env_keep,
-		};
-		trace_json_header(&sink.json, &h);
-		sink.seq = 1;
-		sink_write(&sink);
 	}
 
 	TracerConfig tc = {
 		.output_fds = default_capture_fds,
 		.n_output_fds = ELEMENTSOF(default_capture_fds),
 		.env_keep = default_env_keep,
+		.forward_signals = forward_signals,
+		.n_forward_signals = ELEMENTSOF(forward_signals),
 		.on_event = on_event,
 		.userdata = &sink,
 	};
@@ -127,9 +139,15 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			snprintf(err, err_size, "cannot trace '%s': ptrace: %s (see vgpu-run --self-test)",
 				 cfg->command[0], strerror(-r));
 	}
-	if (r >= 0)
-		r = signals_forward_to(t);
 	if (r >= 0) {
+		/* A reader of the trace or of -v output that goes away must
+		 * not kill us: EXITKILL would take the command with us.  The
+		 * command keeps its own SIGPIPE disposition (already forked). */
+		signal(SIGPIPE, SIG_IGN);
+		/* Events are dispatched only in tracer_run(): the header,
+		 * written now, is still the first line. */
+		if (sink.trace)
+			write_header(&sink);
 		r = tracer_run(t, &ret->result);
 		if (r < 0)
 			snprintf(err, err_size, "tracing failed: %s", strerror(-r));
@@ -143,7 +161,6 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		ret->events = sink.seq;
 		ret->trace_error = sink.trace_error;
 	}
-	signals_forward_to(NULL);
 	tracer_free(t);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;

@@ -9,6 +9,26 @@
 
 #define TEXT_PREVIEW 200	/* output bytes shown per line */
 
+/* Paths and argv come from the traced program: print control bytes
+ * escaped, so they cannot drive the terminal. */
+static void print_escaped(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n')
+			fputs("\\n", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void print_str(FILE *f, const char *s)
+{
+	print_escaped(f, s, strlen(s));
+}
+
 static void print_result(FILE *f, const TracerSyscallEvent *s)
 {
 	char b[32];
@@ -27,8 +47,11 @@ static void print_syscall(FILE *f, const TracerSyscallEvent *s)
 	if (s->args == TRACER_ARGS_SIGNAL) {
 		fprintf(f, "%d, %s)", (int)s->target, names_signal(s->signo, b, sizeof(b)));
 	} else {
-		if (s->path)
-			fprintf(f, "\"%s\"", s->path);
+		if (s->path) {
+			fputc('"', f);
+			print_str(f, s->path);
+			fputc('"', f);
+		}
 		else
 			fprintf(f, "<%s>", names_errno(-s->path_error, b, sizeof(b)));
 		if (s->flag_kind != TRACER_FLAGS_NONE)
@@ -51,9 +74,12 @@ void verbose_print(FILE *f, uint64_t seq, const TracerEvent *ev)
 		print_syscall(f, &ev->sys);
 		break;
 	case TRACER_EVENT_EXEC:
-		fprintf(f, "exec %s", ev->exec.exe);
-		for (size_t i = 0; i < ev->exec.argc; i++)
-			fprintf(f, " %s", ev->exec.argv[i]);
+		fputs("exec ", f);
+		print_str(f, ev->exec.exe);
+		for (size_t i = 0; i < ev->exec.argc; i++) {
+			fputc(' ', f);
+			print_str(f, ev->exec.argv[i]);
+		}
 		fputc('\n', f);
 		break;
 	case TRACER_EVENT_FORK:
@@ -75,15 +101,7 @@ void verbose_print(FILE *f, uint64_t seq, const TracerEvent *ev)
 	case TRACER_EVENT_OUTPUT: {
 		size_t n = ev->out.len < TEXT_PREVIEW ? ev->out.len : TEXT_PREVIEW;
 		fprintf(f, "fd %d: ", ev->out.fd);
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)ev->out.data[i];
-			if (c == '\n')
-				fputs("\\n", f);
-			else if (c < 0x20 || c == 0x7f)
-				fprintf(f, "\\x%02x", c);
-			else
-				fputc(c, f);
-		}
+		print_escaped(f, ev->out.data, n);
 		fputs(n < ev->out.len ? "...\n" : "\n", f);
 		break;
 	}

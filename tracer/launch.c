@@ -38,6 +38,7 @@ static _Noreturn void child_main(Tracer *t, int go_fd, int fail_fd, const char *
 	while (n < 0 && errno == EINTR);
 	if (n != 1 || c != 'g')
 		_exit(125);	/* the parent could not seize us */
+	waitsig_restore_in_child(t);
 
 	LaunchFailure f = { .stage = TRACER_LAUNCH_FILTER };
 	int r = filter_load(t->filter);

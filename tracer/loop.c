@@ -30,6 +30,12 @@
 typedef int (*StopHandler)(Tracer *t, Tracee *tr, int sig, int event);
 #define NO_RESTART (-1)
 
+/* How long a new task is held for its creator's fork event.  The event is
+ * normally microseconds behind; it never comes when the creator was killed
+ * between clone and its event stop, and then the task must not stay
+ * frozen. */
+#define HOLD_MAX_NS (500 * 1000000LL)
+
 static void release(Tracer *t, Tracee *tr)
 {
 	tr->held = false;
@@ -37,13 +43,38 @@ static void release(Tracer *t, Tracee *tr)
 	(void)ptrace(PTRACE_CONT, tr->tid, 0L, 0L);
 }
 
+/* Release holds that timed out; returns ns until the next one expires,
+ * or -1 when nothing is held. */
+static int64_t expire_holds(Tracer *t)
+{
+	if (!t->n_held)
+		return -1;
+	uint64_t now = tracer_now_ns(t);
+	int64_t next = -1;
+	for (size_t b = 0; t->n_held && b < t->tracees.n_buckets; b++) {
+		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next) {
+			if (!tr->held)
+				continue;
+			int64_t left = (int64_t)(tr->held_since_ns + HOLD_MAX_NS - now);
+			if (left <= 0)
+				release(t, tr);
+			else if (next < 0 || left < next)
+				next = left;
+		}
+	}
+	return next;
+}
+
 static Tracee *adopt(Tracer *t, pid_t tid)
 {
-	pid_t tgid = tid, ppid = 0;
+	pid_t tgid, ppid;
 	Tracee *tr;
 	/* A task we have not met: the child of a fork whose first stop beat
-	 * the parent's fork event.  /proc knows its process and parent. */
-	(void)proc_task_ids(tid, &tgid, &ppid);
+	 * the parent's fork event.  /proc knows its process and parent; when
+	 * it does not, the task is already gone and must not be recorded
+	 * (its tid could be reused by anyone). */
+	if (proc_task_ids(tid, &tgid, &ppid) < 0)
+		return NULL;
 	if (tracee_add(&t->tracees, tid, tgid, ppid, &tr) < 0)
 		return NULL;
 	t->stats.tasks++;
@@ -63,7 +94,7 @@ static int on_new_task(Tracer *t, Tracee *tr, int sig, int event)
 	if (!child)
 		child = adopt(t, child_tid);
 	if (!child)
-		return PTRACE_CONT;
+		return PTRACE_CONT;	/* died before we could look at it */
 
 	static const TracerForkKind kinds[] = {
 		[PTRACE_EVENT_FORK] = TRACER_FORK_FORK,
@@ -141,6 +172,7 @@ static int on_event_stop(Tracer *t, Tracee *tr, int sig, int event)
 		if (tr->announced)
 			return PTRACE_CONT;
 		tr->held = true;
+		tr->held_since_ns = tracer_now_ns(t);
 		t->n_held++;
 		return NO_RESTART;
 	}
@@ -195,16 +227,6 @@ static void on_signal(Tracer *t, Tracee *tr, int sig)
 	tracer_emit(t, tr, &ev);
 }
 
-/* A creator that dies between clone and its event stop (SIGKILL) never
- * reports the event: release what it left held. */
-static void release_orphans(Tracer *t, pid_t creator_tgid)
-{
-	for (size_t b = 0; t->n_held && b < t->tracees.n_buckets; b++)
-		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
-			if (tr->held && (tr->ppid == creator_tgid || tr->tgid == creator_tgid))
-				release(t, tr);
-}
-
 static void on_gone(Tracer *t, pid_t tid, int status)
 {
 	Tracee *tr = tracee_find(&t->tracees, tid);
@@ -212,8 +234,6 @@ static void on_gone(Tracer *t, pid_t tid, int status)
 		tr->held = false;
 		t->n_held--;
 	}
-	if (tr && t->n_held)
-		release_orphans(t, tr->tgid);
 	if (tr && tr->tid == tr->tgid) {
 		TracerEvent ev = {
 			.kind = TRACER_EVENT_EXIT,
@@ -229,7 +249,7 @@ static void on_gone(Tracer *t, pid_t tid, int status)
 		t->result.signaled = WIFSIGNALED(status);
 		t->result.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
 		t->result.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status);
-		t->root_exited = 1;
+		t->root_exited = true;
 		launch_read_failure(t);
 	}
 	tracee_remove(&t->tracees, tid);
@@ -271,12 +291,16 @@ static void dispatch(Tracer *t, pid_t tid, int status)
 		(void)ptrace(request, tid, 0L, (long)inject);
 }
 
-/* After the root is gone, a signal meant for the command goes to what is
- * left of its tree (vgpu-run exits once all of it has ended). */
-static void forward_to_survivors(Tracer *t)
+/* A signal for the command: to the root while it lives, afterwards to
+ * what is left of its tree (vgpu-run exits once all of it has ended). */
+static void forward_pending_signal(Tracer *t)
 {
 	int sig = t->forward_pending;
 	t->forward_pending = 0;
+	if (!t->root_exited) {
+		kill(t->root, sig);
+		return;
+	}
 	for (size_t b = 0; b < t->tracees.n_buckets; b++)
 		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
 			if (tr->tid == tr->tgid)
@@ -289,9 +313,11 @@ int tracer_run(Tracer *t, TracerResult *ret)
 		return -ECHILD;
 	for (;;) {
 		int status;
-		if (t->forward_pending && t->root_exited)
-			forward_to_survivors(t);
-		pid_t tid = waitpid(-1, &status, __WALL);
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+		if (tid > 0) {
+			dispatch(t, tid, status);
+			continue;
+		}
 		if (tid < 0) {
 			if (errno == EINTR)
 				continue;
@@ -299,8 +325,14 @@ int tracer_run(Tracer *t, TracerResult *ret)
 				break;
 			return neg_errno();
 		}
-		dispatch(t, tid, status);
+		/* Drained: every stop so far is handled. */
+		if (t->forward_pending) {
+			forward_pending_signal(t);
+			continue;
+		}
+		waitsig_wait(t, expire_holds(t));
 	}
+	waitsig_restore(t);
 	*ret = t->result;
 	return 0;
 }

@@ -63,8 +63,10 @@ ssize_t mem_read_string(pid_t tid, uint64_t addr, char *buf, size_t size)
 	if (size == 0)
 		return -ENAMETOOLONG;
 	buf[0] = '\0';
-	while (done < size - 1) {
-		size_t n = chunk_len(addr + done, size - 1 - done);
+	/* SIZE bytes may hold a string of SIZE-1 and its NUL, as PATH_MAX
+	 * does for the kernel: look for the NUL in all of them. */
+	while (done < size) {
+		size_t n = chunk_len(addr + done, size - done);
 		int r = read_chunk(tid, addr + done, buf + done, n);
 		if (r < 0) {
 			buf[done] = '\0';

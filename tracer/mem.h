@@ -16,8 +16,9 @@ int mem_read(pid_t tid, uint64_t addr, void *buf, size_t len);
  * the count (possibly short), or -EFAULT when not even the first byte is. */
 ssize_t mem_read_partial(pid_t tid, uint64_t addr, void *buf, size_t len);
 
-/* Read a NUL-terminated string of at most SIZE-1 bytes into BUF.  Returns
+/* Read a NUL-terminated string of at most SIZE-1 bytes (plus its NUL)
+ * into BUF.  Returns
  * its length, -EFAULT (bad pointer, or the string runs into an unmapped
- * page), or -ENAMETOOLONG (no NUL within SIZE-1 bytes; BUF then holds the
+ * page), or -ENAMETOOLONG (no NUL within SIZE bytes; BUF then holds the
  * truncated prefix, NUL-terminated). */
 ssize_t mem_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);

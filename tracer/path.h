@@ -18,8 +18,8 @@ int path_join(const char *base, const char *rel, char *out, size_t size);
 
 /* The directory a relative path of TID is resolved against: its cwd for
  * DIRFD == AT_FDCWD, else what its fd DIRFD names.  -EBADF when the fd is
- * not open or names something that is not a path (socket:[..]), -ESRCH when
- * the task is gone. */
+ * not open or names something that is not a path (socket:[..]), -ENOENT
+ * when the task is gone. */
 int path_base(pid_t tid, int dirfd, char *out, size_t size);
 
 /* path_base + path_join. */

@@ -14,21 +14,23 @@
 
 /* Bounds on what one exec event carries: argv and environ of a real server
  * fit easily; a hostile program cannot make us allocate without limit. */
-#define PROC_FILE_MAX (256 * 1024)
+#define PROC_ARGS_MAX (256 * 1024)
+#define PROC_STATUS_MAX (16 * 1024)	/* status, fdinfo: ~1.5 KiB */
 #define ARGV_MAX 4096
 
-/* Read a /proc file whole (bounded); *ret_len excludes the added NUL. */
-static int read_proc_file(const char *path, char **ret, size_t *ret_len, bool *ret_truncated)
+/* Read at most MAX bytes of a /proc file; *ret_len excludes the added NUL. */
+static int read_proc_file(const char *path, size_t max, char **ret, size_t *ret_len,
+			  bool *ret_truncated)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	_cleanup_free_ char *buf = malloc(PROC_FILE_MAX + 1);
+	_cleanup_free_ char *buf = malloc(max + 1);
 	if (!buf)
 		return -ENOMEM;
 	size_t len = 0;
-	while (len < PROC_FILE_MAX) {
-		ssize_t n = read(fd, buf + len, PROC_FILE_MAX - len);
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -39,7 +41,7 @@ static int read_proc_file(const char *path, char **ret, size_t *ret_len, bool *r
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	*ret_truncated = len == PROC_FILE_MAX;
+	*ret_truncated = len == max;
 	*ret_len = len;
 	*ret = TAKE_PTR(buf);
 	return 0;
@@ -71,7 +73,7 @@ int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid)
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	bool trunc;
-	int r = read_proc_file(path, &text, &len, &trunc);
+	int r = read_proc_file(path, PROC_STATUS_MAX, &text, &len, &trunc);
 	if (r < 0)
 		return r;
 	pid_t tgid, ppid;
@@ -92,7 +94,7 @@ int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid)
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	bool trunc;
-	int r = read_proc_file(path, &text, &len, &trunc);
+	int r = read_proc_file(path, PROC_STATUS_MAX, &text, &len, &trunc);
 	if (r < 0)
 		return r;
 	return field_pid(text, "Pid:", ret_pid);
@@ -100,12 +102,13 @@ int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid)
 
 /* Split a NUL-separated /proc buffer into a NULL-terminated vector of
  * pointers into BUF, keeping only entries KEEP accepts (NULL: all). */
-static char **split_nul(char *buf, size_t len, size_t *ret_n,
+static char **split_nul(char *buf, size_t len, size_t *ret_n, bool *ret_capped,
 			bool (*keep)(const Tracer *t, const char *s), const Tracer *t)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
 		n++;
+	*ret_capped = n > ARGV_MAX;
 	if (n > ARGV_MAX)
 		n = ARGV_MAX;
 	char **v = calloc(n + 1, sizeof(*v));
@@ -143,13 +146,13 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 	_cleanup_free_ char *cmd = NULL, *env = NULL;
 	_cleanup_free_ char **argv = NULL, **envv = NULL;
 	size_t cmd_len = 0, env_len = 0, argc = 0, envc = 0;
-	bool cmd_trunc = false, env_trunc = false;
+	bool cmd_trunc = false, env_trunc = false, argv_capped = false, env_capped = false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->tid);
-	if (read_proc_file(path, &cmd, &cmd_len, &cmd_trunc) >= 0)
-		argv = split_nul(cmd, cmd_len, &argc, NULL, t);
+	if (read_proc_file(path, PROC_ARGS_MAX, &cmd, &cmd_len, &cmd_trunc) >= 0)
+		argv = split_nul(cmd, cmd_len, &argc, &argv_capped, NULL, t);
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)tr->tid);
-	if (t->env_keep && read_proc_file(path, &env, &env_len, &env_trunc) >= 0)
-		envv = split_nul(env, env_len, &envc, env_wanted, t);
+	if (t->env_keep && read_proc_file(path, PROC_ARGS_MAX, &env, &env_len, &env_trunc) >= 0)
+		envv = split_nul(env, env_len, &envc, &env_capped, env_wanted, t);
 
 	static char *const empty[] = { NULL };
 	TracerEvent ev = {
@@ -158,7 +161,7 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 			.exe = exe,
 			.argv = argv ? argv : empty,
 			.argc = argc,
-			.argv_truncated = cmd_trunc || argc >= ARGV_MAX,
+			.argv_truncated = cmd_trunc || argv_capped,
 			.env = envv ? envv : empty,
 			.envc = envc,
 			.former_tid = former_tid,

@@ -196,6 +196,14 @@ void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result)
 	tracee_clear_pending(tr);
 }
 
+/* The kernel-internal restart codes (include/linux/errno.h); user space
+ * never sees them. */
+static bool is_restart(int64_t err)
+{
+	return err == 512 /* ERESTARTSYS */ || err == 513 /* ERESTARTNOINTR */ ||
+	       err == 514 /* ERESTARTNOHAND */ || err == 516 /* ERESTART_RESTARTBLOCK */;
+}
+
 int stop_syscall_exit(Tracer *t, Tracee *tr)
 {
 	struct __ptrace_syscall_info info;
@@ -206,6 +214,12 @@ int stop_syscall_exit(Tracer *t, Tracee *tr)
 		return PTRACE_CONT;
 	}
 	t->stats.exit_stops++;
+	/* Interrupted by a signal, to be restarted by the kernel: the call
+	 * comes back through a new seccomp stop and is recorded then. */
+	if (info.exit.is_error && is_restart(-info.exit.rval)) {
+		tracee_clear_pending(tr);
+		return PTRACE_CONT;
+	}
 	stop_emit_pending(t, tr, info.exit.is_error, (long)info.exit.rval);
 	return PTRACE_CONT;
 }

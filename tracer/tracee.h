@@ -35,6 +35,7 @@ typedef struct Tracee {
 	 * event of a child ever precedes the event that announces it. */
 	bool announced;
 	bool held;
+	uint64_t held_since_ns;
 	/* An exit stop is owed to pending (restarted with PTRACE_SYSCALL). */
 	bool in_syscall;
 	PendingSyscall pending;

@@ -3,6 +3,7 @@
 
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "syscalls.h"
@@ -12,6 +13,7 @@
 struct Tracer {
 	TracerConfig cfg;
 	int output_fds[TRACER_MAX_OUTPUT_FDS];
+	int forward_signals[TRACER_MAX_FORWARD_SIGNALS];
 	char **env_keep;	/* owned copy of cfg.env_keep */
 	const SyscallSpec *by_nr[SYSCALL_NR_MAX];
 	scmp_filter_ctx filter;	/* built before fork, loaded by the child */
@@ -22,9 +24,13 @@ struct Tracer {
 
 	pid_t root;
 	int launch_pipe;	/* read end: the child's launch failure */
-	/* Read by tracer_forward_signal() in a signal handler. */
-	volatile sig_atomic_t root_exited;
-	volatile sig_atomic_t forward_pending;
+	bool root_exited;
+	/* Signal state while tracing (waitsig.c). */
+	sigset_t wait_set;	/* SIGCHLD + forwarded signals, blocked */
+	sigset_t old_mask;	/* restored in the child and at the end */
+	struct sigaction old_sigchld;
+	bool signals_taken;
+	int forward_pending;	/* a signal to pass on, 0: none */
 	TracerResult result;
 	char *scratch;		/* output capture buffer (cfg.output_max) */
 };
@@ -44,6 +50,15 @@ int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid);
 int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid);
 /* Emit the exec event of TR (reads exe, cmdline, environ). */
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
+
+/* waitsig.c: taking SIGCHLD and forwarded signals synchronously. */
+int waitsig_take(Tracer *t);
+void waitsig_restore(Tracer *t);
+/* In the forked child: the caller's signal mask and SIGCHLD action. */
+void waitsig_restore_in_child(const Tracer *t);
+/* Block until a tracee may have changed state, a signal to forward came
+ * (left in forward_pending), or TIMEOUT_NS passed (-1: no limit). */
+void waitsig_wait(Tracer *t, int64_t timeout_ns);
 
 /* launch.c */
 int launch_child(Tracer *t, const char *path, char *const argv[], char *const envp[]);

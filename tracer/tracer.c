@@ -41,6 +41,7 @@ Tracer *tracer_free(Tracer *t)
 {
 	if (!t)
 		return NULL;
+	waitsig_restore(t);
 	tracee_table_done(&t->tracees);
 	if (t->filter)
 		seccomp_release(t->filter);
@@ -54,7 +55,8 @@ Tracer *tracer_free(Tracer *t)
 
 int tracer_new(const TracerConfig *cfg, Tracer **ret)
 {
-	if (!cfg || !cfg->on_event || cfg->n_output_fds > TRACER_MAX_OUTPUT_FDS)
+	if (!cfg || !cfg->on_event || cfg->n_output_fds > TRACER_MAX_OUTPUT_FDS ||
+	    cfg->n_forward_signals > TRACER_MAX_FORWARD_SIGNALS)
 		return -EINVAL;
 	Tracer *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -63,6 +65,8 @@ int tracer_new(const TracerConfig *cfg, Tracer **ret)
 	t->cfg = *cfg;
 	memcpy(t->output_fds, cfg->output_fds, cfg->n_output_fds * sizeof(int));
 	t->cfg.output_fds = t->output_fds;
+	memcpy(t->forward_signals, cfg->forward_signals, cfg->n_forward_signals * sizeof(int));
+	t->cfg.forward_signals = t->forward_signals;
 	if (!t->cfg.output_max)
 		t->cfg.output_max = OUTPUT_MAX_DEFAULT;
 	clock_gettime(CLOCK_MONOTONIC, &t->t0);
@@ -106,23 +110,18 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
 {
 	if (t->root)
 		return -EBUSY;
-	return launch_child(t, path, argv, envp);
+	/* Take the signals before forking: one sent between the fork and
+	 * the first wait is then pending, not lost or fatal. */
+	int r = waitsig_take(t);
+	if (r < 0)
+		return r;
+	r = launch_child(t, path, argv, envp);
+	if (r < 0)
+		waitsig_restore(t);
+	return r;
 }
 
 void tracer_get_stats(const Tracer *t, TracerStats *ret)
 {
 	*ret = t->stats;
-}
-
-pid_t tracer_root_pid(const Tracer *t)
-{
-	return t->root_exited ? 0 : t->root;
-}
-
-void tracer_forward_signal(Tracer *t, int sig)
-{
-	if (t->root && !t->root_exited)
-		kill(t->root, sig);
-	else
-		t->forward_pending = sig;
 }

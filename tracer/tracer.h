@@ -28,11 +28,19 @@ typedef struct TracerConfig {
 	const char *const *env_keep;
 	/* Bytes of one write() kept in an output event (0: default 64 KiB). */
 	size_t output_max;
+	/* Signals sent to vgpu-run that are passed on to the traced command
+	 * (to the root process while it lives, then to what remains of the
+	 * tree).  Signals typed at the terminal (si_code SI_KERNEL) are not:
+	 * the terminal already sent them to the whole foreground process
+	 * group.  A signal ignored when the tracer starts stays ignored. */
+	const int *forward_signals;
+	size_t n_forward_signals;
 	TracerEventFn on_event;
 	void *userdata;
 } TracerConfig;
 
 #define TRACER_MAX_OUTPUT_FDS 8
+#define TRACER_MAX_FORWARD_SIGNALS 8
 
 /* Why the launched command never ran (TracerResult.launch_stage). */
 typedef enum TracerLaunchStage {
@@ -69,17 +77,10 @@ Tracer *tracer_free(Tracer *t);
  * the root pid.  The command does not run until tracer_run() is called. */
 int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const envp[]);
 
-/* Trace until every process of the tree has ended.  -EINTR is never
- * returned: a signal sent to vgpu-run only interrupts the wait. */
+/* Trace until every process of the tree has ended.  The forwarded signals
+ * and SIGCHLD are blocked from tracer_spawn() on and taken synchronously,
+ * so no handler ever interrupts the caller's I/O. */
 int tracer_run(Tracer *t, TracerResult *ret);
-
-/* The launched process while it has not been reaped, else 0. */
-pid_t tracer_root_pid(const Tracer *t);
-
-/* Pass SIG on to the traced command: to the root process while it lives,
- * afterwards (from the event loop) to every traced process that remains.
- * Async-signal-safe: meant to be called from vgpu-run's signal handler. */
-void tracer_forward_signal(Tracer *t, int sig);
 
 void tracer_get_stats(const Tracer *t, TracerStats *ret);
 

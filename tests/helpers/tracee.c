@@ -145,6 +145,54 @@ static int mode_relpath(const char *dir)
 	return bad;
 }
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/* Is TID blocked in syscall NR?  (/proc/TID/syscall starts with it.) */
+static int blocked_in(pid_t tid, int nr)
+{
+	char path[64], buf[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int n = fgets(buf, sizeof(buf), f) != NULL;
+	fclose(f);
+	return n && atoi(buf) == nr && buf[0] != '-';
+}
+
+/* An open of a FIFO that blocks, is interrupted by a signal whose handler
+ * has SA_RESTART, and is restarted by the kernel: one call for the
+ * program, and it must be recorded once, with its final result. */
+static int mode_fifo_restart(const char *dir)
+{
+	char fifo[512];
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	if (mkfifo(fifo, 0600) < 0)
+		return 1;
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+	alarm(20);
+	pid_t parent = getpid();
+	pid_t c = fork();
+	if (c == 0) {
+		while (!blocked_in(parent, SYS_openat))
+			usleep(1000);
+		kill(parent, SIGUSR1);
+		usleep(50000);
+		int w = open(fifo, O_WRONLY);
+		_exit(w < 0);
+	}
+	int fd = open(fifo, O_RDONLY);
+	int st;
+	waitpid(c, &st, 0);
+	unlink(fifo);
+	return fd >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
 static int mode_fstat(long n)
 {
 	struct stat st;
@@ -223,6 +271,8 @@ int main(int argc, char **argv)
 		return mode_badptr();
 	if (!strcmp(mode, "relpath") && arg)
 		return mode_relpath(arg);
+	if (!strcmp(mode, "fifo-restart") && arg)
+		return mode_fifo_restart(arg);
 	if (!strcmp(mode, "fstat") && arg)
 		return mode_fstat(atol(arg));
 	if (!strcmp(mode, "stderr") && arg)

@@ -91,6 +91,69 @@ START_TEST(test_live_launch_failures_have_documented_codes)
 }
 END_TEST
 
+START_TEST(test_live_unrunnable_path_is_126)
+{
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "/etc/hostname/x"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 126);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot run '/etc/hostname/x': Not a directory\n");
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_restarted_syscall_recorded_once)
+{
+	char dir[] = "/tmp/vgpu-fifo-XXXXXX", fifo[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	RunResult r;
+	run_traced(ARGV(tracee(), "fifo-restart", dir), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	long long reader = ev_int(trace_find(&r.trace, "exec", NULL, NULL), "pid", -1);
+	size_t opens = 0;
+	for (size_t i = 0; i < r.trace.n; i++) {
+		json_object *ev = r.trace.ev[i];
+		const char *p = ev_str(ev, "path");
+		if (!ev_is(ev, "syscall") || !p || strcmp(p, fifo) || ev_int(ev, "pid", 0) != reader)
+			continue;
+		opens++;
+		ck_assert_int_ge(ev_int(ev, "result", -1), 3);	/* an fd, not E512 */
+	}
+	ck_assert_uint_eq(opens, 1);
+	ck_assert_ptr_nonnull(trace_find(&r.trace, "signal", "signal", "SIGUSR1"));
+	rmdir(dir);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_live_closed_trace_reader_does_not_kill_command)
+{
+	int p[2], e[2];
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(pipe(e), 0);
+	close(p[0]);	/* nobody will read the trace */
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(e[1], 2);
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "-t", "-", "--", tracee(), "exit", "3",
+		      (char *)NULL);
+		_exit(99);
+	}
+	close(p[1]);
+	close(e[1]);
+	char err[256] = "";
+	ssize_t n = read(e[0], err, sizeof(err) - 1);
+	ck_assert_int_gt(n, 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));	/* not SIGPIPE */
+	ck_assert_int_eq(WEXITSTATUS(st), 3);
+	ck_assert_str_eq(err, "vgpu-run: writing the trace '-' failed: Broken pipe\n");
+	close(e[0]);
+}
+END_TEST
+
 START_TEST(test_live_shell_pipeline_traced_and_unchanged)
 {
 	RunResult r;
@@ -315,6 +378,40 @@ START_TEST(test_live_sigterm_forwarded_to_command)
 }
 END_TEST
 
+START_TEST(test_live_sigterm_forwarded_to_survivors_after_root_exit)
+{
+	/* The shell exits at once, leaving a background catcher behind;
+	 * vgpu-run waits for it, and passes SIGTERM on to it. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	int o[2];
+	ck_assert_int_eq(pipe(o), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		close(o[0]);
+		char script[512];
+		snprintf(script, sizeof(script), "'%s' catch-term 9 & exit 4", tracee());
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "--", "/bin/sh", "-c", script,
+		      (char *)NULL);
+		_exit(99);
+	}
+	close(o[1]);
+	char buf[64] = "";
+	ck_assert_int_gt(read(o[0], buf, sizeof(buf) - 1), 0);
+	int catcher = 0;
+	ck_assert_int_eq(sscanf(buf, "ready %d", &catcher), 1);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 4);	/* the command's own status */
+	ck_assert_int_eq(waitpid(catcher, &st, 0), catcher);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 9);	/* its SIGTERM handler ran */
+	close(o[0]);
+}
+END_TEST
+
 START_TEST(test_live_tracees_die_with_vgpu_run)
 {
 	/* Become the orphans' reaper, so we see exactly how the tracee ends
@@ -358,7 +455,7 @@ START_TEST(test_live_trace_file_mode_0600)
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	unlink(path);
+	ck_assert_int_eq(chmod(path, 0644), 0);	/* an existing file is narrowed */
 	RunResult r;
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", path, "/bin/true"), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
@@ -391,6 +488,9 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_exit_code_passed_through);
 	tcase_add_test(tc, test_live_fatal_signal_reraised_without_core);
 	tcase_add_test(tc, test_live_launch_failures_have_documented_codes);
+	tcase_add_test(tc, test_live_unrunnable_path_is_126);
+	tcase_add_test(tc, test_live_restarted_syscall_recorded_once);
+	tcase_add_test(tc, test_live_closed_trace_reader_does_not_kill_command);
 	tcase_add_test(tc, test_live_shell_pipeline_traced_and_unchanged);
 	tcase_add_test(tc, test_live_fork_vfork_thread_followed);
 	tcase_add_test(tc, test_live_exec_by_thread_changes_tid);
@@ -402,6 +502,7 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_kill_recorded_with_target_and_signal);
 	tcase_add_test(tc, test_live_clone3_pidfd_send_signal_resolved);
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_command);
+	tcase_add_test(tc, test_live_sigterm_forwarded_to_survivors_after_root_exit);
 	tcase_add_test(tc, test_live_tracees_die_with_vgpu_run);
 	tcase_add_test(tc, test_live_trace_is_well_formed);
 	tcase_add_test(tc, test_live_trace_file_mode_0600);
