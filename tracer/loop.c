@@ -249,7 +249,7 @@ static void on_gone(Tracer *t, pid_t tid, int status)
 		t->result.signaled = WIFSIGNALED(status);
 		t->result.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
 		t->result.core_dumped = WIFSIGNALED(status) && WCOREDUMP(status);
-		t->root_exited = true;
+		t->root_exited = 1;
 		launch_read_failure(t);
 	}
 	tracee_remove(&t->tracees, tid);
@@ -313,7 +313,10 @@ int tracer_run(Tracer *t, TracerResult *ret)
 		return -ECHILD;
 	for (;;) {
 		int status;
-		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+		/* See waitsig.c for the two ways of waiting. */
+		bool careful = t->root_exited || t->n_held;
+		waitsig_set_careful(t, careful);
+		pid_t tid = waitpid(-1, &status, __WALL | (careful ? WNOHANG : 0));
 		if (tid > 0) {
 			dispatch(t, tid, status);
 			continue;
@@ -325,7 +328,7 @@ int tracer_run(Tracer *t, TracerResult *ret)
 				break;
 			return neg_errno();
 		}
-		/* Drained: every stop so far is handled. */
+		/* Careful, and drained: every stop so far is handled. */
 		if (t->forward_pending) {
 			forward_pending_signal(t);
 			continue;

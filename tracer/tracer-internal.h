@@ -24,13 +24,17 @@ struct Tracer {
 
 	pid_t root;
 	int launch_pipe;	/* read end: the child's launch failure */
-	bool root_exited;
+	/* Read by the fast-mode signal handler (waitsig.c). */
+	volatile sig_atomic_t root_exited;
+	volatile sig_atomic_t forward_pending;	/* a signal to pass on, or 0 */
 	/* Signal state while tracing (waitsig.c). */
-	sigset_t wait_set;	/* SIGCHLD + forwarded signals, blocked */
+	sigset_t wait_set;	/* SIGCHLD + forwarded signals */
+	sigset_t forward_set;	/* forwarded signals (not ignored at start) */
 	sigset_t old_mask;	/* restored in the child and at the end */
 	struct sigaction old_sigchld;
+	struct sigaction old_actions[TRACER_MAX_FORWARD_SIGNALS];
 	bool signals_taken;
-	int forward_pending;	/* a signal to pass on, 0: none */
+	bool careful;		/* forwarded signals blocked (careful mode) */
 	TracerResult result;
 	char *scratch;		/* output capture buffer (cfg.output_max) */
 };
@@ -54,6 +58,8 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
 /* waitsig.c: taking SIGCHLD and forwarded signals synchronously. */
 int waitsig_take(Tracer *t);
 void waitsig_restore(Tracer *t);
+/* Switch between fast and careful waiting (see waitsig.c). */
+void waitsig_set_careful(Tracer *t, bool careful);
 /* In the forked child: the caller's signal mask and SIGCHLD action. */
 void waitsig_restore_in_child(const Tracer *t);
 /* Block until a tracee may have changed state, a signal to forward came
