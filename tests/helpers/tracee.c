@@ -246,6 +246,20 @@ static int mode_catch_term(int code)
 	return 1;	/* not reached */
 }
 
+/* Print this process's NoNewPrivs flag (0 or 1) from /proc/self/status. */
+static int mode_nnp(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "NoNewPrivs:", 11)) {
+			printf("nnp=%d\n", atoi(line + 11));
+			fclose(f);
+			return 0;
+		}
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	self = argv[0];
@@ -279,6 +293,8 @@ int main(int argc, char **argv)
 		return mode_stderr(arg);
 	if (!strcmp(mode, "kill-child"))
 		return mode_kill_child();
+	if (!strcmp(mode, "nnp"))
+		return mode_nnp();
 	if (!strcmp(mode, "catch-term") && arg)
 		return mode_catch_term(atoi(arg));
 	fprintf(stderr, "usage: tracee MODE [ARG] (see tests/helpers/tracee.c)\n");

@@ -431,6 +431,39 @@ START_TEST(test_live_tracees_die_with_vgpu_run)
 }
 END_TEST
 
+/* Root loads the filter without no_new_privs (setuid keeps working in the
+ * traced tree); an unprivileged user must set it, and can still trace. */
+START_TEST(test_live_no_new_privs_only_when_unprivileged)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "nnp"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_str_eq(r.out, geteuid() == 0 ? "nnp=0\n" : "nnp=1\n");
+	run_result_free(&r);
+
+	if (geteuid() != 0)
+		return;
+	int o[2];
+	ck_assert_int_eq(pipe(o), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(o[1], 1);
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(98);
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "--", tracee(), "nnp", (char *)NULL);
+		_exit(99);
+	}
+	close(o[1]);
+	char buf[32] = "";
+	ck_assert_int_gt(read(o[0], buf, sizeof(buf) - 1), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_str_eq(buf, "nnp=1\n");
+	close(o[0]);
+}
+END_TEST
+
 START_TEST(test_live_trace_is_well_formed)
 {
 	RunResult r;
@@ -504,6 +537,7 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_command);
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_survivors_after_root_exit);
 	tcase_add_test(tc, test_live_tracees_die_with_vgpu_run);
+	tcase_add_test(tc, test_live_no_new_privs_only_when_unprivileged);
 	tcase_add_test(tc, test_live_trace_is_well_formed);
 	tcase_add_test(tc, test_live_trace_file_mode_0600);
 	tcase_add_test(tc, test_live_self_test_passes_here);
