@@ -140,6 +140,7 @@ const char *names_event(TracerEventKind kind)
 		[TRACER_EVENT_FORK] = "fork",	  [TRACER_EVENT_EXEC] = "exec",
 		[TRACER_EVENT_EXIT] = "exit",	  [TRACER_EVENT_SIGNAL] = "signal",
 		[TRACER_EVENT_SYSCALL] = "syscall", [TRACER_EVENT_OUTPUT] = "output",
+		[TRACER_EVENT_MAPS] = "observe",
 	};
 	return (unsigned)kind < _TRACER_EVENT_MAX ? names[kind] : "unknown";
 }

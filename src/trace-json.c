@@ -123,12 +123,25 @@ static void enc_output(JsonWriter *w, const TracerEvent *ev)
 		kv_errno(w, "error", -o->error);
 }
 
+static void enc_maps(JsonWriter *w, const TracerEvent *ev)
+{
+	json_kv_string(w, "what", "mappings");
+	json_key(w, "files");
+	json_array_begin(w);
+	for (size_t i = 0; i < ev->maps.n; i++)
+		json_string(w, ev->maps.files[i]);
+	json_array_end(w);
+	if (ev->maps.truncated)
+		json_kv_bool(w, "truncated", true);
+}
+
 typedef void (*Encoder)(JsonWriter *w, const TracerEvent *ev);
 
 static const Encoder encoders[_TRACER_EVENT_MAX] = {
 	[TRACER_EVENT_FORK] = enc_fork,	    [TRACER_EVENT_EXEC] = enc_exec,
 	[TRACER_EVENT_EXIT] = enc_exit,	    [TRACER_EVENT_SIGNAL] = enc_signal,
 	[TRACER_EVENT_SYSCALL] = enc_syscall, [TRACER_EVENT_OUTPUT] = enc_output,
+	[TRACER_EVENT_MAPS] = enc_maps,
 };
 
 static void common(JsonWriter *w, uint64_t seq, uint64_t t_ns, const char *event)

@@ -105,6 +105,9 @@ void verbose_print(FILE *f, uint64_t seq, const TracerEvent *ev)
 		fputs(n < ev->out.len ? "...\n" : "\n", f);
 		break;
 	}
+	case TRACER_EVENT_MAPS:
+		fprintf(f, "ending with %zu mapped files\n", ev->maps.n);
+		break;
 	case _TRACER_EVENT_MAX:
 	default:
 		fputs("?\n", f);

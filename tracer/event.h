@@ -16,6 +16,7 @@ typedef enum TracerEventKind {
 	TRACER_EVENT_SIGNAL,	/* a signal was delivered to a thread */
 	TRACER_EVENT_SYSCALL,	/* a watched syscall completed */
 	TRACER_EVENT_OUTPUT,	/* a process wrote to a captured fd */
+	TRACER_EVENT_MAPS,	/* the files a process has mapped as it ends */
 	_TRACER_EVENT_MAX,
 } TracerEventKind;
 
@@ -108,6 +109,16 @@ typedef struct TracerOutputEvent {
 	int error;		/* -EFAULT when the buffer could not be read */
 } TracerOutputEvent;
 
+/* Observed by the tracer at the exit stop of a thread-group leader, while
+ * its memory is still there: the files it has mapped (libraries kept
+ * after dlopen(), not those rolled back).  Unique paths, in address
+ * order. */
+typedef struct TracerMapsEvent {
+	char *const *files;
+	size_t n;
+	bool truncated;		/* more mappings than the bound */
+} TracerMapsEvent;
+
 typedef struct TracerEvent {
 	TracerEventKind kind;
 	uint64_t t_ns;		/* monotonic ns since tracer_new() */
@@ -121,5 +132,6 @@ typedef struct TracerEvent {
 		TracerExitEvent exit;
 		TracerSignalEvent sig;
 		TracerOutputEvent out;
+		TracerMapsEvent maps;
 	};
 } TracerEvent;

@@ -10,7 +10,7 @@
  *      ├──exec event──► pending execve = 0, exec event, CONT (no exit stop)
  *      ├──signal-delivery stop──► signal event, CONT with the signal
  *      ├──group-stop (EVENT_STOP + stop signal)──► LISTEN (job control kept)
- *      ├──exit event──► CONT
+ *      ├──exit event──► mappings event (leader), CONT
  *      └──exited / killed──► exit event (thread-group leader), forget
  *
  * Signals are re-injected only at signal-delivery stops; every other stop
@@ -146,6 +146,17 @@ static int on_seccomp(Tracer *t, Tracee *tr, int sig, int event)
 	return stop_seccomp(t, tr);
 }
 
+/* The exit stop: a leader's memory is still there (even when it was
+ * SIGKILLed), the last chance to see which libraries it kept. */
+static int on_exit_stop(Tracer *t, Tracee *tr, int sig, int event)
+{
+	(void)sig;
+	(void)event;
+	if (tr->tid == tr->tgid)
+		proc_emit_maps(t, tr);
+	return PTRACE_CONT;
+}
+
 static int on_plain_event(Tracer *t, Tracee *tr, int sig, int event)
 {
 	(void)t;
@@ -190,7 +201,7 @@ static const struct {
 	{ PTRACE_EVENT_CLONE, on_new_task },
 	{ PTRACE_EVENT_EXEC, on_exec },
 	{ PTRACE_EVENT_VFORK_DONE, on_plain_event },
-	{ PTRACE_EVENT_EXIT, on_plain_event },
+	{ PTRACE_EVENT_EXIT, on_exit_stop },
 	{ PTRACE_EVENT_SECCOMP, on_seccomp },
 	{ PTRACE_EVENT_STOP, on_event_stop },
 };

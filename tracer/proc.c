@@ -17,6 +17,8 @@
 #define PROC_ARGS_MAX (256 * 1024)
 #define PROC_STATUS_MAX (16 * 1024)	/* status, fdinfo: ~1.5 KiB */
 #define ARGV_MAX 4096
+#define PROC_MAPS_MAX (1024 * 1024)	/* a Go server with CUDA: ~100 KiB */
+#define MAPS_FILES_MAX 4096
 
 /* Read at most MAX bytes of a /proc file; *ret_len excludes the added NUL. */
 static int read_proc_file(const char *path, size_t max, char **ret, size_t *ret_len,
@@ -166,6 +168,61 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 			.envc = envc,
 			.former_tid = former_tid,
 		},
+	};
+	tracer_emit(t, tr, &ev);
+}
+
+/* The path of a /proc/PID/maps line (its sixth field), or NULL when the
+ * mapping is anonymous, a [special] one, or not a plain path. */
+static char *maps_line_path(char *line)
+{
+	/* address perms offset dev inode path: skip five fields */
+	char *p = line;
+	for (int field = 0; field < 5; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return NULL;
+		while (*p == ' ')
+			p++;
+	}
+	return *p == '/' ? p : NULL;
+}
+
+void proc_emit_maps(Tracer *t, Tracee *tr)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tr->tid);
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char **files = NULL;
+	size_t len, n = 0;
+	bool trunc = false;
+	if (read_proc_file(path, PROC_MAPS_MAX, &text, &len, &trunc) < 0)
+		return;
+	files = calloc(MAPS_FILES_MAX + 1, sizeof(*files));
+	if (!files)
+		return;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *file = maps_line_path(line);
+		if (!file)
+			continue;
+		/* a library is mapped in several segments, one after another */
+		if (n > 0 && strcmp(files[n - 1], file) == 0)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(files[i], file) == 0;
+		if (seen)
+			continue;
+		if (n == MAPS_FILES_MAX) {
+			trunc = true;
+			break;
+		}
+		files[n++] = file;
+	}
+	TracerEvent ev = {
+		.kind = TRACER_EVENT_MAPS,
+		.maps = { .files = files, .n = n, .truncated = trunc },
 	};
 	tracer_emit(t, tr, &ev);
 }

@@ -54,6 +54,8 @@ int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid);
 int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid);
 /* Emit the exec event of TR (reads exe, cmdline, environ). */
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
+/* Emit the mapped files of TR's process (reads /proc/TID/maps). */
+void proc_emit_maps(Tracer *t, Tracee *tr);
 
 /* waitsig.c: taking SIGCHLD and forwarded signals synchronously. */
 int waitsig_take(Tracer *t);

@@ -155,6 +155,36 @@ static bool output_of_contains(const Trace *t, long long pid, const char *text)
 	return false;
 }
 
+/* The file of "load_backend: loaded CPU backend from FILE" by PID. */
+static const char *cpu_backend_loaded(const Trace *t, long long pid)
+{
+	static char file[1024];
+	for (size_t i = 0; i < t->n; i++) {
+		const char *text = ev_str(t->ev[i], "text"), *at;
+		if (!ev_is(t->ev[i], "output") || ev_int(t->ev[i], "pid", 0) != pid || !text ||
+		    !(at = strstr(text, "loaded CPU backend from ")))
+			continue;
+		snprintf(file, sizeof(file), "%s", at + strlen("loaded CPU backend from "));
+		file[strcspn(file, "\n")] = '\0';
+		return file;
+	}
+	return NULL;
+}
+
+static bool mapped(const Trace *t, long long pid, const char *file)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		json_object *files;
+		if (!ev_is(t->ev[i], "observe") || ev_int(t->ev[i], "pid", 0) != pid ||
+		    !json_object_object_get_ex(t->ev[i], "files", &files))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(files); j++)
+			if (!strcmp(json_object_get_string(json_object_array_get_idx(files, j)), file))
+				return true;
+	}
+	return false;
+}
+
 START_TEST(test_ollama_default_discovery_facts)
 {
 	Served s;
@@ -210,6 +240,14 @@ START_TEST(test_ollama_default_discovery_facts)
 	/* ggml's own log, written to /dev/null, recovered from fd 2 */
 	snprintf(path, sizeof(path), "loaded CPU backend from %s/lib/ollama/libggml-cpu-", root);
 	ck_assert_msg(output_of_contains(t, pid13, path), "no '%s' output from the runner", path);
+
+	/* killed runner, observed at its exit stop: the CPU backend it loaded
+	 * is still mapped, the CUDA one whose load failed is not */
+	const char *cpu = cpu_backend_loaded(t, pid13);
+	ck_assert_ptr_nonnull(cpu);
+	ck_assert_msg(mapped(t, pid13, cpu), "%s not mapped at the runner's end", cpu);
+	snprintf(path, sizeof(path), "%s/lib/ollama/cuda_v13/libggml-cuda.so", root);
+	ck_assert(!mapped(t, pid13, path));
 	run_result_free(&s.r);
 }
 END_TEST

@@ -126,6 +126,14 @@ START_TEST(test_encode_exec_exit_fork_signal_output_exact)
 	trace_json_event(&w, 6, &ev);
 	ck_assert_str_eq(w.buf, "{\"seq\":6,\"t_ns\":0,\"event\":\"output\",\"pid\":3,\"tid\":3,"
 				"\"fd\":2,\"text\":\"ggml\\n\",\"truncated\":true}");
+
+	char *files[] = { "/usr/bin/ollama", "/usr/lib/ollama/libggml-cpu-haswell.so", NULL };
+	ev = (TracerEvent){ .kind = TRACER_EVENT_MAPS, .pid = 3, .tid = 3,
+			    .maps = { .files = files, .n = 2 } };
+	trace_json_event(&w, 7, &ev);
+	ck_assert_str_eq(w.buf, "{\"seq\":7,\"t_ns\":0,\"event\":\"observe\",\"pid\":3,\"tid\":3,"
+				"\"what\":\"mappings\",\"files\":[\"/usr/bin/ollama\","
+				"\"/usr/lib/ollama/libggml-cpu-haswell.so\"]}");
 	json_done(&w);
 }
 END_TEST
