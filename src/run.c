@@ -13,6 +13,7 @@
 #include "cleanup.h"
 #include "command.h"
 #include "json.h"
+#include "observe.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -27,6 +28,7 @@ static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 typedef struct Sink {
 	const RunConfig *cfg;
+	Observer *observer;
 	FILE *trace;
 	JsonWriter json;
 	uint64_t seq;
@@ -60,6 +62,23 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		verbose_print(stderr, seq, ev);
 	if (s->cfg->observer)
 		s->cfg->observer(seq, ev, s->cfg->userdata);
+
+	/* What vgpu-run learns from this event itself follows it at once. */
+	ElfFacts facts;
+	int error;
+	if (s->observer && observer_on_event(s->observer, ev, &facts, &error) > 0) {
+		seq = ++s->seq;
+		if (s->trace) {
+			trace_json_elf(&s->json, seq, ev, &facts, error);
+			sink_write(s);
+		}
+		if (s->cfg->verbose)
+			fprintf(stderr, "vgpu-run: #%llu [pid %d] observe elf %s: %s\n",
+				(unsigned long long)seq, (int)ev->pid, ev->sys.path,
+				error < 0 ? "no ELF facts" : facts.soname ? facts.soname : "(no soname)");
+		if (error >= 0)
+			elf_facts_done(&facts);
+	}
 }
 
 static void write_header(Sink *s)
@@ -109,12 +128,18 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 
 	Sink sink = { .cfg = cfg };
 	json_init(&sink.json);
+	r = observer_new(&sink.observer);
+	if (r < 0) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
 	if (cfg->trace_path) {
 		r = open_trace(cfg->trace_path, &sink.trace);
 		if (r < 0) {
 			snprintf(err, err_size, "cannot open trace file '%s': %s", cfg->trace_path,
 				 strerror(-r));
 			json_done(&sink.json);
+			observer_free(sink.observer);
 			return -EIO;
 		}
 	}
@@ -162,6 +187,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		ret->trace_error = sink.trace_error;
 	}
 	tracer_free(t);
+	observer_free(sink.observer);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);

@@ -220,3 +220,49 @@ int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerSta
 	json_object_end(w);
 	return w->failed ? -ENOMEM : 0;
 }
+
+static void kv_strv(JsonWriter *w, const char *key, char *const *v, size_t n)
+{
+	json_key(w, key);
+	json_array_begin(w);
+	for (size_t i = 0; i < n; i++)
+		json_string(w, v[i]);
+	json_array_end(w);
+}
+
+int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const ElfFacts *f,
+		   int error)
+{
+	char b[32];
+	common(w, seq, ev->t_ns, "observe");
+	json_kv_int(w, "pid", ev->pid);
+	json_kv_int(w, "tid", ev->tid);
+	json_kv_string(w, "what", "elf");
+	json_kv_string(w, "path", ev->sys.path);
+	if (error == -ENOEXEC)
+		json_kv_string(w, "error", "not-elf");
+	else if (error == -EINVAL)
+		json_kv_string(w, "error", "malformed");
+	else if (error < 0)
+		kv_errno(w, "error", -error);
+	if (error < 0) {
+		json_object_end(w);
+		return w->failed ? -ENOMEM : 0;
+	}
+	json_kv_int(w, "class", f->elf_class);
+	json_kv_string(w, "byte_order", f->little_endian ? "little" : "big");
+	json_kv_string(w, "machine", elf_machine_name(f->machine, b, sizeof(b)));
+	json_kv_int(w, "type", f->type);
+	if (f->soname)
+		json_kv_string(w, "soname", f->soname);
+	kv_strv(w, "needed", f->needed, f->n_needed);
+	if (f->runpath)
+		json_kv_string(w, "runpath", f->runpath);
+	if (f->rpath)
+		json_kv_string(w, "rpath", f->rpath);
+	kv_strv(w, "undefined", f->undefined, f->n_undefined);
+	if (f->truncated)
+		json_kv_bool(w, "truncated", true);
+	json_object_end(w);
+	return w->failed ? -ENOMEM : 0;
+}

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "elf-facts.h"
 #include "json.h"
 #include "tracer.h"
 
@@ -20,5 +21,9 @@ typedef struct TraceHeader {
  * W held.  Returns 0, or -ENOMEM. */
 int trace_json_event(JsonWriter *w, uint64_t seq, const TracerEvent *ev);
 int trace_json_header(JsonWriter *w, const TraceHeader *h);
+/* An observe/elf event: the facts of the library PATH that EV opened, or
+ * why there are none (ERROR: -ENOEXEC not ELF, -EINVAL malformed). */
+int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const ElfFacts *f,
+		   int error);
 /* The closing record: the run's costs as stop counts. */
 int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);

@@ -206,6 +206,23 @@ START_TEST(test_ollama_default_discovery_facts)
 	ck_assert_msg(lib, "cuda_v13 runner never opened %s", path);
 	ck_assert_int_ge(ev_int(lib, "result", -1), 3);
 
+	/* its ELF facts were observed right after that first open */
+	json_object *elf = NULL;
+	for (size_t i = 0; i < t->n && !elf; i++)
+		if (ev_is(t->ev[i], "observe") && ev_str(t->ev[i], "what") &&
+		    !strcmp(ev_str(t->ev[i], "what"), "elf") && !strcmp(ev_str(t->ev[i], "path"), path))
+			elf = t->ev[i];
+	ck_assert_msg(elf, "no observe/elf event for %s", path);
+	ck_assert_int_eq(ev_int(elf, "seq", 0), ev_int(lib, "seq", 0) + 1);
+	ck_assert_str_eq(ev_str(elf, "runpath"), "$ORIGIN:");
+	json_object *needed;
+	ck_assert(json_object_object_get_ex(elf, "needed", &needed));
+	bool needs_libcuda = false;
+	for (size_t i = 0; i < json_object_array_length(needed); i++)
+		needs_libcuda |= !strcmp(json_object_get_string(json_object_array_get_idx(needed, i)),
+					 "libcuda.so.1");
+	ck_assert(needs_libcuda);
+
 	/* ... and the loader searched its LD_LIBRARY_PATH for libcuda.so.1 */
 	snprintf(path, sizeof(path), "%s/lib/ollama/cuda_v13/libcuda.so.1", root);
 	json_object *cuda = open_of(t, pid13, path);

@@ -1,0 +1,25 @@
+/* Facts vgpu-run establishes itself while a run goes on, recorded as
+ * "observe" events so that everything the diagnosis uses is in the trace.
+ * Here: the ELF facts of each shared library the first time any traced
+ * process opens it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "elf-facts.h"
+#include "tracer.h"
+
+typedef struct Observer Observer;
+
+int observer_new(Observer **ret);
+Observer *observer_free(Observer *o);
+
+/* Is EV a successful open of a shared library not observed before?  Then
+ * parse it: returns 1 with *ret_facts filled (release with
+ * elf_facts_done) or *ret_error set (-ENOEXEC: not ELF, -EINVAL:
+ * malformed, -errno: unreadable); 0 when there is nothing to observe. */
+int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, int *ret_error);
+
+/* Does NAME look like a shared library ("libx.so", "libx.so.1.2")? */
+bool observe_is_library_name(const char *name);

@@ -1,0 +1,158 @@
+/* Unit tests: ELF facts of real and deliberately broken files. */
+#include <check.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "elf-facts.h"
+#include "observe.h"
+
+static bool has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	uint8_t *b = malloc(*len);
+	ck_assert_uint_eq(fread(b, 1, *len, f), *len);
+	fclose(f);
+	return b;
+}
+
+START_TEST(test_elf_facts_of_built_library)
+{
+	ElfFacts f;
+	ck_assert_int_eq(elf_parse_file(getenv("LIBPROBE"), &f), 0);
+	ck_assert_int_eq(f.elf_class, 64);
+	ck_assert(f.little_endian);
+	ck_assert_int_eq(f.machine, EM_X86_64);
+	ck_assert_int_eq(f.type, ET_DYN);
+	ck_assert_str_eq(f.soname, "libvgpuprobe.so.1");
+	ck_assert_str_eq(f.runpath, "$ORIGIN:/opt/vgpu-probe:");
+	ck_assert_ptr_null(f.rpath);
+	ck_assert(has(f.needed, f.n_needed, "libm.so.6"));
+	ck_assert(has(f.undefined, f.n_undefined, "vgpu_missing_symbol"));
+	ck_assert(has(f.undefined, f.n_undefined, "sqrt"));
+	ck_assert(!has(f.undefined, f.n_undefined, "vgpu_probe"));	/* defined here */
+	ck_assert(!f.truncated);
+	elf_facts_done(&f);
+}
+END_TEST
+
+START_TEST(test_elf_rejects_non_elf_and_truncated)
+{
+	ElfFacts f;
+	ck_assert_int_eq(elf_parse((const uint8_t *)"#!/bin/sh\n", 10, &f), -ENOEXEC);
+	ck_assert_int_eq(elf_parse((const uint8_t *)"", 0, &f), -ENOEXEC);
+	ck_assert_int_eq(elf_parse_file("/etc/hostname", &f), -ENOEXEC);
+	ck_assert_int_eq(elf_parse_file("/etc", &f), -ENOEXEC);
+	ck_assert_int_eq(elf_parse_file("/nonexistent-vgpu/lib.so", &f), -ENOENT);
+
+	size_t len;
+	uint8_t *b = slurp(getenv("LIBPROBE"), &len);
+	ck_assert_int_eq(elf_parse(b, 200, &f), -EINVAL);	/* headers cut off */
+	free(b);
+}
+END_TEST
+
+START_TEST(test_elf_other_class_machine_and_byte_order)
+{
+	uint8_t h[sizeof(Elf32_Ehdr)] = { 0x7f, 'E', 'L', 'F', ELFCLASS32, ELFDATA2LSB, EV_CURRENT };
+	h[offsetof(Elf32_Ehdr, e_type)] = ET_DYN;
+	h[offsetof(Elf32_Ehdr, e_machine)] = EM_386;
+	ElfFacts f;
+	ck_assert_int_eq(elf_parse(h, sizeof(h), &f), 0);
+	ck_assert_int_eq(f.elf_class, 32);
+	ck_assert_int_eq(f.machine, EM_386);
+	ck_assert_int_eq(f.n_needed, 0);
+	elf_facts_done(&f);
+
+	uint8_t be[sizeof(Elf64_Ehdr)] = { 0x7f, 'E', 'L', 'F', ELFCLASS64, ELFDATA2MSB, EV_CURRENT };
+	be[offsetof(Elf64_Ehdr, e_machine) + 1] = EM_PPC64;
+	ck_assert_int_eq(elf_parse(be, sizeof(be), &f), 0);
+	ck_assert(!f.little_endian);
+	ck_assert_int_eq(f.machine, EM_PPC64);
+	elf_facts_done(&f);
+	char buf[16];
+	ck_assert_str_eq(elf_machine_name(EM_X86_64, buf, sizeof(buf)), "x86-64");
+	ck_assert_str_eq(elf_machine_name(9999, buf, sizeof(buf)), "EM_9999");
+}
+END_TEST
+
+/* Every prefix and many single-byte corruptions of a real library parse
+ * or fail cleanly (the fuzz target, tests/fuzz/fuzz-elf.c, goes further). */
+START_TEST(test_elf_survives_truncation_and_corruption)
+{
+	size_t len;
+	uint8_t *b = slurp(getenv("LIBPROBE"), &len);
+	ElfFacts f;
+	for (size_t n = 0; n <= len; n += n < 4096 ? 1 : 97) {
+		int r = elf_parse(b, n, &f);
+		ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "prefix %zu: %d", n, r);
+		if (r == 0)
+			elf_facts_done(&f);
+	}
+	for (size_t i = 0; i < len && i < 8192; i++) {
+		for (int v = 0; v < 3; v++) {
+			uint8_t saved = b[i];
+			b[i] = (uint8_t[]){ 0x00, 0xff, 0x80 }[v];
+			int r = elf_parse(b, len, &f);
+			ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "byte %zu: %d", i, r);
+			if (r == 0)
+				elf_facts_done(&f);
+			b[i] = saved;
+		}
+	}
+	free(b);
+}
+END_TEST
+
+START_TEST(test_observe_library_names)
+{
+	static const struct {
+		const char *name;
+		bool lib;
+	} cases[] = {
+		{ "libcuda.so.1", true },	  { "libggml-cuda.so", true },
+		{ "libggml.v0.5.0.so", true },	  { "libcublas.so.13.0.2", true },
+		{ "ld-linux-x86-64.so.2", true }, { "ld.so.cache", false },
+		{ "libfoo.socket", false },	  { "libcuda.so.1.tmp", false },
+		{ "hostname", false },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(observe_is_library_name(cases[i].name) == cases[i].lib, "%s",
+			      cases[i].name);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("elf");
+	TCase *tc = tcase_create("elf");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_elf_facts_of_built_library);
+	tcase_add_test(tc, test_elf_rejects_non_elf_and_truncated);
+	tcase_add_test(tc, test_elf_other_class_machine_and_byte_order);
+	tcase_add_test(tc, test_elf_survives_truncation_and_corruption);
+	tcase_add_test(tc, test_observe_library_names);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
