@@ -146,6 +146,23 @@ static json_object *open_of(const Trace *t, long long pid, const char *path)
 	return NULL;
 }
 
+/* Did PID open a file named NAME anywhere (successfully)? */
+static bool opened_somewhere(const Trace *t, long long pid, const char *name)
+{
+	size_t nl = strlen(name);
+	for (size_t i = 0; i < t->n; i++) {
+		const char *p;
+		if (!ev_is(t->ev[i], "syscall") || ev_int(t->ev[i], "pid", 0) != pid ||
+		    strcmp(ev_str(t->ev[i], "syscall"), "openat") || !(p = ev_str(t->ev[i], "path")))
+			continue;
+		size_t pl = strlen(p);
+		if (pl > nl && p[pl - nl - 1] == '/' && !strcmp(p + pl - nl, name) &&
+		    ev_int(t->ev[i], "result", -1) >= 0)
+			return true;
+	}
+	return false;
+}
+
 static bool output_of_contains(const Trace *t, long long pid, const char *text)
 {
 	for (size_t i = 0; i < t->n; i++)
@@ -223,8 +240,14 @@ START_TEST(test_ollama_default_discovery_facts)
 					 "libcuda.so.1");
 	ck_assert(needs_libcuda);
 
-	/* ... and the loader searched its LD_LIBRARY_PATH for libcuda.so.1 */
-	snprintf(path, sizeof(path), "%s/lib/ollama/cuda_v13/libcuda.so.1", root);
+	/* ... and the loader searched its LD_LIBRARY_PATH for the first
+	 * dependency it cannot find: libcuda.so.1 where the CUDA 13 runtime
+	 * is installed, else libcudart.so.13 (the loader stops there). */
+	bool cuda13_runtime = opened_somewhere(t, pid13, "libcudart.so.13");
+	const char *first_missing = cuda13_runtime ? "libcuda.so.1" : "libcudart.so.13";
+	printf("ollama-live: the CUDA 13 runtime is %s here: the loader stops at %s\n",
+	       cuda13_runtime ? "installed" : "absent", first_missing);
+	snprintf(path, sizeof(path), "%s/lib/ollama/cuda_v13/%s", root, first_missing);
 	json_object *cuda = open_of(t, pid13, path);
 	ck_assert_msg(cuda, "no lookup of %s", path);
 	ck_assert_str_eq(ev_str(cuda, "result"), "ENOENT");

@@ -483,21 +483,35 @@ START_TEST(test_live_no_new_privs_only_when_unprivileged)
 
 	if (geteuid() != 0)
 		return;
+	/* uid 65534 may not reach the build directory (a checkout in /root,
+	 * mode 0700): run copies from a directory anyone can read. */
+	char dir[] = "/tmp/vgpu-nnp-XXXXXX", vr[64], tr[64], cmd[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	snprintf(vr, sizeof(vr), "%s/vgpu-run", dir);
+	snprintf(tr, sizeof(tr), "%s/tracee", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", env_path("VGPU_RUN"), vr,
+		 tracee(), tr);
+	ck_assert_int_eq(system(cmd), 0);
 	int o[2];
 	ck_assert_int_eq(pipe(o), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		dup2(o[1], 1);
-		if (setgid(65534) < 0 || setuid(65534) < 0)
+		if (chdir(dir) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(98);
-		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "--", tracee(), "nnp", (char *)NULL);
+		execl(vr, "vgpu-run", "-q", "--", tr, "nnp", (char *)NULL);
 		_exit(99);
 	}
 	close(o[1]);
 	char buf[32] = "";
-	ck_assert_int_gt(read(o[0], buf, sizeof(buf) - 1), 0);
+	ssize_t n = read(o[0], buf, sizeof(buf) - 1);
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	unlink(vr);
+	unlink(tr);
+	rmdir(dir);
+	ck_assert_msg(n > 0, "no output as uid 65534 (exit status %d)", WEXITSTATUS(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_str_eq(buf, "nnp=1\n");
 	close(o[0]);
