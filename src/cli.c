@@ -8,6 +8,7 @@
 
 enum {
 	OPT_SELF_TEST = 0x100,
+	OPT_FORMAT,
 };
 
 const char cli_usage[] =
@@ -16,9 +17,13 @@ const char cli_usage[] =
 	"creates, and record its file, exec and signal activity.  vgpu-run exits as\n"
 	"COMMAND did.\n"
 	"\n"
+	"  -p, --policy=NAME|FILE  what a scanner is and what to watch (default: ollama;\n"
+	"                     a value with '/' is a file, see vgpu-run.policy(5))\n"
+	"  -o, --report=FILE  write the report to FILE ('-': stdout), atomically\n"
+	"      --format=text|json  report format (default: json for *.json, else text)\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
 	"  -v, --verbose      print events live on stderr\n"
-	"  -q, --quiet        no summary on stderr when COMMAND ends\n"
+	"  -q, --quiet        no report on stderr when COMMAND ends (unless -o)\n"
 	"      --self-test    check that ptrace and seccomp work here, then exit\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
@@ -28,6 +33,9 @@ const char cli_usage[] =
 	"See vgpu-run(1).\n";
 
 static const struct option long_options[] = {
+	{ "policy", required_argument, NULL, 'p' },
+	{ "report", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "trace", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -39,14 +47,14 @@ static const struct option long_options[] = {
 
 int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 {
-	Options o = { .action = CLI_RUN };
+	Options o = { .action = CLI_RUN, .policy = "ollama" };
 	int c;
 
 	/* '+': stop at COMMAND, whose options are its own.  ':': report a
 	 * missing argument distinctly.  opterr = 0: we word the messages. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:t:vqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:t:vqhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (!*optarg) {
@@ -54,6 +62,30 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				return -EINVAL;
 			}
 			o.trace_path = optarg;
+			break;
+		case 'p':
+			if (!*optarg) {
+				snprintf(err, err_size, "--policy needs a name or a file");
+				return -EINVAL;
+			}
+			o.policy = optarg;
+			break;
+		case 'o':
+			if (!*optarg) {
+				snprintf(err, err_size, "--report needs a file name");
+				return -EINVAL;
+			}
+			o.report_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "text")) {
+				o.format = CLI_FORMAT_TEXT;
+			} else if (!strcmp(optarg, "json")) {
+				o.format = CLI_FORMAT_JSON;
+			} else {
+				snprintf(err, err_size, "--format must be text or json, not '%s'", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'v':
 			o.verbose = true;

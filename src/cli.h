@@ -12,9 +12,18 @@ typedef enum CliAction {
 	CLI_SELF_TEST,
 } CliAction;
 
+typedef enum CliFormat {
+	CLI_FORMAT_AUTO,	/* from the report file's suffix: .json or text */
+	CLI_FORMAT_TEXT,
+	CLI_FORMAT_JSON,
+} CliFormat;
+
 typedef struct Options {
 	CliAction action;
 	const char *trace_path;	/* -t FILE, or NULL */
+	const char *policy;	/* -p NAME|FILE; default "ollama" */
+	const char *report_path;	/* -o FILE ("-": stdout), or NULL */
+	CliFormat format;
 	bool verbose;
 	bool quiet;
 	char **command;		/* points into argv; NULL-terminated */

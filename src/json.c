@@ -191,7 +191,7 @@ void json_uint(JsonWriter *w, uint64_t v)
 	put(w, b, (size_t)snprintf(b, sizeof(b), "%" PRIu64, v));
 }
 
-void json_bool(JsonWriter *w, bool v)
+void json_write_bool(JsonWriter *w, bool v)
 {
 	pre_value(w);
 	put(w, v ? "true" : "false", v ? 4 : 5);
@@ -224,7 +224,7 @@ void json_kv_uint(JsonWriter *w, const char *key, uint64_t v)
 void json_kv_bool(JsonWriter *w, const char *key, bool v)
 {
 	json_key(w, key);
-	json_bool(w, v);
+	json_write_bool(w, v);
 }
 
 void json_raw(JsonWriter *w, const char *s)

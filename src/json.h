@@ -34,7 +34,7 @@ void json_string(JsonWriter *w, const char *s);
 void json_string_len(JsonWriter *w, const char *s, size_t len);
 void json_int(JsonWriter *w, int64_t v);
 void json_uint(JsonWriter *w, uint64_t v);
-void json_bool(JsonWriter *w, bool v);
+void json_write_bool(JsonWriter *w, bool v);
 void json_null(JsonWriter *w);
 
 /* key + value shorthands */

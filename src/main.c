@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <limits.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "config.h"
+#include "policy.h"
+#include "report-out.h"
 #include "run.h"
 #include "selftest.h"
 #include "signals.h"
@@ -15,17 +20,52 @@
 #define EXIT_CANNOT_EXECUTE 126
 #define EXIT_NOT_FOUND 127
 
-static void print_summary(const RunOutcome *o, const char *trace_path)
+/* The report: to -o's file, else to stderr for the person who ran us. */
+static void write_report(const Options *o, RunOutcome *out)
 {
-	const TracerStats *s = &o->stats;
-	fprintf(stderr,
-		"vgpu-run: %llu tasks, %llu stops (seccomp %llu, syscall-exit %llu, "
-		"signal %llu of which SIGURG %llu, other %llu)%s%s\n",
-		(unsigned long long)s->tasks, (unsigned long long)s->stops,
-		(unsigned long long)s->seccomp_stops, (unsigned long long)s->exit_stops,
-		(unsigned long long)s->signal_stops, (unsigned long long)s->sigurg_stops,
-		(unsigned long long)s->event_stops, trace_path ? "; trace: " : "",
-		trace_path ? trace_path : "");
+	if (!out->have_report)
+		return;
+	ReportFormat fmt = o->format == CLI_FORMAT_JSON   ? REPORT_FORMAT_JSON
+			   : o->format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
+							  : report_format_for(o->report_path);
+	if (o->report_path) {
+		int r = report_write_file(&out->report, fmt, o->report_path);
+		if (r < 0)
+			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", o->report_path,
+				strerror(-r));
+	} else if (!o->quiet) {
+		report_render(&out->report, fmt, stderr, isatty(STDERR_FILENO));
+	}
+}
+
+/* The running executable, for finding built-in policies beside it. */
+static void self_exe(char *out, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+static int load_policy(const char *name, Policy *ret, char *err, size_t err_size)
+{
+	char exe[PATH_MAX], path[PATH_MAX];
+	self_exe(exe, sizeof(exe));
+	int r = policy_find(name, exe, VGPU_DATADIR, path, sizeof(path), err, err_size);
+	if (r >= 0)
+		r = policy_load_file(path, ret, err, err_size);
+	return r;
+}
+
+static void print_version(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX], err[512];
+	printf("vgpu-run %s\n", VGPU_VERSION);
+	self_exe(exe, sizeof(exe));
+	if (policy_find("ollama", exe, VGPU_DATADIR, path, sizeof(path), err, sizeof(err)) >= 0) {
+		*strrchr(path, '/') = '\0';
+		printf("policies: %s\n", path);
+	} else {
+		printf("policies: %s\n", err);
+	}
 }
 
 /* Map how COMMAND ended to vgpu-run's own end (vgpu-run(1), EXIT STATUS). */
@@ -48,8 +88,6 @@ static int finish(const Options *o, const RunOutcome *out)
 	default:
 		break;
 	}
-	if (!o->quiet)
-		print_summary(out, o->trace_path);
 	if (res->signaled) {
 		fflush(NULL);
 		signals_reraise(res->code);
@@ -74,7 +112,7 @@ int main(int argc, char **argv)
 		fputs(cli_usage, stdout);
 		return 0;
 	case CLI_VERSION:
-		printf("vgpu-run %s\n", VGPU_VERSION);
+		print_version();
 		return 0;
 	case CLI_SELF_TEST:
 		return selftest_run("/proc/self/exe") < 0 ? EXIT_OWN_FAILURE : 0;
@@ -83,12 +121,30 @@ int main(int argc, char **argv)
 		break;
 	}
 
-	RunConfig cfg = { .command = o.command, .trace_path = o.trace_path, .verbose = o.verbose };
+	Policy policy = { 0 };
+	if (load_policy(o.policy, &policy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
+	RunConfig cfg = {
+		.command = o.command,
+		.trace_path = o.trace_path,
+		.verbose = o.verbose,
+		.policy = &policy,
+		.diagnose = true,
+	};
 	RunOutcome out = { 0 };
 	int r = run_command(&cfg, &out, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
 		return r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXECUTE : EXIT_OWN_FAILURE;
 	}
+	if (out.result.launch_stage == TRACER_LAUNCH_OK)
+		write_report(&o, &out);
+	if (out.have_report)
+		report_done(&out.report);
+	policy_done(&policy);
 	return finish(&o, &out);
 }

@@ -1,12 +1,19 @@
 /* Library observation (see observe.h). */
 #include "observe.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "names.h"
+#include "path.h"
 
 /* A set of paths: chained hash, grown by doubling. */
 typedef struct Seen {
@@ -17,7 +24,11 @@ typedef struct Seen {
 struct Observer {
 	Seen **buckets;
 	size_t n_buckets, count;
+	const Policy *policy;
+	bool exec_seen;
 };
+
+#define LISTING_FILES_MAX 256	/* names kept per subdirectory */
 
 static uint64_t fnv1a(const char *s)
 {
@@ -27,7 +38,7 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-int observer_new(Observer **ret)
+int observer_new(const Policy *policy, Observer **ret)
 {
 	Observer *o = calloc(1, sizeof(*o));
 	if (!o || !(o->buckets = calloc(64, sizeof(*o->buckets)))) {
@@ -35,6 +46,7 @@ int observer_new(Observer **ret)
 		return -ENOMEM;
 	}
 	o->n_buckets = 64;
+	o->policy = policy;
 	*ret = o;
 	return 0;
 }
@@ -118,5 +130,146 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
 		return r;
 	memset(ret_facts, 0, sizeof(*ret_facts));
 	*ret_error = elf_parse_file(s->path, ret_facts);
+	return 1;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted entry names of DIR (at most MAX), or -errno. */
+static int list_names(const char *dir, size_t max, char ***ret, size_t *ret_n)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return neg_errno();
+	char **names = NULL;
+	size_t n = 0;
+	int r = 0;
+	struct dirent *de;
+	while (r >= 0 && n < max && (de = readdir(dp))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char **nn = realloc(names, (n + 1) * sizeof(*nn));
+		if (!nn || !(nn[n] = strdup(de->d_name))) {
+			names = nn ? nn : names;
+			r = -ENOMEM;
+			break;
+		}
+		names = nn;
+		n++;
+	}
+	closedir(dp);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return r;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	*ret = names;
+	*ret_n = n;
+	return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static void listing_entry(JsonWriter *w, const char *root, const char *name)
+{
+	char path[PATH_MAX], target[PATH_MAX], b[32];
+	struct stat lst, st;
+	int pn = snprintf(path, sizeof(path), "%s/%s", root, name);
+	json_object_begin(w);
+	json_kv_string(w, "name", name);
+	if (pn < 0 || (size_t)pn >= sizeof(path)) {
+		json_kv_string(w, "error", "ENAMETOOLONG");
+		json_object_end(w);
+		return;
+	}
+	if (lstat(path, &lst) < 0) {
+		json_kv_string(w, "error", names_errno(errno, b, sizeof(b)));
+		json_object_end(w);
+		return;
+	}
+	if (S_ISLNK(lst.st_mode)) {
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		json_kv_string(w, "target", target);
+	}
+	if (stat(path, &st) < 0) {	/* a dangling or looping symlink */
+		json_kv_string(w, "type", "symlink");
+		json_kv_string(w, "error", names_errno(errno, b, sizeof(b)));
+		json_object_end(w);
+		return;
+	}
+	json_kv_string(w, "type", S_ISDIR(st.st_mode) ? "dir" : S_ISREG(st.st_mode) ? "file" : "other");
+	if (S_ISDIR(st.st_mode)) {
+		char **names = NULL;
+		size_t n = 0;
+		int r = list_names(path, LISTING_FILES_MAX, &names, &n);
+		if (r < 0) {
+			json_kv_string(w, "error", names_errno(-r, b, sizeof(b)));
+		} else {
+			json_key(w, "files");
+			json_array_begin(w);
+			for (size_t i = 0; i < n; i++)
+				json_string(w, names[i]);
+			json_array_end(w);
+			free_names(names, n);
+		}
+	}
+	json_object_end(w);
+}
+
+int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w)
+{
+	if (ev->kind != TRACER_EVENT_EXEC || o->exec_seen)
+		return 0;
+	o->exec_seen = true;
+	const char *lr = o->policy ? o->policy->library_root : NULL;
+	if (!lr)
+		return 0;
+	char root[PATH_MAX], dir[PATH_MAX], b[32];
+	if (*lr == '/') {
+		if (path_normalize(lr, root, sizeof(root)) < 0)
+			return 0;
+	} else {
+		snprintf(dir, sizeof(dir), "%s", ev->exec.exe);
+		char *slash = strrchr(dir, '/');
+		if (!slash || strncmp(lr, "exe:", 4))
+			return 0;
+		*slash = '\0';
+		if (path_join(*dir ? dir : "/", lr + 4, root, sizeof(root)) < 0)
+			return 0;
+	}
+	json_reset(w);
+	json_object_begin(w);
+	json_kv_uint(w, "seq", seq);
+	json_kv_uint(w, "t_ns", ev->t_ns);
+	json_kv_string(w, "event", "observe");
+	json_kv_int(w, "pid", ev->pid);
+	json_kv_int(w, "tid", ev->tid);
+	json_kv_string(w, "what", "listing");
+	json_kv_string(w, "path", root);
+	char **names = NULL;
+	size_t n = 0;
+	int r = list_names(root, LISTING_FILES_MAX, &names, &n);
+	if (r < 0) {
+		json_kv_string(w, "error", names_errno(-r, b, sizeof(b)));
+	} else {
+		json_key(w, "entries");
+		json_array_begin(w);
+		for (size_t i = 0; i < n; i++)
+			listing_entry(w, root, names[i]);
+		json_array_end(w);
+		free_names(names, n);
+	}
+	json_object_end(w);
 	return 1;
 }

@@ -8,11 +8,14 @@
 #include <stddef.h>
 
 #include "elf-facts.h"
+#include "json.h"
+#include "policy.h"
 #include "tracer.h"
 
 typedef struct Observer Observer;
 
-int observer_new(Observer **ret);
+/* POLICY (may be NULL) says where the library root is. */
+int observer_new(const Policy *policy, Observer **ret);
 Observer *observer_free(Observer *o);
 
 /* Is EV a successful open of a shared library not observed before?  Then
@@ -20,6 +23,13 @@ Observer *observer_free(Observer *o);
  * elf_facts_done) or *ret_error set (-ENOEXEC: not ELF, -EINVAL:
  * malformed, -errno: unreadable); 0 when there is nothing to observe. */
 int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, int *ret_error);
+
+/* Is EV the first exec of the run (the traced command) and does the
+ * policy have a library root?  Then list the root and its subdirectories
+ * (lstat, symlink targets, file names) into W as an observe/listing event
+ * numbered SEQ and return 1; else 0.  Done while the command is stopped
+ * at its exec, before any scanner runs. */
+int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);
 
 /* Does NAME look like a shared library ("libx.so", "libx.so.1.2")? */
 bool observe_is_library_name(const char *name);

@@ -13,36 +13,52 @@
 #include "cleanup.h"
 #include "command.h"
 #include "json.h"
+#include "diagnose.h"
 #include "observe.h"
 #include "trace-json.h"
 #include "verbose.h"
 
 /* Environment variables every exec event records: the loader's inputs.
- * Policies (see vgpu-run.policy(5)) will add their own. */
-static const char *const default_env_keep[] = {
-	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW", NULL,
+ * The policy adds its own (record-env). */
+static const char *const loader_env[] = {
+	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW",
 };
 static const int default_capture_fds[] = { 2 };
 /* What a service manager or a user sends to stop the command. */
 static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
+#define ENV_KEEP_MAX (ELEMENTSOF(loader_env) + POLICY_LIST_MAX + 1)
+
 typedef struct Sink {
 	const RunConfig *cfg;
 	Observer *observer;
+	Diagnosis *diagnosis;	/* fed every record, as vgpu-report would be */
 	FILE *trace;
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;
+	int diagnosis_error;
 } Sink;
 
-static void sink_write(Sink *s)
+/* The record in s->json is complete: give it to the diagnosis (parsed
+ * back from its JSON, so that live and offline read the same thing) and
+ * to the trace file. */
+static void emit(Sink *s)
 {
-	if (!s->trace || s->trace_error)
-		return;
 	if (s->json.failed) {
-		s->trace_error = -ENOMEM;
+		s->trace_error = s->trace_error ? s->trace_error : -ENOMEM;
 		return;
 	}
+	if (s->diagnosis && !s->diagnosis_error) {
+		json_object *o = json_tokener_parse(s->json.buf);
+		char err[256];
+		int r = o ? diagnosis_feed(s->diagnosis, o, err, sizeof(err)) : -EINVAL;
+		if (r < 0)
+			s->diagnosis_error = r;
+		json_object_put(o);
+	}
+	if (!s->trace || s->trace_error)
+		return;
 	/* One line per event, flushed at once: the trace is complete up to
 	 * the last event even if vgpu-run is killed. */
 	json_raw(&s->json, "\n");
@@ -50,13 +66,18 @@ static void sink_write(Sink *s)
 		s->trace_error = -errno;
 }
 
+static bool encoding(const Sink *s)
+{
+	return s->trace || s->diagnosis;
+}
+
 static void on_event(const TracerEvent *ev, void *userdata)
 {
 	Sink *s = userdata;
 	uint64_t seq = ++s->seq;
-	if (s->trace) {
+	if (encoding(s)) {
 		trace_json_event(&s->json, seq, ev);
-		sink_write(s);
+		emit(s);
 	}
 	if (s->cfg->verbose)
 		verbose_print(stderr, seq, ev);
@@ -64,13 +85,17 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		s->cfg->observer(seq, ev, s->cfg->userdata);
 
 	/* What vgpu-run learns from this event itself follows it at once. */
+	if (s->observer && encoding(s) && observer_listing(s->observer, ev, s->seq + 1, &s->json) > 0) {
+		++s->seq;
+		emit(s);
+	}
 	ElfFacts facts;
 	int error;
 	if (s->observer && observer_on_event(s->observer, ev, &facts, &error) > 0) {
 		seq = ++s->seq;
-		if (s->trace) {
+		if (encoding(s)) {
 			trace_json_elf(&s->json, seq, ev, &facts, error);
-			sink_write(s);
+			emit(s);
 		}
 		if (s->cfg->verbose)
 			fprintf(stderr, "vgpu-run: #%llu [pid %d] observe elf %s: %s\n",
@@ -81,17 +106,21 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 }
 
-static void write_header(Sink *s)
+static void write_header(Sink *s, const int *fds, size_t n_fds, const char *const *env_keep)
 {
+	const Policy *p = s->cfg->policy;
 	TraceHeader h = {
 		.command = s->cfg->command,
-		.capture_fds = default_capture_fds,
-		.n_capture_fds = ELEMENTSOF(default_capture_fds),
-		.env_keep = default_env_keep,
+		.capture_fds = fds,
+		.n_capture_fds = n_fds,
+		.env_keep = env_keep,
+		.policy_name = p ? p->name : NULL,
+		.policy_path = p ? p->path : NULL,
+		.policy_text = p ? p->text : NULL,
 	};
 	trace_json_header(&s->json, &h);
 	s->seq = 1;
-	sink_write(s);
+	emit(s);
 }
 
 static int open_trace(const char *path, FILE **ret)
@@ -126,37 +155,47 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		return r == -ENOENT ? -ENOENT : -EACCES;
 	}
 
+	/* What the policy asks to record, on top of the loader's inputs. */
+	const Policy *pol = cfg->policy;
+	const char *env_keep[ENV_KEEP_MAX];
+	size_t n_env = 0;
+	for (size_t i = 0; i < ELEMENTSOF(loader_env); i++)
+		env_keep[n_env++] = loader_env[i];
+	for (size_t i = 0; pol && i < pol->n_record_env; i++)
+		env_keep[n_env++] = pol->record_env[i];
+	env_keep[n_env] = NULL;
+	const int *fds = pol && pol->n_capture_fds ? pol->capture_fds : default_capture_fds;
+	size_t n_fds = pol && pol->n_capture_fds ? pol->n_capture_fds : ELEMENTSOF(default_capture_fds);
+
 	Sink sink = { .cfg = cfg };
 	json_init(&sink.json);
-	r = observer_new(&sink.observer);
-	if (r < 0) {
+	r = observer_new(pol, &sink.observer);
+	if (r >= 0 && cfg->diagnose)
+		r = diagnosis_new(&sink.diagnosis);
+	if (r < 0)
 		snprintf(err, err_size, "out of memory");
-		return -ENOMEM;
-	}
-	if (cfg->trace_path) {
+	if (r >= 0 && cfg->trace_path) {
 		r = open_trace(cfg->trace_path, &sink.trace);
-		if (r < 0) {
+		if (r < 0)
 			snprintf(err, err_size, "cannot open trace file '%s': %s", cfg->trace_path,
 				 strerror(-r));
-			json_done(&sink.json);
-			observer_free(sink.observer);
-			return -EIO;
-		}
 	}
 
 	TracerConfig tc = {
-		.output_fds = default_capture_fds,
-		.n_output_fds = ELEMENTSOF(default_capture_fds),
-		.env_keep = default_env_keep,
+		.output_fds = fds,
+		.n_output_fds = n_fds,
+		.env_keep = env_keep,
 		.forward_signals = forward_signals,
 		.n_forward_signals = ELEMENTSOF(forward_signals),
 		.on_event = on_event,
 		.userdata = &sink,
 	};
 	Tracer *t = NULL;
-	r = tracer_new(&tc, &t);
-	if (r < 0)
-		snprintf(err, err_size, "cannot set up the tracer: %s", strerror(-r));
+	if (r >= 0) {
+		r = tracer_new(&tc, &t);
+		if (r < 0)
+			snprintf(err, err_size, "cannot set up the tracer: %s", strerror(-r));
+	}
 	if (r >= 0) {
 		extern char **environ;
 		r = tracer_spawn(t, path, cfg->command, environ);
@@ -170,26 +209,32 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		 * command keeps its own SIGPIPE disposition (already forked). */
 		signal(SIGPIPE, SIG_IGN);
 		/* Events are dispatched only in tracer_run(): the header,
-		 * written now, is still the first line. */
-		if (sink.trace)
-			write_header(&sink);
+		 * written now, is still the first record. */
+		if (encoding(&sink))
+			write_header(&sink, fds, n_fds, env_keep);
 		r = tracer_run(t, &ret->result);
 		if (r < 0)
 			snprintf(err, err_size, "tracing failed: %s", strerror(-r));
 	}
 	if (r >= 0) {
 		tracer_get_stats(t, &ret->stats);
-		if (sink.trace) {
+		if (encoding(&sink)) {
 			trace_json_stats(&sink.json, ++sink.seq, tracer_now_ns(t), &ret->stats);
-			sink_write(&sink);
+			emit(&sink);
 		}
 		ret->events = sink.seq;
 		ret->trace_error = sink.trace_error;
+		if (sink.diagnosis && !sink.diagnosis_error &&
+		    diagnosis_finish(sink.diagnosis, &ret->report) >= 0)
+			ret->have_report = true;
 	}
 	tracer_free(t);
 	observer_free(sink.observer);
+	diagnosis_free(sink.diagnosis);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);
+	if (r == -ENOMEM || (r < 0 && !t))
+		return -EINVAL;
 	return r < 0 ? -EIO : 0;
 }

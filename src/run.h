@@ -4,12 +4,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "policy.h"
+#include "report.h"
 #include "tracer.h"
 
 typedef struct RunConfig {
 	char **command;		/* argv of COMMAND, NULL-terminated */
 	const char *trace_path;	/* NULL: no trace file */
 	bool verbose;
+	const Policy *policy;	/* NULL: none (no listing, default capture) */
+	bool diagnose;		/* build the report (needs a policy) */
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;
@@ -20,6 +24,8 @@ typedef struct RunOutcome {
 	TracerStats stats;
 	uint64_t events;
 	int trace_error;	/* -errno when writing the trace failed */
+	Report report;		/* when have_report: release with report_done */
+	bool have_report;
 } RunOutcome;
 
 /* Launch and trace.  A negative return means COMMAND never started:

@@ -63,6 +63,8 @@ static void enc_exec(JsonWriter *w, const TracerEvent *ev)
 {
 	const TracerExecEvent *x = &ev->exec;
 	json_kv_string(w, "exe", x->exe);
+	if (x->cwd && *x->cwd)
+		json_kv_string(w, "cwd", x->cwd);
 	json_key(w, "argv");
 	json_array_begin(w);
 	for (size_t i = 0; i < x->argc; i++)
@@ -184,9 +186,16 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 	for (char *const *a = h->command; a && *a; a++)
 		json_string(w, *a);
 	json_array_end(w);
-	/* No policy yet: the field is there so readers can rely on it. */
 	json_key(w, "policy");
-	json_null(w);
+	if (h->policy_name) {
+		json_object_begin(w);
+		json_kv_string(w, "name", h->policy_name);
+		json_kv_string(w, "path", h->policy_path);
+		json_kv_string(w, "text", h->policy_text);
+		json_object_end(w);
+	} else {
+		json_null(w);
+	}
 	json_key(w, "host");
 	json_object_begin(w);
 	json_kv_string(w, "arch", u.machine);

@@ -15,6 +15,8 @@ typedef struct TraceHeader {
 	const int *capture_fds;
 	size_t n_capture_fds;
 	const char *const *env_keep;	/* NULL-terminated, may be NULL */
+	/* The policy, whole: offline analysis uses exactly what live did. */
+	const char *policy_name, *policy_path, *policy_text;
 } TraceHeader;
 
 /* Encode one event (without the trailing newline) into W, replacing what

@@ -74,6 +74,7 @@ typedef struct TracerSyscallEvent {
 
 typedef struct TracerExecEvent {
 	const char *exe;	/* /proc/PID/exe after the exec */
+	const char *cwd;	/* its working directory (relative lookups) */
 	char *const *argv;	/* NULL-terminated */
 	size_t argc;
 	bool argv_truncated;

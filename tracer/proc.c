@@ -140,10 +140,13 @@ static bool env_wanted(const Tracer *t, const char *entry)
 
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 {
-	char path[64], exe[PATH_MAX] = "";
+	char path[64], exe[PATH_MAX] = "", cwd[PATH_MAX] = "";
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)tr->tid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)tr->tid);
+	n = readlink(path, cwd, sizeof(cwd) - 1);
+	cwd[n > 0 ? n : 0] = '\0';
 
 	_cleanup_free_ char *cmd = NULL, *env = NULL;
 	_cleanup_free_ char **argv = NULL, **envv = NULL;
@@ -161,6 +164,7 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 		.kind = TRACER_EVENT_EXEC,
 		.exec = {
 			.exe = exe,
+			.cwd = cwd,
 			.argv = argv ? argv : empty,
 			.argc = argc,
 			.argv_truncated = cmd_trunc || argv_capped,

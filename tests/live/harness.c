@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *env_path(const char *name)
@@ -190,4 +192,56 @@ long long trace_stat(const Trace *t, const char *field)
 	json_object *st = t->n ? t->ev[t->n - 1] : NULL;
 	ck_assert_msg(ev_is(st, "stats"), "the trace does not end with a stats record");
 	return ev_int(st, field, -1);
+}
+
+void run_served(const char *const *argv, const char *const *env, const char *ready,
+		RunResult *ret)
+{
+	int e[2];
+	ck_assert_int_eq(pipe(e), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(e[1], 2);
+		close(e[0]);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(null, 1);
+		for (size_t i = 0; env && env[i]; i++)
+			putenv((char *)env[i]);
+		execv(argv[0], (char *const *)argv);
+		_exit(99);
+	}
+	close(e[1]);
+
+	size_t cap = 1 << 16, len = 0;
+	char *err = calloc(1, cap);
+	time_t deadline = time(NULL) + 120;
+	bool up = false;
+	while (!up && time(NULL) < deadline) {
+		struct pollfd p = { .fd = e[0], .events = POLLIN };
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		if (len + 4096 > cap)
+			err = realloc(err, cap *= 2);
+		ssize_t n = read(e[0], err + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		err[len] = '\0';
+		up = strstr(err, ready) != NULL;
+	}
+	ck_assert_msg(up, "'%s' never came; stderr:\n%s", ready, err);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	for (ssize_t n; (n = read(e[0], err + len, cap - len - 1)) > 0;) {
+		len += (size_t)n;
+		if (len + 4096 > cap)
+			err = realloc(err, cap *= 2);
+	}
+	err[len] = '\0';
+	close(e[0]);
+	memset(ret, 0, sizeof(*ret));
+	ck_assert_int_eq(waitpid(pid, &ret->status, 0), pid);
+	ret->err = err;
+	ret->out = strdup("");
 }

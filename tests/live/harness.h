@@ -29,6 +29,13 @@ void run_traced(const char *const *argv, RunResult *ret);
 void run_plain(const char *const *argv, RunResult *ret);
 void run_result_free(RunResult *r);
 
+/* Run ARGV (a server under vgpu-run) with ENV added ("NAME=VALUE",
+ * NULL-terminated, may be NULL) and stdin/stdout on /dev/null, wait until
+ * its stderr shows READY (at most 120 s), then SIGTERM it and collect its
+ * status and stderr.  Fails the test when READY never comes. */
+void run_served(const char *const *argv, const char *const *env, const char *ready,
+		RunResult *ret);
+
 int trace_load(const char *path, Trace *ret);
 void trace_free(Trace *t);
 

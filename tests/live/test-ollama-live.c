@@ -35,11 +35,11 @@ static void make_install(void)
 }
 
 typedef struct Served {
-	RunResult r;		/* status, stderr (out unused), trace */
+	RunResult r;		/* status, stderr, trace */
 } Served;
 
-/* Run "vgpu-run -q -t T -- ROOT/bin/ollama serve" with ENV added, wait for
- * the server's "inference compute" line, stop it with SIGTERM. */
+/* Serve the install under "vgpu-run -q -t T" with ENV added until the
+ * server's "inference compute" line, then stop it with SIGTERM. */
 static void serve(const char *const *env, Served *ret)
 {
 	make_install();
@@ -48,58 +48,15 @@ static void serve(const char *const *env, Served *ret)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
-
-	int e[2];
-	ck_assert_int_eq(pipe(e), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(e[1], 2);
-		close(e[0]);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 0);
-		dup2(null, 1);
-		setenv("OLLAMA_HOST", "127.0.0.1:0", 1);
-		unsetenv("OLLAMA_LLM_LIBRARY");
-		unsetenv("OLLAMA_VULKAN");
-		unsetenv("OLLAMA_DEBUG");
-		for (size_t i = 0; env && env[i]; i++)
-			putenv((char *)env[i]);
-		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "-t", trace, "--", exe, "serve",
-		      (char *)NULL);
-		_exit(99);
-	}
-	close(e[1]);
-
-	size_t cap = 1 << 16, len = 0;
-	char *err = calloc(1, cap);
-	time_t deadline = time(NULL) + 120;
-	bool ready = false;
-	while (!ready && time(NULL) < deadline) {
-		struct pollfd p = { .fd = e[0], .events = POLLIN };
-		if (poll(&p, 1, 1000) <= 0)
-			continue;
-		if (len + 4096 > cap)
-			err = realloc(err, cap *= 2);
-		ssize_t n = read(e[0], err + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		err[len] = '\0';
-		ready = strstr(err, "msg=\"inference compute\"") != NULL;
-	}
-	ck_assert_msg(ready, "the server never finished discovery; stderr:\n%s", err);
-	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	for (ssize_t n; (n = read(e[0], err + len, cap - len - 1)) > 0;) {
-		len += (size_t)n;
-		if (len + 4096 > cap)
-			err = realloc(err, cap *= 2);
-	}
-	err[len] = '\0';
-	close(e[0]);
-	memset(ret, 0, sizeof(*ret));
-	ck_assert_int_eq(waitpid(pid, &ret->r.status, 0), pid);
-	ret->r.err = err;
-	ret->r.out = strdup("");
+	const char *base_env[16] = { "OLLAMA_HOST=127.0.0.1:0" };
+	size_t n = 1;
+	for (size_t i = 0; env && env[i] && n < 15; i++)
+		base_env[n++] = env[i];
+	unsetenv("OLLAMA_LLM_LIBRARY");
+	unsetenv("OLLAMA_VULKAN");
+	unsetenv("OLLAMA_DEBUG");
+	const char *argv[] = { env_path("VGPU_RUN"), "-q", "-t", trace, "--", exe, "serve", NULL };
+	run_served(argv, base_env, "msg=\"inference compute\"", &ret->r);
 	int r = trace_load(trace, &ret->r.trace);
 	ck_assert_msg(r == 0, "cannot load the trace: %s", strerror(-r));
 	unlink(trace);

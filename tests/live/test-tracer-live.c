@@ -490,8 +490,8 @@ START_TEST(test_live_no_new_privs_only_when_unprivileged)
 	ck_assert_int_eq(chmod(dir, 0755), 0);
 	snprintf(vr, sizeof(vr), "%s/vgpu-run", dir);
 	snprintf(tr, sizeof(tr), "%s/tracee", dir);
-	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s'", env_path("VGPU_RUN"), vr,
-		 tracee(), tr);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && cp '%s' '%s' && cp '%s/policies/ollama.policy' '%s'",
+		 env_path("VGPU_RUN"), vr, tracee(), tr, env_path("SOURCE_ROOT"), dir);
 	ck_assert_int_eq(system(cmd), 0);
 	int o[2];
 	ck_assert_int_eq(pipe(o), 0);
@@ -500,7 +500,7 @@ START_TEST(test_live_no_new_privs_only_when_unprivileged)
 		dup2(o[1], 1);
 		if (chdir(dir) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(98);
-		execl(vr, "vgpu-run", "-q", "--", tr, "nnp", (char *)NULL);
+		execl(vr, "vgpu-run", "-q", "-p", "./ollama.policy", "--", tr, "nnp", (char *)NULL);
 		_exit(99);
 	}
 	close(o[1]);
@@ -508,9 +508,8 @@ START_TEST(test_live_no_new_privs_only_when_unprivileged)
 	ssize_t n = read(o[0], buf, sizeof(buf) - 1);
 	int st;
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	unlink(vr);
-	unlink(tr);
-	rmdir(dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_msg(n > 0, "no output as uid 65534 (exit status %d)", WEXITSTATUS(st));
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 	ck_assert_str_eq(buf, "nnp=1\n");

@@ -45,7 +45,7 @@ START_TEST(test_json_nesting_and_commas)
 	json_array_begin(&w);
 	json_uint(&w, 1);
 	json_null(&w);
-	json_bool(&w, true);
+	json_write_bool(&w, true);
 	json_array_end(&w);
 	json_key(&w, "c");
 	json_object_begin(&w);

@@ -1,0 +1,82 @@
+/* The diagnosis's model of a run, built from events (diagnose-model.c) and
+ * judged directory by directory (diagnose-verdict.c). */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diagnose.h"
+#include "policy.h"
+
+#define OUTPUT_KEEP_MAX (256 * 1024)	/* scanner output kept per process */
+
+/* An open-family call on a path the diagnosis may need (a library name,
+ * or anything under the library root). */
+typedef struct Open {
+	uint64_t seq;
+	char *syscall;
+	char *path;
+	char *result;		/* "3" or "ENOENT", as in the trace */
+	bool ok;
+} Open;
+
+typedef struct Chunk {
+	uint64_t seq;
+	char *text;
+} Chunk;
+
+typedef struct Proc {
+	pid_t pid, ppid;
+	bool exec_seen;
+	uint64_t exec_seq, exec_ns;
+	char *exe;
+	char *cwd;
+	char **argv;
+	json_object *env;	/* recorded environment (owned reference) */
+	bool is_server, is_scanner;
+	char **scans;		/* directories it was pointed at */
+	Open *opens;
+	size_t n_opens, cap_opens;
+	Chunk *output;
+	size_t n_output, cap_output, output_bytes;
+	char *fatal_signal;	/* first crash signal delivered */
+	uint64_t fatal_seq;
+	pid_t killer;		/* last process that sent it a signal */
+	char *kill_signal;
+	uint64_t kill_seq, kill_ns;
+	bool ended, exit_signaled;
+	int exit_code;
+	char *exit_signal;
+	uint64_t exit_seq, exit_ns;
+	char **maps;		/* files mapped at its end */
+} Proc;
+
+struct Diagnosis {
+	json_object *header;
+	Policy policy;
+	bool have_policy;
+	char *policy_error;
+	char **command;
+	pid_t root_pid;
+	Proc *procs;		/* in the order they appeared */
+	size_t n_procs, cap_procs;
+	json_object *by_pid;	/* "pid" -> index of its current Proc */
+	json_object *elf;	/* path -> observe/elf event */
+	json_object *listing;	/* the observe/listing event, or NULL */
+	uint64_t stops;
+	uint64_t last_seq;
+};
+
+/* diagnose-model.c */
+Proc *diag_proc(const Diagnosis *d, pid_t pid);
+const char *diag_env(const Proc *p, const char *name);
+
+/* diagnose-verdict.c: the directories of the report. */
+int diag_directories(Diagnosis *d, Report *r);
+
+/* Small string-vector helpers shared by the diagnosis files. */
+int strv_push(char ***v, const char *s);
+size_t strv_len(char *const *v);
+void strv_free_all(char **v);

@@ -1,0 +1,415 @@
+/* Building the diagnosis's model from trace events (see diagnose.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "diagnose-internal.h"
+#include "observe.h"
+
+int strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+	char **nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[n] = strdup(s)))
+		return -ENOMEM;
+	nv[n + 1] = NULL;
+	return 0;
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void strv_free_all(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static int64_t num(json_object *o, const char *key, int64_t dflt)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+		       ? json_object_get_int64(v)
+		       : dflt;
+}
+
+/* The trace's "result": a number, or an errno name. */
+static char *result_text(json_object *ev, bool *ok)
+{
+	json_object *v;
+	char buf[32];
+	*ok = false;
+	if (!json_object_object_get_ex(ev, "result", &v))
+		return NULL;
+	if (json_object_is_type(v, json_type_int)) {
+		*ok = json_object_get_int64(v) >= 0;
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_object_get_int64(v));
+		return strdup(buf);
+	}
+	return json_object_is_type(v, json_type_string) ? strdup(json_object_get_string(v)) : NULL;
+}
+
+int diagnosis_new(Diagnosis **ret)
+{
+	Diagnosis *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->by_pid = json_object_new_object();
+	d->elf = json_object_new_object();
+	if (!d->by_pid || !d->elf) {
+		diagnosis_free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+static void proc_done(Proc *p)
+{
+	free(p->exe);
+	free(p->cwd);
+	strv_free_all(p->argv);
+	json_object_put(p->env);
+	strv_free_all(p->scans);
+	for (size_t i = 0; i < p->n_opens; i++) {
+		free(p->opens[i].syscall);
+		free(p->opens[i].path);
+		free(p->opens[i].result);
+	}
+	free(p->opens);
+	for (size_t i = 0; i < p->n_output; i++)
+		free(p->output[i].text);
+	free(p->output);
+	free(p->fatal_signal);
+	free(p->kill_signal);
+	free(p->exit_signal);
+	strv_free_all(p->maps);
+}
+
+Diagnosis *diagnosis_free(Diagnosis *d)
+{
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < d->n_procs; i++)
+		proc_done(&d->procs[i]);
+	free(d->procs);
+	json_object_put(d->by_pid);
+	json_object_put(d->elf);
+	json_object_put(d->listing);
+	json_object_put(d->header);
+	policy_done(&d->policy);
+	free(d->policy_error);
+	strv_free_all(d->command);
+	free(d);
+	return NULL;
+}
+
+Proc *diag_proc(const Diagnosis *d, pid_t pid)
+{
+	char key[16];
+	json_object *v;
+	snprintf(key, sizeof(key), "%d", (int)pid);
+	if (!json_object_object_get_ex(d->by_pid, key, &v))
+		return NULL;
+	return &d->procs[json_object_get_int64(v)];
+}
+
+const char *diag_env(const Proc *p, const char *name)
+{
+	return p ? str(p->env, name) : NULL;
+}
+
+/* A new process record for PID (a pid reused after an exit gets a new one). */
+static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid)
+{
+	if (d->n_procs == d->cap_procs) {
+		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
+		Proc *np = realloc(d->procs, cap * sizeof(*np));
+		if (!np)
+			return NULL;
+		d->procs = np;
+		d->cap_procs = cap;
+	}
+	Proc *p = &d->procs[d->n_procs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	char key[16];
+	snprintf(key, sizeof(key), "%d", (int)pid);
+	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)d->n_procs));
+	d->n_procs++;
+	return p;
+}
+
+/* The live record of PID, created when the trace never announced it. */
+static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid)
+{
+	Proc *p = diag_proc(d, pid);
+	if (p && !p->ended)
+		return p;
+	return new_proc(d, pid, ppid);
+}
+
+static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+{
+	const char *schema = str(ev, "schema");
+	if (!schema || strncmp(schema, "vgpu-run/trace/1", 16) != 0 ||
+	    (schema[16] != '\0' && schema[16] != '.')) {
+		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
+		return -EPROTO;
+	}
+	d->header = json_object_get(ev);
+	json_object *cmd, *pol;
+	if (json_object_object_get_ex(ev, "command", &cmd) && json_object_is_type(cmd, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(cmd); i++)
+			if (strv_push(&d->command, json_object_get_string(json_object_array_get_idx(cmd, i))) < 0)
+				return -ENOMEM;
+	if (!json_object_object_get_ex(ev, "policy", &pol) || !json_object_is_type(pol, json_type_object))
+		return 0;
+	const char *text = str(pol, "text");
+	const char *path = str(pol, "path");
+	if (!text)
+		return 0;
+	int r = policy_parse(path ? path : "(trace)", text, strlen(text), &d->policy, err, err_size);
+	if (r < 0)
+		return r;
+	d->have_policy = true;
+	return 0;
+}
+
+static bool wanted_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	return observe_is_library_name(base ? base + 1 : path) || strstr(path, "ggml") != NULL;
+}
+
+static int on_exec(Diagnosis *d, json_object *ev)
+{
+	pid_t pid = (pid_t)num(ev, "pid", 0);
+	Proc *p = proc_for(d, pid, (pid_t)num(ev, "ppid", 0));
+	if (!p)
+		return -ENOMEM;
+	if (!d->root_pid)
+		d->root_pid = pid;
+	p->exec_seen = true;
+	p->exec_seq = (uint64_t)num(ev, "seq", 0);
+	p->exec_ns = (uint64_t)num(ev, "t_ns", 0);
+	free(p->exe);
+	p->exe = str(ev, "exe") ? strdup(str(ev, "exe")) : NULL;
+	free(p->cwd);
+	p->cwd = str(ev, "cwd") ? strdup(str(ev, "cwd")) : NULL;
+	strv_free_all(p->argv);
+	p->argv = NULL;
+	json_object *argv, *env;
+	if (json_object_object_get_ex(ev, "argv", &argv) && json_object_is_type(argv, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(argv); i++)
+			if (strv_push(&p->argv, json_object_get_string(json_object_array_get_idx(argv, i))) < 0)
+				return -ENOMEM;
+	json_object_put(p->env);
+	p->env = json_object_object_get_ex(ev, "env", &env) ? json_object_get(env) : NULL;
+
+	/* Roles: the traced command is the server; a scanner is what the
+	 * policy says (the server's executable with a given argv[1]). */
+	Proc *server = diag_proc(d, d->root_pid);
+	p->is_server = pid == d->root_pid;
+	p->is_scanner = false;
+	strv_free_all(p->scans);
+	p->scans = NULL;
+	if (d->have_policy && !d->policy.scanner_any && !p->is_server && server && server->exe &&
+	    p->exe && !strcmp(server->exe, p->exe) && strv_len(p->argv) > 1 &&
+	    !strcmp(p->argv[1], d->policy.scanner_argv1)) {
+		p->is_scanner = true;
+		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
+		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;
+		char *save = NULL;
+		for (char *el = copy ? strtok_r(copy, ":", &save) : NULL; el; el = strtok_r(NULL, ":", &save))
+			if (*el && strv_push(&p->scans, el) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+static int on_syscall(Diagnosis *d, json_object *ev)
+{
+	const char *sc = str(ev, "syscall");
+	pid_t pid = (pid_t)num(ev, "pid", 0);
+	if (!sc)
+		return 0;
+	if (str(ev, "signal") && json_object_object_get_ex(ev, "target", NULL)) {
+		const char *sig = str(ev, "signal");
+		Proc *target = diag_proc(d, (pid_t)num(ev, "target", 0));
+		if (target && !target->ended && strcmp(sig, "0") != 0) {
+			target->killer = pid;
+			free(target->kill_signal);
+			target->kill_signal = strdup(sig);
+			target->kill_seq = (uint64_t)num(ev, "seq", 0);
+			target->kill_ns = (uint64_t)num(ev, "t_ns", 0);
+		}
+		return 0;
+	}
+	const char *path = str(ev, "path");
+	if (!path || strncmp(sc, "open", 4) != 0 || !wanted_path(path))
+		return 0;
+	Proc *p = proc_for(d, pid, 0);
+	if (!p)
+		return -ENOMEM;
+	if (p->n_opens == p->cap_opens) {
+		size_t cap = p->cap_opens ? p->cap_opens * 2 : 32;
+		Open *no = realloc(p->opens, cap * sizeof(*no));
+		if (!no)
+			return -ENOMEM;
+		p->opens = no;
+		p->cap_opens = cap;
+	}
+	Open *o = &p->opens[p->n_opens];
+	memset(o, 0, sizeof(*o));
+	o->seq = (uint64_t)num(ev, "seq", 0);
+	o->syscall = strdup(sc);
+	o->path = strdup(path);
+	o->result = result_text(ev, &o->ok);
+	if (!o->syscall || !o->path)
+		return -ENOMEM;
+	p->n_opens++;
+	return 0;
+}
+
+static int on_output(Diagnosis *d, json_object *ev)
+{
+	const char *text = str(ev, "text");
+	Proc *p = proc_for(d, (pid_t)num(ev, "pid", 0), 0);
+	if (!p)
+		return -ENOMEM;
+	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
+		return 0;
+	if (p->n_output == p->cap_output) {
+		size_t cap = p->cap_output ? p->cap_output * 2 : 16;
+		Chunk *nc = realloc(p->output, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		p->output = nc;
+		p->cap_output = cap;
+	}
+	p->output[p->n_output].seq = (uint64_t)num(ev, "seq", 0);
+	if (!(p->output[p->n_output].text = strdup(text)))
+		return -ENOMEM;
+	p->n_output++;
+	p->output_bytes += strlen(text);
+	return 0;
+}
+
+static bool is_crash_signal(const char *sig)
+{
+	static const char *const crash[] = { "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT" };
+	for (size_t i = 0; sig && i < ELEMENTSOF(crash); i++)
+		if (!strcmp(sig, crash[i]))
+			return true;
+	return false;
+}
+
+static int on_signal(Diagnosis *d, json_object *ev)
+{
+	const char *sig = str(ev, "signal");
+	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	if (p && !p->fatal_signal && is_crash_signal(sig)) {
+		p->fatal_signal = strdup(sig);
+		p->fatal_seq = (uint64_t)num(ev, "seq", 0);
+	}
+	return 0;
+}
+
+static int on_fork(Diagnosis *d, json_object *ev)
+{
+	const char *kind = str(ev, "kind");
+	if (kind && !strcmp(kind, "thread"))
+		return 0;
+	return new_proc(d, (pid_t)num(ev, "child_pid", 0), (pid_t)num(ev, "pid", 0)) ? 0 : -ENOMEM;
+}
+
+static int on_exit_event(Diagnosis *d, json_object *ev)
+{
+	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	if (!p)
+		return 0;
+	p->ended = true;
+	p->exit_seq = (uint64_t)num(ev, "seq", 0);
+	p->exit_ns = (uint64_t)num(ev, "t_ns", 0);
+	if (str(ev, "signal")) {
+		p->exit_signaled = true;
+		p->exit_signal = strdup(str(ev, "signal"));
+	} else {
+		p->exit_code = (int)num(ev, "code", 0);
+	}
+	return 0;
+}
+
+static int on_observe(Diagnosis *d, json_object *ev)
+{
+	const char *what = str(ev, "what");
+	if (!what)
+		return 0;
+	if (!strcmp(what, "elf") && str(ev, "path")) {
+		json_object_object_add(d->elf, str(ev, "path"), json_object_get(ev));
+	} else if (!strcmp(what, "listing")) {
+		json_object_put(d->listing);
+		d->listing = json_object_get(ev);
+	} else if (!strcmp(what, "mappings")) {
+		Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+		json_object *files;
+		if (!p || !json_object_object_get_ex(ev, "files", &files))
+			return 0;
+		strv_free_all(p->maps);
+		p->maps = NULL;
+		for (size_t i = 0; i < json_object_array_length(files); i++)
+			if (strv_push(&p->maps, json_object_get_string(json_object_array_get_idx(files, i))) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
+static int on_stats(Diagnosis *d, json_object *ev)
+{
+	d->stops = (uint64_t)num(ev, "stops", 0);
+	return 0;
+}
+
+static const struct {
+	const char *event;
+	int (*fn)(Diagnosis *d, json_object *ev);
+} handlers[] = {
+	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
+	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
+	{ "observe", on_observe }, { "stats", on_stats },
+};
+
+int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+{
+	const char *event = str(ev, "event");
+	if (!event)
+		return 0;
+	d->last_seq = (uint64_t)num(ev, "seq", 0);
+	if (!strcmp(event, "header"))
+		return on_header(d, ev, err, err_size);
+	for (size_t i = 0; i < ELEMENTSOF(handlers); i++)
+		if (!strcmp(event, handlers[i].event))
+			return handlers[i].fn(d, ev);
+	return 0;	/* kinds we do not know: a newer trace, ignored */
+}

@@ -1,0 +1,686 @@
+/* One verdict per backend library directory (contract section 2), one
+ * function per family of reasons, applied to each scanner run of the
+ * directory; the directory takes its last run's verdict (or "dropped"). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cleanup.h"
+#include "diagnose-loader.h"
+#include "path.h"
+
+#define EVIDENCE_MAX 8
+#define DETAIL_MAX 4096
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+/* Is FILE directly inside DIR? */
+static bool in_dir(const char *file, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(file, dir, n) && file[n] == '/' && !strchr(file + n + 1, '/');
+}
+
+/* The verdict of one run (or of a directory without runs). */
+typedef struct Judged {
+	const char *verdict, *reason;
+	char detail[DETAIL_MAX];
+	ReportLibrary lib;
+	bool have_lib;
+	uint64_t cite[EVIDENCE_MAX];	/* seqs of the events that justify it */
+	size_t n_cite;
+} Judged;
+
+static void cite(Judged *j, uint64_t seq)
+{
+	for (size_t i = 0; i < j->n_cite; i++)
+		if (j->cite[i] == seq)
+			return;
+	if (seq && j->n_cite < EVIDENCE_MAX)
+		j->cite[j->n_cite++] = seq;
+}
+
+static void set(Judged *j, const char *verdict, const char *reason)
+{
+	j->verdict = verdict;
+	j->reason = reason;
+}
+
+/* The library root: the policy's exe-relative or absolute directory. */
+static bool library_root(const Diagnosis *d, char *out, size_t size)
+{
+	const char *lr = d->policy.library_root;
+	Proc *server = diag_proc(d, d->root_pid);
+	if (!lr)
+		return false;
+	if (*lr == '/')
+		return path_normalize(lr, out, size) >= 0;
+	if (strncmp(lr, "exe:", 4) || !server || !server->exe)
+		return false;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", server->exe);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	return path_join(dir, lr + 4, out, size) >= 0;
+}
+
+/* The listing entry named NAME (a subdirectory of the root), or NULL. */
+static json_object *listing_entry(const Diagnosis *d, const char *name)
+{
+	json_object *entries;
+	if (!d->listing || !json_object_object_get_ex(d->listing, "entries", &entries))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(entries); i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		if (jstr(e, "name") && !strcmp(jstr(e, "name"), name))
+			return e;
+	}
+	return NULL;
+}
+
+/* Does the listing entry hold a file matching GLOB? */
+static bool entry_has(json_object *e, const char *glob)
+{
+	json_object *files;
+	if (!glob || !e || !json_object_object_get_ex(e, "files", &files))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(files); i++)
+		if (!fnmatch(glob, json_object_get_string(json_object_array_get_idx(files, i)), 0))
+			return true;
+	return false;
+}
+
+static bool regex_line(const char *re, const char *text, char *group1, size_t size)
+{
+	regex_t rx;
+	regmatch_t m[2];
+	if (!re || regcomp(&rx, re, REG_EXTENDED | REG_NEWLINE))
+		return false;
+	bool hit = !regexec(&rx, text, 2, m, 0);
+	if (hit && group1) {
+		int n = m[1].rm_so >= 0 ? (int)(m[1].rm_eo - m[1].rm_so) : 0;
+		snprintf(group1, size, "%.*s", n, text + (n ? m[1].rm_so : 0));
+		group1[strcspn(group1, "\n")] = '\0';
+	}
+	regfree(&rx);
+	return hit;
+}
+
+/* Was LIB still mapped when P ended, or named by the policy's "loaded"
+ * line in P's output?  Returns the evidence seq (or 1 for mappings). */
+static uint64_t loaded_evidence(const Diagnosis *d, const Proc *p, const char *lib)
+{
+	for (size_t i = 0; i < p->n_output; i++) {
+		char g[PATH_MAX];
+		if (regex_line(d->policy.loaded_regex, p->output[i].text, g, sizeof(g)) && !strcmp(g, lib))
+			return p->output[i].seq;
+	}
+	for (char **m = p->maps; m && *m; m++)
+		if (!strcmp(*m, lib))
+			return 1;
+	return 0;
+}
+
+/* The scanner crashed or was killed past the probe timeout. */
+static bool judge_process_end(const Diagnosis *d, const Proc *p, uint64_t since, Judged *j)
+{
+	if (p->fatal_signal && p->fatal_seq > since && p->ended) {
+		set(j, "failed", "scanner-crashed");
+		if (p->exit_signaled)
+			snprintf(j->detail, sizeof(j->detail), "%s delivered to scanner %d, which died of %s",
+				 p->fatal_signal, (int)p->pid, p->exit_signal);
+		else
+			snprintf(j->detail, sizeof(j->detail),
+				 "%s delivered to scanner %d, which then exited with code %d", p->fatal_signal,
+				 (int)p->pid, p->exit_code);
+		cite(j, p->fatal_seq);
+		cite(j, p->exit_seq);
+		return true;
+	}
+	/* The parent's clock starts a little before the child's exec:
+	 * a kill at 90% of the timeout after the exec is the timeout. */
+	uint64_t limit = d->policy.probe_timeout_ns;
+	if (limit && p->killer && p->killer == p->ppid && p->kill_ns >= p->exec_ns + limit / 10 * 9) {
+		set(j, "failed", "scanner-timeout");
+		snprintf(j->detail, sizeof(j->detail),
+			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.0f s)",
+			 (int)p->pid, p->kill_signal, (double)(p->kill_ns - p->exec_ns) / 1e9,
+			 (double)limit / 1e9);
+		cite(j, p->kill_seq);
+		return true;
+	}
+	return false;
+}
+
+static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, Judged *j)
+{
+	json_object *elf;
+	json_object_object_get_ex(d->elf, o->path, &elf);
+	const char *err = jstr(elf, "error");
+	json_object *cls;
+	int elf_class = elf && json_object_object_get_ex(elf, "class", &cls) ? json_object_get_int(cls) : 64;
+	const char *machine = jstr(elf, "machine");
+	if (err || elf_class != 64 || (machine && strcmp(machine, "x86-64"))) {
+		set(j, "failed", "bad-library");
+		if (err)
+			snprintf(j->detail, sizeof(j->detail), "%s: %s", base_name(o->path),
+				 !strcmp(err, "not-elf") ? "not an ELF file" : err);
+		else
+			snprintf(j->detail, sizeof(j->detail), "%s: ELF class %d, machine %s; this is x86-64",
+				 base_name(o->path), elf_class, machine ? machine : "?");
+		j->lib.outcome = strdup("failed");
+		return;
+	}
+
+	char origin[PATH_MAX];
+	snprintf(origin, sizeof(origin), "%s", o->path);
+	*strrchr(origin, '/') = '\0';
+	LoaderInput in = {
+		.library = o->path, .after_seq = o->seq, .opens = p->opens, .n_opens = p->n_opens,
+		.elf = d->elf, .ld_library_path = diag_env(p, "LD_LIBRARY_PATH"),
+		.runpath = jstr(elf, "runpath") ? jstr(elf, "runpath") : jstr(elf, "rpath"),
+		.runpath_is_rpath = !jstr(elf, "runpath") && jstr(elf, "rpath"), .origin = origin,
+		.cwd = p->cwd,
+	};
+	LoaderResult res;
+	if (loader_reconstruct(&in, &res) >= 0 && res.missing) {
+		set(j, "failed", "missing-dependency");
+		loader_describe(&in, &res, j->detail, sizeof(j->detail));
+		j->lib.outcome = strdup("failed");
+		j->lib.missing = TAKE_PTR(res.missing);
+		j->lib.searched = TAKE_PTR(res.searched);
+		cite(j, res.first_missing_seq);
+		cite(j, res.last_missing_seq);
+	} else if (res.bad) {
+		set(j, "failed", "bad-library");
+		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable x86-64 library",
+			 base_name(o->path), res.bad[0]);
+		j->lib.outcome = strdup("failed");
+	} else {
+		set(j, "failed", "load-error");
+		snprintf(j->detail, sizeof(j->detail),
+			 "%s and its dependencies were found, but the load was rolled back "
+			 "(an unresolved symbol, a failing initialiser, or a backend that registered nothing)",
+			 base_name(o->path));
+		j->lib.outcome = strdup("unloaded");
+	}
+	loader_result_done(&res);
+}
+
+/* One scanner run P of directory DIR. */
+static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
+{
+	const Open *first = NULL, *lib = NULL;
+	for (size_t i = 0; i < p->n_opens; i++) {
+		const Open *o = &p->opens[i];
+		const char *b = base_name(o->path);
+		if (!in_dir(o->path, dir) || fnmatch(d->policy.backend_glob, b, 0))
+			continue;
+		bool cpu = d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, b, 0);
+		if (!first)
+			first = o;
+		if (o->ok && cpu != accel_dir && (!lib || (!accel_dir && loaded_evidence(d, p, o->path))))
+			lib = o;
+	}
+	cite(j, p->exec_seq);
+	if (judge_process_end(d, p, first ? first->seq : p->exec_seq, j))
+		return;
+	if (!lib) {
+		set(j, "skipped", "never-scanned");
+		snprintf(j->detail, sizeof(j->detail),
+			 "scanner %d was pointed at %s but opened no backend library in it", (int)p->pid, dir);
+		if (first) {
+			set(j, "failed", "bad-library");
+			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", base_name(first->path),
+				 first->result ? first->result : "?");
+			cite(j, first->seq);
+		}
+		return;
+	}
+	j->have_lib = true;
+	j->lib.path = strdup(lib->path);
+	cite(j, lib->seq);
+	const char *b = base_name(lib->path);
+	/* "libggml-cuda.so" -> "cuda", "libggml-cpu-haswell.so" -> "cpu" */
+	char backend[64];
+	snprintf(backend, sizeof(backend), "%s", strncmp(b, "libggml-", 8) ? b : b + 8);
+	backend[strcspn(backend, "-.")] = '\0';
+	j->lib.backend = strdup(backend);
+
+	uint64_t ev = loaded_evidence(d, p, lib->path);
+	if (!ev) {
+		judge_not_loaded(d, p, lib, j);
+		return;
+	}
+	cite(j, ev > 1 ? ev : 0);
+	j->lib.outcome = strdup("loaded");
+	for (size_t i = 0; i < p->n_output; i++)
+		for (size_t k = 0; k < d->policy.n_init_failed; k++)
+			if (regex_line(d->policy.init_failed[k], p->output[i].text, NULL, 0)) {
+				set(j, "failed", "init-failed");
+				snprintf(j->detail, sizeof(j->detail), "%s loaded, but: %.*s", b,
+					 (int)strcspn(p->output[i].text, "\n"), p->output[i].text);
+				cite(j, p->output[i].seq);
+				return;
+			}
+	set(j, "loaded", "loaded");
+}
+
+/* Trim spaces and quotes, as Ollama's envconfig does. */
+static void trimmed(const char *v, char *out, size_t size)
+{
+	while (*v == ' ' || *v == '\t' || *v == '"' || *v == '\'')
+		v++;
+	snprintf(out, size, "%s", v);
+	size_t n = strlen(out);
+	while (n && strchr(" \t\r\n\"'", out[n - 1]))
+		out[--n] = '\0';
+}
+
+/* Go's strconv.ParseBool as Ollama uses it: a value it rejects is true. */
+static bool env_true(const char *v)
+{
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	if (!v || !*v)
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(no); i++)
+		if (!strcmp(v, no[i]))
+			return false;
+	return true;
+}
+
+static bool judge_filters(const Diagnosis *d, const char *name, Judged *j)
+{
+	Proc *server = diag_proc(d, d->root_pid);
+	for (size_t i = 0; i < d->policy.n_filters; i++) {
+		const PolicyFilter *f = &d->policy.filters[i];
+		const char *raw = diag_env(server, f->var);
+		char v[256];
+		trimmed(raw ? raw : "", v, sizeof(v));
+		if (f->kind == POLICY_FILTER_SELECT && *v && strcmp(v, base_name(name))) {
+			set(j, "skipped", "filtered-by-env");
+			snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
+		} else if (f->kind == POLICY_FILTER_ENABLE && !fnmatch(f->glob, base_name(name), 0) &&
+			   !env_true(v)) {
+			set(j, "skipped", "filtered-by-env");
+			if (raw)
+				snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
+			else
+				snprintf(j->detail, sizeof(j->detail), "%s unset", f->var);
+		} else {
+			continue;
+		}
+		if (server)
+			cite(j, server->exec_seq);
+		return true;
+	}
+	return false;
+}
+
+/* A directory no scanner ran on: why not. */
+static void judge_unscanned(const Diagnosis *d, const char *name, const char *path, Judged *j)
+{
+	json_object *e = strcmp(name, ".") ? listing_entry(d, name) : NULL;
+	uint64_t lseq = d->listing ? (uint64_t)json_object_get_int64(
+					     json_object_object_get(d->listing, "seq"))
+				   : 0;
+	if (d->listing && strcmp(name, ".") && !e) {
+		set(j, "absent", "no-such-directory");
+		snprintf(j->detail, sizeof(j->detail), "%s does not exist", path);
+		return;
+	}
+	const char *err = jstr(e, "error"), *type = jstr(e, "type");
+	if (err || (type && strcmp(type, "dir"))) {
+		set(j, "skipped", "unreadable");
+		snprintf(j->detail, sizeof(j->detail), "%s: %s%s%s", path, err ? err : "ENOTDIR",
+			 jstr(e, "target") ? " (symlink to " : "", jstr(e, "target") ? jstr(e, "target") : "");
+		if (jstr(e, "target"))
+			strncat(j->detail, ")", sizeof(j->detail) - strlen(j->detail) - 1);
+		cite(j, lseq);
+		return;
+	}
+	if (e && !entry_has(e, d->policy.candidate_glob)) {
+		set(j, "absent", "no-backend-library");
+		snprintf(j->detail, sizeof(j->detail), "%s holds no file matching %s", path,
+			 d->policy.candidate_glob);
+		cite(j, lseq);
+		return;
+	}
+	if (judge_filters(d, name, j))
+		return;
+	set(j, "skipped", "never-scanned");
+	snprintf(j->detail, sizeof(j->detail), "no scanner was pointed at %s and no process opened a file in it",
+		 path);
+	cite(j, lseq);
+}
+
+/* The evidence record of event SEQ, from the model. */
+static void evidence_for(const Diagnosis *d, uint64_t seq, ReportEvidence *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	for (size_t i = 0; i < d->n_procs; i++) {
+		const Proc *p = &d->procs[i];
+		e->pid = p->pid;
+		for (size_t k = 0; k < p->n_opens; k++)
+			if (p->opens[k].seq == seq) {
+				e->syscall = strdup(p->opens[k].syscall);
+				e->path = strdup(p->opens[k].path);
+				e->result = p->opens[k].result ? strdup(p->opens[k].result) : NULL;
+				return;
+			}
+		for (size_t k = 0; k < p->n_output; k++)
+			if (p->output[k].seq == seq) {
+				e->event = strdup("output");
+				e->text = strndup(p->output[k].text, strcspn(p->output[k].text, "\n"));
+				return;
+			}
+		const char *kind = seq == p->exec_seq ? "exec" : seq == p->exit_seq ? "exit"
+						  : seq == p->fatal_seq ? "signal" : NULL;
+		if (kind) {
+			e->event = strdup(kind);
+			if (seq == p->exec_seq && p->exe)
+				e->path = strdup(p->exe);
+			if (seq == p->fatal_seq)
+				e->text = strdup(p->fatal_signal);
+			return;
+		}
+		if (seq == p->kill_seq) {
+			e->pid = p->killer;
+			e->syscall = strdup("kill");
+			e->text = p->kill_signal ? strdup(p->kill_signal) : NULL;
+			return;
+		}
+	}
+	e->pid = 0;
+	e->event = strdup("observe");
+	if (d->listing)
+		e->path = jstr(d->listing, "path") ? strdup(jstr(d->listing, "path")) : NULL;
+}
+
+typedef struct Dir {
+	char *name, *path;
+} Dir;
+
+/* "A/B" into OUT; false when it does not fit. */
+static bool join2(char *out, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(out, size, "%s/%s", a, b);
+	return n >= 0 && (size_t)n < size;
+}
+
+static int add_dir(Dir **dirs, size_t *n, const char *root, const char *path)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*dirs)[i].path, path))
+			return 0;
+	Dir *nd = realloc(*dirs, (*n + 1) * sizeof(*nd));
+	if (!nd)
+		return -ENOMEM;
+	*dirs = nd;
+	size_t rl = root ? strlen(root) : 0;
+	const char *name = !root ? path
+			   : !strcmp(path, root) ? "."
+			   : (!strncmp(path, root, rl) && path[rl] == '/') ? path + rl + 1 : path;
+	nd[*n].name = strdup(name);
+	nd[*n].path = strdup(path);
+	if (!nd[*n].name || !nd[*n].path)
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+static int dir_cmp(const void *a, const void *b)
+{
+	return strcmp(((const Dir *)a)->name, ((const Dir *)b)->name);
+}
+
+/* Is P a run of DIR: pointed at it, or (policy "scanner any") opened a
+ * backend library in it? */
+static bool runs_on(const Diagnosis *d, const Proc *p, const char *dir)
+{
+	for (char **s = p->scans; s && *s; s++)
+		if (!strcmp(*s, dir))
+			return true;
+	if (!d->policy.scanner_any)
+		return false;
+	for (size_t i = 0; i < p->n_opens; i++)
+		if (in_dir(p->opens[i].path, dir) &&
+		    !fnmatch(d->policy.backend_glob, base_name(p->opens[i].path), 0))
+			return true;
+	return false;
+}
+
+/* The directories of the report (contract: expected ones, existing
+ * candidates, and every directory a scanner was pointed at or opened a
+ * backend in). */
+static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t *ret_n)
+{
+	Dir *dirs = NULL;
+	size_t n = 0;
+	char p[PATH_MAX];
+	int r = 0;
+	for (size_t i = 0; root && r >= 0 && i < d->policy.n_expected; i++) {
+		if (join2(p, sizeof(p), root, d->policy.expected[i]))
+			r = add_dir(&dirs, &n, root, p);
+	}
+	json_object *entries;
+	if (root && d->listing && json_object_object_get_ex(d->listing, "entries", &entries))
+		for (size_t i = 0; r >= 0 && i < json_object_array_length(entries); i++) {
+			json_object *e = json_object_array_get_idx(entries, i);
+			if (!entry_has(e, d->policy.candidate_glob) && !jstr(e, "error"))
+				continue;
+			if (join2(p, sizeof(p), root, jstr(e, "name")))
+				r = add_dir(&dirs, &n, root, p);
+		}
+	for (size_t i = 0; r >= 0 && i < d->n_procs; i++) {
+		const Proc *pr = &d->procs[i];
+		for (char **s = pr->scans; r >= 0 && s && *s; s++)
+			r = add_dir(&dirs, &n, root, *s);
+		for (size_t k = 0; r >= 0 && d->policy.scanner_any && k < pr->n_opens; k++) {
+			const Open *o = &pr->opens[k];
+			if (!o->ok || fnmatch(d->policy.backend_glob, base_name(o->path), 0))
+				continue;
+			snprintf(p, sizeof(p), "%s", o->path);
+			*strrchr(p, '/') = '\0';
+			r = add_dir(&dirs, &n, root, p);
+		}
+	}
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++) {
+			free(dirs[i].name);
+			free(dirs[i].path);
+		}
+		free(dirs);
+		return r;
+	}
+	qsort(dirs, n, sizeof(*dirs), dir_cmp);
+	*ret = dirs;
+	*ret_n = n;
+	return 0;
+}
+
+/* Does this directory hold an accelerator backend (then it is judged by
+ * it, CPU backends beside it appear only as libraries)? */
+static bool accelerator_dir(const Diagnosis *d, const char *name, const char *path)
+{
+	json_object *e = listing_entry(d, name), *files;
+	if (e && json_object_object_get_ex(e, "files", &files))
+		for (size_t i = 0; i < json_object_array_length(files); i++) {
+			const char *f = json_object_get_string(json_object_array_get_idx(files, i));
+			if (!fnmatch(d->policy.backend_glob, f, 0) &&
+			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, f, 0)))
+				return true;
+		}
+	for (size_t i = 0; i < d->n_procs; i++)
+		for (size_t k = 0; k < d->procs[i].n_opens; k++) {
+			const char *f = d->procs[i].opens[k].path;
+			if (in_dir(f, path) && !fnmatch(d->policy.backend_glob, base_name(f), 0) &&
+			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, base_name(f), 0)))
+				return true;
+		}
+	return false;
+}
+
+static void judged_to_dir(const Diagnosis *d, Judged *j, ReportDirectory *rd)
+{
+	rd->verdict = strdup(j->verdict);
+	rd->reason = strdup(j->reason);
+	rd->detail = *j->detail ? strdup(j->detail) : NULL;
+	rd->evidence = calloc(j->n_cite ? j->n_cite : 1, sizeof(*rd->evidence));
+	for (size_t i = 0; rd->evidence && i < j->n_cite; i++)
+		evidence_for(d, j->cite[i], &rd->evidence[rd->n_evidence++]);
+}
+
+static void lib_done(ReportLibrary *l)
+{
+	free(l->path);
+	free(l->backend);
+	free(l->outcome);
+	strv_free_all(l->missing);
+	strv_free_all(l->searched);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Move J's library into RD: one entry per path, the latest run's. */
+static void keep_library(ReportDirectory *rd, Judged *j)
+{
+	if (!j->have_lib)
+		return;
+	j->have_lib = false;
+	for (size_t i = 0; i < rd->n_libraries; i++)
+		if (!strcmp(rd->libraries[i].path, j->lib.path)) {
+			lib_done(&rd->libraries[i]);
+			rd->libraries[i] = j->lib;
+			return;
+		}
+	ReportLibrary *nl = realloc(rd->libraries, (rd->n_libraries + 1) * sizeof(*nl));
+	if (!nl) {
+		lib_done(&j->lib);
+		return;
+	}
+	rd->libraries = nl;
+	rd->libraries[rd->n_libraries++] = j->lib;
+}
+
+/* Was directory DIR probed by a scanner that started before P? */
+static bool probed_before(const Diagnosis *d, const Proc *p, const char *dir)
+{
+	for (size_t i = 0; i < d->n_procs; i++)
+		if (d->procs[i].exec_seq < p->exec_seq && runs_on(d, &d->procs[i], dir))
+			return true;
+	return false;
+}
+
+/* A scanner started after LAST that re-probed another directory holding
+ * LIB (a backend file name) and not DIR, or NULL.  A re-probe, not a
+ * first probe: Ollama's first pass probes every directory once, in
+ * random order; only later probes (verification, refresh, model loads)
+ * show which directories survived its overlap filter. */
+static const Proc *dropped_for(const Diagnosis *d, const Proc *last, const char *dir, const char *lib)
+{
+	for (size_t i = 0; i < d->n_procs; i++) {
+		const Proc *p = &d->procs[i];
+		if (p->exec_seq <= last->exec_seq || !p->is_scanner || runs_on(d, p, dir))
+			continue;
+		for (char **s = p->scans; s && *s; s++) {
+			char f[PATH_MAX];
+			if (!join2(f, sizeof(f), *s, lib) || !probed_before(d, p, *s))
+				continue;
+			for (size_t k = 0; k < p->n_opens; k++)
+				if (p->opens[k].ok && !strcmp(p->opens[k].path, f))
+					return p;
+		}
+	}
+	return NULL;
+}
+
+/* Judge one directory into RD. */
+static void judge_dir(const Diagnosis *d, const Dir *dir, ReportDirectory *rd)
+{
+	bool accel = strcmp(dir->name, ".") && accelerator_dir(d, dir->name, dir->path);
+	Judged last = { 0 };
+	const Proc *last_proc = NULL;
+	pid_t loaded_by = 0;
+	rd->runs = calloc(d->n_procs ? d->n_procs : 1, sizeof(*rd->runs));
+	for (size_t i = 0; rd->runs && i < d->n_procs; i++) {
+		const Proc *p = &d->procs[i];
+		if (!runs_on(d, p, dir->path))
+			continue;
+		Judged j = { 0 };
+		judge_run(d, p, dir->path, accel, &j);
+		rd->runs[rd->n_runs].pid = p->pid;
+		rd->runs[rd->n_runs].verdict = strdup(j.verdict);
+		rd->runs[rd->n_runs].reason = strdup(j.reason);
+		rd->n_runs++;
+		if (!strcmp(j.verdict, "loaded"))
+			loaded_by = p->pid;
+		keep_library(rd, &j);
+		last = j;
+		last_proc = p;
+	}
+	if (!last_proc) {
+		judge_unscanned(d, dir->name, dir->path, &last);
+	} else if (loaded_by && !strcmp(last.verdict, "loaded") && rd->n_libraries) {
+		/* Loaded, and later scanners were pointed at another directory
+		 * holding the same backend and not at this one: dropped (Ollama
+		 * keeps cuda_v13 over cuda_v12 when both cover the GPUs). */
+		const char *lib = base_name(rd->libraries[rd->n_libraries - 1].path);
+		const Proc *later = dropped_for(d, last_proc, dir->path, lib);
+		if (later) {
+			set(&last, "skipped", "dropped");
+			snprintf(last.detail, sizeof(last.detail),
+				 "%s loaded in scanner %d, but later scanners (%d) were pointed at another "
+				 "directory with %s and not at this one",
+				 lib, (int)loaded_by, (int)later->pid, lib);
+			cite(&last, later->exec_seq);
+		}
+	}
+	judged_to_dir(d, &last, rd);
+}
+
+int diag_directories(Diagnosis *d, Report *r)
+{
+	char root[PATH_MAX];
+	bool have_root = library_root(d, root, sizeof(root));
+	Dir *dirs = NULL;
+	size_t n = 0;
+	if (!d->have_policy)
+		return 0;
+	int rc = collect_dirs(d, have_root ? root : NULL, &dirs, &n);
+	if (rc < 0)
+		return rc;
+	r->directories = calloc(n ? n : 1, sizeof(*r->directories));
+	if (!r->directories)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc >= 0 && i < n; i++) {
+		ReportDirectory *rd = &r->directories[r->n_directories++];
+		rd->name = strdup(dirs[i].name);
+		rd->path = strdup(dirs[i].path);
+		judge_dir(d, &dirs[i], rd);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(dirs[i].name);
+		free(dirs[i].path);
+	}
+	free(dirs);
+	return rc;
+}

@@ -1,0 +1,221 @@
+/* Concluding the diagnosis: the report of a run (see diagnose.h). */
+#include <errno.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "diagnose-internal.h"
+
+static int add_note(Report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_note(Report *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strv_push(&r->notes, buf);
+}
+
+/* Who sent the signal that ended P. */
+static const char *killed_by(const Proc *p)
+{
+	if (!p->killer)
+		return "unknown";
+	return p->killer == p->ppid ? "parent" : p->killer == p->pid ? "self" : "other";
+}
+
+static int fill_exit(const Proc *p, ReportExit *e)
+{
+	e->known = p->ended;
+	if (!p->ended)
+		return 0;
+	e->signaled = p->exit_signaled;
+	e->code = p->exit_code;
+	if (p->exit_signaled) {
+		e->signal = strdup(p->exit_signal);
+		e->by = strdup(killed_by(p));
+	} else if (p->fatal_signal) {
+		e->fatal_signal = strdup(p->fatal_signal);
+	}
+	return 0;
+}
+
+static int fill_processes(const Diagnosis *d, Report *r)
+{
+	r->processes = calloc(d->n_procs ? d->n_procs : 1, sizeof(*r->processes));
+	if (!r->processes)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_procs; i++) {
+		const Proc *p = &d->procs[i];
+		if (!p->exec_seen)
+			continue;	/* a fork that never exec'd: part of its parent */
+		ReportProcess *rp = &r->processes[r->n_processes++];
+		rp->pid = p->pid;
+		rp->ppid = p->ppid;
+		rp->role = strdup(p->is_server ? "server" : p->is_scanner ? "scanner" : "other");
+		for (char **a = p->argv; a && *a; a++)
+			strv_push(&rp->argv, *a);
+		for (char **s = p->scans; s && *s; s++)
+			strv_push(&rp->scans, *s);
+		fill_exit(p, &rp->exit);
+	}
+	return 0;
+}
+
+/* The scanner version from the server's output, by the policy's regex. */
+static void find_version(const Diagnosis *d, Report *r)
+{
+	const Proc *server = diag_proc(d, d->root_pid);
+	regex_t rx;
+	if (!server || !d->policy.version_regex || regcomp(&rx, d->policy.version_regex, REG_EXTENDED))
+		return;
+	for (size_t i = 0; i < server->n_output && !r->scanner_version; i++) {
+		regmatch_t m[2];
+		const char *t = server->output[i].text;
+		if (!regexec(&rx, t, 2, m, 0) && m[1].rm_so >= 0)
+			r->scanner_version = strndup(t + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+	}
+	regfree(&rx);
+}
+
+/* "0.16.3" within "0.13".."0.20" by major.minor. */
+static bool version_in(const char *v, const char *min, const char *max)
+{
+	unsigned a = 0, b = 0, lo1 = 0, lo2 = 0, hi1 = 0, hi2 = 0;
+	if (sscanf(v, "%u.%u", &a, &b) != 2 || sscanf(min, "%u.%u", &lo1, &lo2) != 2 ||
+	    sscanf(max, "%u.%u", &hi1, &hi2) != 2)
+		return false;
+	unsigned x = a * 1000 + b;
+	return x >= lo1 * 1000 + lo2 && x <= hi1 * 1000 + hi2;
+}
+
+static int fill_notes(const Diagnosis *d, Report *r)
+{
+	int rc = 0;
+	if (!d->have_policy)
+		rc = add_note(r, "no policy in the trace: no directory verdicts");
+	else {
+		bool scanner = false;
+		for (size_t i = 0; i < d->n_procs; i++)
+			scanner |= d->procs[i].is_scanner ||
+				   (d->policy.scanner_any && d->procs[i].n_opens > 0);
+		if (!scanner)
+			rc = add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
+		if (rc >= 0 && d->policy.version_regex && !r->scanner_version)
+			rc = add_note(r, "the scanner's version was not found in the server's output");
+		if (rc >= 0 && r->scanner_version && d->policy.version_min &&
+		    !version_in(r->scanner_version, d->policy.version_min, d->policy.version_max))
+			rc = add_note(r,
+				      "scanner version %s is outside %s to %s, which policy %s was written "
+				      "for: verdicts may not match",
+				      r->scanner_version, d->policy.version_min, d->policy.version_max,
+				      d->policy.name);
+	}
+	if (rc >= 0)
+		rc = add_note(r, "no shim configured: nothing injected");
+	return rc;
+}
+
+static int fill_environment(const Diagnosis *d, Report *r)
+{
+	const Proc *server = diag_proc(d, d->root_pid);
+	if (!server || !server->env)
+		return 0;
+	size_t n = (size_t)json_object_object_length(server->env);
+	r->environment = calloc(n ? n : 1, sizeof(*r->environment));
+	if (!r->environment)
+		return -ENOMEM;
+	json_object_object_foreach(server->env, key, val)
+	{
+		r->environment[r->n_environment].name = strdup(key);
+		r->environment[r->n_environment].value = strdup(json_object_get_string(val));
+		r->n_environment++;
+	}
+	return 0;
+}
+
+int diagnosis_finish(Diagnosis *d, Report *ret)
+{
+	Report r = { 0 };
+	int rc = 0;
+	r.tool_version = strdup(VGPU_VERSION);
+	for (char **c = d->command; c && *c && rc >= 0; c++)
+		rc = strv_push(&r.command, *c);
+	if (d->have_policy) {
+		r.policy_name = strdup(d->policy.name);
+		r.policy_path = d->policy.path ? strdup(d->policy.path) : NULL;
+	}
+	const Proc *server = diag_proc(d, d->root_pid);
+	if (server)
+		fill_exit(server, &r.exit);
+	find_version(d, &r);
+	if (rc >= 0)
+		rc = fill_environment(d, &r);
+	if (rc >= 0)
+		rc = fill_processes(d, &r);
+	if (rc >= 0)
+		rc = diag_directories(d, &r);
+	if (rc >= 0)
+		rc = fill_notes(d, &r);
+	r.stops = d->stops;
+	if (rc < 0) {
+		report_done(&r);
+		return rc;
+	}
+	*ret = r;
+	return 0;
+}
+
+int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		int r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	Diagnosis *d = NULL;
+	int r = diagnosis_new(&d);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	while (r >= 0 && (len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		json_object *ev = json_tokener_parse(line);
+		if (!ev || !json_object_is_type(ev, json_type_object)) {
+			snprintf(err, err_size, "%s:%u: not a JSON object", path, lineno);
+			json_object_put(ev);
+			r = -EINVAL;
+			break;
+		}
+		if (lineno == 1 && (!json_object_object_get_ex(ev, "event", NULL) ||
+				    strcmp(json_object_get_string(json_object_object_get(ev, "event")),
+					   "header"))) {
+			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", path);
+			json_object_put(ev);
+			r = -EPROTO;
+			break;
+		}
+		char e2[512] = "";
+		r = diagnosis_feed(d, ev, e2, sizeof(e2));
+		if (r < 0)
+			snprintf(err, err_size, "%s:%u: %s", path, lineno, e2);
+		json_object_put(ev);
+	}
+	if (r >= 0 && lineno == 0) {
+		snprintf(err, err_size, "%s: empty trace", path);
+		r = -EPROTO;
+	}
+	if (r >= 0)
+		r = diagnosis_finish(d, ret);
+	diagnosis_free(d);
+	return r;
+}

@@ -1,0 +1,31 @@
+/* The diagnosis: a pure function of the trace.  It reads the JSON events
+ * of a run, live (the sink feeds each line as it is written) or offline
+ * (vgpu-report reads a trace file), and concludes, for every backend
+ * library directory the policy cares about, whether it was loaded or
+ * why not (verdicts and reasons of the contract, section 2).  It never
+ * looks at processes or files itself: what it needs, vgpu-run recorded
+ * as events (observe: listing, elf, mappings), so offline equals live. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "report.h"
+
+typedef struct Diagnosis Diagnosis;
+
+int diagnosis_new(Diagnosis **ret);
+Diagnosis *diagnosis_free(Diagnosis *d);
+
+/* Feed one event (the header first: it carries the policy).  The
+ * diagnosis keeps what it needs; EV stays the caller's.  Returns 0, or
+ * -EINVAL with ERR set when the header's policy cannot be parsed, or
+ * -EPROTO for a trace of an unknown schema. */
+int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size);
+
+/* Conclude.  Fills RET (release with report_done). */
+int diagnosis_finish(Diagnosis *d, Report *ret);
+
+/* Read a JSON Lines trace file and diagnose it.  -errno / -EPROTO /
+ * -EINVAL with a one-line reason in ERR ("FILE:LINE: not JSON"). */
+int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size);

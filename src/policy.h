@@ -1,0 +1,104 @@
+/* Policies: data files that say what a scanner is and what it watches
+ * (policies/NAME.policy, vgpu-run.policy(5)).  The engine never sees them;
+ * the program turns them into tracer settings and the diagnosis reads them.
+ *
+ * Format: one "key = value" per line, '#' starts a comment, blank lines
+ * are ignored; list keys may repeat and take space-separated values.
+ * Unknown keys are errors (a typo must not silently change a verdict). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define POLICY_LIST_MAX 64
+#define POLICY_FILE_MAX (256 * 1024)
+
+/* A directory excluded by an environment setting (see vgpu-run.policy(5)). */
+typedef enum PolicyFilterKind {
+	/* "filter-select = VAR": VAR set (spaces and quotes trimmed) and not
+	 * equal to the directory's basename excludes the directory. */
+	POLICY_FILTER_SELECT,
+	/* "filter-enable = VAR GLOB": a directory whose basename matches GLOB
+	 * is excluded unless VAR is true (Go strconv.ParseBool: empty, 0,
+	 * false, f, F, FALSE, False are false; 1, t, T, true, ... are true;
+	 * anything else counts as true, as Ollama's envconfig does). */
+	POLICY_FILTER_ENABLE,
+} PolicyFilterKind;
+
+typedef struct PolicyFilter {
+	PolicyFilterKind kind;
+	char *var;
+	char *glob;		/* FILTER_ENABLE only */
+} PolicyFilter;
+
+typedef struct Policy {
+	char *name;			/* "ollama" */
+	char *path;			/* the file it was read from */
+	char *text;			/* the whole file, for the trace header */
+	char *description;
+	/* versions = MIN MAX: the scanner versions the policy was written
+	 * for, "major.minor" each; NULL when unversioned. */
+	char *version_min, *version_max;
+	/* version-regex = ERE whose group 1 is the scanner's version, matched
+	 * against the server's captured output. */
+	char *version_regex;
+	/* library-root = exe:REL (relative to the directory of the traced
+	 * command's resolved executable) or an absolute path; NULL: none
+	 * (directory names are then absolute paths). */
+	char *library_root;
+	char *expected[POLICY_LIST_MAX];	/* expected = cuda_v12 cuda_v13 ... */
+	size_t n_expected;
+	/* candidate = GLOB: a subdirectory of the root (depth 1) is a
+	 * candidate when it holds an entry matching GLOB ("*ggml-*"). */
+	char *candidate_glob;
+	/* backend-file = GLOB: names the loader accepts ("libggml-*.so"). */
+	char *backend_glob;
+	/* cpu-backend = GLOB: backend files that are CPU backends
+	 * ("libggml-cpu*.so"); a directory is judged by its accelerator. */
+	char *cpu_glob;
+	/* scanner = server-exe ARGV1 | any: what a scanner process is.
+	 * server-exe: runs the traced command's executable with argv[1]
+	 * equal to scanner_argv1; any: every process that opens a backend. */
+	bool scanner_any;
+	char *scanner_argv1;
+	/* scanner-dirs-env = VAR: colon-separated directories a scanner is
+	 * pointed at. */
+	char *scanner_dirs_env;
+	PolicyFilter filters[POLICY_LIST_MAX];
+	size_t n_filters;
+	char *record_env[POLICY_LIST_MAX];	/* names or PREFIX* */
+	size_t n_record_env;
+	int capture_fds[8];			/* capture-fd = 2 1 */
+	size_t n_capture_fds;
+	uint64_t probe_timeout_ns;		/* probe-timeout = 30s */
+	/* init-failed = REGEX (repeatable): scanner output that means a
+	 * loaded backend found no device ("failed to initialize CUDA: "). */
+	char *init_failed[POLICY_LIST_MAX];
+	size_t n_init_failed;
+	/* loaded = REGEX: scanner output naming a loaded backend library in
+	 * group 1 ("load_backend: loaded .* backend from (.*)"). */
+	char *loaded_regex;
+	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
+	char *inject_sonames[POLICY_LIST_MAX];
+	size_t n_inject_sonames;
+	char *inject_method;			/* redirect | preload */
+} Policy;
+
+/* Parse TEXT (LEN bytes) read from PATH.  Returns 0, or -EINVAL with
+ * "PATH:LINE: what is wrong" in ERR; -ENOMEM. */
+int policy_parse(const char *path, const char *text, size_t len, Policy *ret, char *err,
+		 size_t err_size);
+
+/* Read and parse the file PATH.  Also -errno (with ERR set) when it
+ * cannot be read, -EFBIG beyond POLICY_FILE_MAX. */
+int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size);
+
+/* Resolve NAME_OR_FILE as vgpu-run's -p does: a value with '/' is a file;
+ * otherwise NAME.policy in the built-in policy directories, first next to
+ * SELF_EXE (../policies from the build tree, ../share/vgpu-run/policies
+ * when installed), then DATADIR/policies.  Writes the path to OUT. */
+int policy_find(const char *name_or_file, const char *self_exe, const char *datadir, char *out,
+		size_t size, char *err, size_t err_size);
+
+void policy_done(Policy *p);

@@ -1,0 +1,103 @@
+/* The report of a run (schema vgpu-run/report/1, ../shared/docs/contract.md
+ * section 2): what the diagnosis concludes, what renderers print, what
+ * vgpu-report reads back, diffs and checks.  Plain data: strings are owned
+ * by the report and freed by report_done(). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define REPORT_SCHEMA "vgpu-run/report/1"
+
+/* How a process ended: exit code, or signal name ("SIGKILL"). */
+typedef struct ReportExit {
+	bool known;
+	bool signaled;
+	int code;		/* when !signaled */
+	char *signal;		/* when signaled */
+	char *by;		/* "parent" | "self" | "other" | "unknown" | NULL */
+	char *fatal_signal;	/* delivered before an exit by code, or NULL */
+} ReportExit;
+
+typedef struct ReportProcess {
+	pid_t pid, ppid;
+	char **argv;		/* NULL-terminated */
+	char *role;		/* "server" | "scanner" | "other" */
+	char **scans;		/* directories it was pointed at, NULL-terminated */
+	ReportExit exit;
+} ReportProcess;
+
+typedef struct ReportLibrary {
+	char *path;
+	char *backend;		/* "cuda", "cpu", ... */
+	char *outcome;		/* "loaded" | "unloaded" | "failed" | "not-tried" */
+	char **missing;		/* sonames, NULL-terminated */
+	char **searched;	/* paths tried, in order, NULL-terminated */
+} ReportLibrary;
+
+typedef struct ReportRun {
+	pid_t pid;
+	char *verdict, *reason;
+} ReportRun;
+
+/* A trace event cited as evidence (by seq). */
+typedef struct ReportEvidence {
+	uint64_t seq;
+	pid_t pid;
+	char *syscall;		/* for syscall events, else NULL */
+	char *event;		/* the event kind when not a syscall */
+	char *path;
+	char *result;		/* number or errno name, as in the trace */
+	char *text;		/* output events: the line */
+} ReportEvidence;
+
+typedef struct ReportDirectory {
+	char *name;		/* relative to the library root, "." for it */
+	char *path;
+	char *realpath;		/* when a symlink was involved, else NULL */
+	char *verdict;		/* loaded | absent | skipped | failed */
+	char *reason;
+	char *detail;		/* may be NULL */
+	ReportLibrary *libraries;
+	size_t n_libraries;
+	ReportRun *runs;
+	size_t n_runs;
+	ReportEvidence *evidence;
+	size_t n_evidence;
+} ReportDirectory;
+
+typedef struct ReportInjection {
+	pid_t pid;
+	char *method;		/* "redirect" | "preload" */
+	char *library;		/* soname */
+	char *shim;
+	uint64_t seq;
+	char *status;		/* "done" | "refused" */
+	char *why;
+} ReportInjection;
+
+typedef struct ReportEnvVar {
+	char *name, *value;
+} ReportEnvVar;
+
+typedef struct Report {
+	char *tool_version;
+	char **command;			/* NULL-terminated */
+	char *policy_name, *policy_path;
+	char *scanner_version;		/* NULL when not established */
+	ReportExit exit;
+	ReportEnvVar *environment;
+	size_t n_environment;
+	ReportProcess *processes;
+	size_t n_processes;
+	ReportDirectory *directories;	/* sorted by name */
+	size_t n_directories;
+	ReportInjection *injections;
+	size_t n_injections;
+	char **notes;			/* NULL-terminated */
+	uint64_t stops, backtraces, backtrace_ms;
+} Report;
+
+void report_done(Report *r);

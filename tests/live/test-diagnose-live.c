@@ -1,0 +1,179 @@
+/* The diagnosis, live, on the real ggml loader: one scenario per reason
+ * code of the contract that this machine can produce, each an
+ * Ollama-shaped install broken one way, served under vgpu-run; the report
+ * must say exactly which verdict and reason, and the key fact in detail. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+typedef struct Expect {
+	const char *dir, *verdict, *reason, *detail;	/* detail: a substring */
+} Expect;
+
+typedef struct Scenario {
+	const char *name;
+	const char *setup;	/* sh, with $ROOT (the install) and $BUILD */
+	const char *env[4];
+	const char *policy_sed;	/* sed expression for a policy copy, or NULL */
+	Expect expect[6];
+} Scenario;
+
+/* Where glibc stops on cuda_v13 here: at libcudart.so.13 without the
+ * CUDA 13 runtime, else at libcuda.so.1 (no driver on these machines). */
+static const char *cuda13_missing(void)
+{
+	static int present = -1;
+	if (present < 0)
+		present = system("ldconfig -p | grep -q 'libcudart.so.13 '") == 0;
+	return present ? "needs libcuda.so.1, found nowhere" : "needs libcudart.so.13, found nowhere";
+}
+
+static const Scenario scenarios[] = {
+	{ "default", NULL, { NULL }, NULL,
+	  { { ".", "loaded", "loaded", NULL },
+	    { "cuda_v12", "failed", "missing-dependency", "needs libcudart.so.12, found nowhere" },
+	    { "cuda_v13", "failed", "missing-dependency", "CUDA13" },
+	    { "vulkan", "skipped", "filtered-by-env", "OLLAMA_VULKAN unset" },
+	    { "rocm", "absent", "no-such-directory", "does not exist" } } },
+	{ "llm-library", NULL, { "OLLAMA_LLM_LIBRARY=cuda_v13" }, NULL,
+	  { { "cuda_v12", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda_v13" },
+	    { "cuda_v13", "failed", "missing-dependency", "CUDA13" },
+	    { "vulkan", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda_v13" } } },
+	{ "llm-library-misvalued", NULL, { "OLLAMA_LLM_LIBRARY=cuda" }, NULL,
+	  { { "cuda_v12", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda" },
+	    { "cuda_v13", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda" } } },
+	{ "vulkan-enabled", NULL, { "OLLAMA_VULKAN=1" }, NULL,
+	  { { "vulkan", "failed", "missing-dependency", "needs libvulkan.so.1, found nowhere" } } },
+	{ "dangling-symlink", "rm -rf $ROOT/lib/ollama/cuda_v12 && ln -s /nonexistent-vgpu $ROOT/lib/ollama/cuda_v12",
+	  { NULL }, NULL,
+	  { { "cuda_v12", "skipped", "unreadable", "ENOENT (symlink to /nonexistent-vgpu)" } } },
+	{ "no-backend-library", "mkdir -p $ROOT/lib/ollama/rocm && echo x > $ROOT/lib/ollama/rocm/README",
+	  { NULL }, NULL,
+	  { { "rocm", "absent", "no-backend-library", "holds no file matching *ggml-*" } } },
+	{ "not-elf", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && echo 'not a library' > $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "bad-library", "libggml-cuda.so: not an ELF file" } } },
+	{ "wrong-class",
+	  "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $LIBPROBE $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && "
+	  "printf '\\001' | dd of=$ROOT/lib/ollama/cuda_v13/libggml-cuda.so bs=1 seek=4 conv=notrunc 2>/dev/null",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "bad-library", "ELF class 32" } } },
+	{ "crash", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-crash.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "scanner-crashed", "SIGSEGV delivered to scanner" } } },
+	{ "hang", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-hang.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
+	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=1s" }, "s/^probe-timeout = .*/probe-timeout = 1s/",
+	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1 s)" } } },
+	{ "unresolved-symbol", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-unresolved.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "load-error", "the load was rolled back" } } },
+	{ "stub-driver",
+	  "test -e /usr/local/cuda/lib64/stubs/libcuda.so || exit 77; ldconfig -p | grep -q 'libcudart.so.13 ' || exit 77; "
+	  "mkdir -p $ROOT/stub && ln -sf /usr/local/cuda/lib64/stubs/libcuda.so $ROOT/stub/libcuda.so.1",
+	  { "LD_LIBRARY_PATH=STUBDIR" }, NULL,
+	  { { "cuda_v13", "failed", "init-failed", "CUDA driver is a stub library" } } },
+};
+
+static json_object *report_dir(json_object *report, const char *name)
+{
+	json_object *dirs;
+	if (!json_object_object_get_ex(report, "directories", &dirs))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(dirs); i++) {
+		json_object *d = json_object_array_get_idx(dirs, i);
+		if (!strcmp(ev_str(d, "name"), name))
+			return d;
+	}
+	return NULL;
+}
+
+START_TEST(test_diagnose_scenario)
+{
+	const Scenario *sc = &scenarios[_i];
+	char root[512], cmd[4096], report[600], trace[600], policy[600], exe[600], stub[600];
+	const char *work = env_path("TEST_WORKDIR");
+	snprintf(root, sizeof(root), "%s/diag-%s", work, sc->name);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && '%s' '%s' '%s'", root, env_path("MAKE_OLLAMA_INSTALL"),
+		 env_path("OLLAMA_FIXTURE"), root);
+	ck_assert_msg(system(cmd) == 0, "cannot assemble the install: %s", cmd);
+	if (sc->setup) {
+		snprintf(cmd, sizeof(cmd), "ROOT='%s' BUILD='%s' LIBPROBE='%s'; %s", root, work,
+			 env_path("LIBPROBE"), sc->setup);
+		int st = system(cmd);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
+			printf("diagnose %s: skipped here (needs the CUDA 13 runtime and its stub driver)\n",
+			       sc->name);
+			return;
+		}
+		ck_assert_msg(st == 0, "setup failed: %s", cmd);
+	}
+	snprintf(policy, sizeof(policy), "%s/policies/ollama.policy", env_path("SOURCE_ROOT"));
+	if (sc->policy_sed) {
+		char copy[600];
+		snprintf(copy, sizeof(copy), "%s/ollama.policy", root);
+		snprintf(cmd, sizeof(cmd), "sed -e '%s' '%s' > '%s'", sc->policy_sed, policy, copy);
+		ck_assert_int_eq(system(cmd), 0);
+		snprintf(policy, sizeof(policy), "%s", copy);
+	}
+	snprintf(report, sizeof(report), "%s/report.json", root);
+	snprintf(trace, sizeof(trace), "%s/trace.jsonl", root);
+	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
+	snprintf(stub, sizeof(stub), "LD_LIBRARY_PATH=%s/stub", root);
+	const char *env[8] = { "OLLAMA_HOST=127.0.0.1:0" };
+	size_t n = 1;
+	for (size_t i = 0; sc->env[i]; i++)
+		env[n++] = !strcmp(sc->env[i], "LD_LIBRARY_PATH=STUBDIR") ? stub : sc->env[i];
+	unsetenv("OLLAMA_LLM_LIBRARY");
+	unsetenv("OLLAMA_VULKAN");
+	unsetenv("LD_LIBRARY_PATH");
+	const char *argv[] = { env_path("VGPU_RUN"), "-q", "-p", policy, "-o", report, "-t", trace,
+			       "--", exe, "serve", NULL };
+	RunResult r;
+	run_served(argv, env, "msg=\"inference compute\"", &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "vgpu-run: status %d, stderr:\n%s",
+		      r.status, r.err);
+
+	json_object *rep = json_object_from_file(report);
+	ck_assert_msg(rep, "no report at %s", report);
+	ck_assert_str_eq(ev_str(rep, "schema"), "vgpu-run/report/1");
+	for (size_t i = 0; i < 6 && sc->expect[i].dir; i++) {
+		const Expect *e = &sc->expect[i];
+		json_object *d = report_dir(rep, e->dir);
+		ck_assert_msg(d, "%s: no directory %s in the report", sc->name, e->dir);
+		const char *detail = ev_str(d, "detail");
+		const char *want = e->detail && !strcmp(e->detail, "CUDA13") ? cuda13_missing() : e->detail;
+		ck_assert_msg(!strcmp(ev_str(d, "verdict"), e->verdict) && !strcmp(ev_str(d, "reason"), e->reason),
+			      "%s: %s is %s:%s (%s), expected %s:%s", sc->name, e->dir, ev_str(d, "verdict"),
+			      ev_str(d, "reason"), detail ? detail : "no detail", e->verdict, e->reason);
+		ck_assert_msg(!want || (detail && strstr(detail, want)), "%s: %s detail '%s' lacks '%s'",
+			      sc->name, e->dir, detail ? detail : "", want);
+		json_object *ev;
+		if (strcmp(e->verdict, "absent"))
+			ck_assert_msg(json_object_object_get_ex(d, "evidence", &ev) &&
+					      json_object_array_length(ev) > 0,
+				      "%s: %s has no evidence", sc->name, e->dir);
+	}
+	json_object_put(rep);
+	run_result_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("diagnose");
+	TCase *tc = tcase_create("scenarios");
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_diagnose_scenario, 0, sizeof(scenarios) / sizeof(scenarios[0]));
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
