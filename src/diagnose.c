@@ -171,14 +171,8 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 	return 0;
 }
 
-int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size)
+int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		int r = neg_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
 	Diagnosis *d = NULL;
 	int r = diagnosis_new(&d);
 	if (r < 0)
@@ -191,15 +185,15 @@ int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_siz
 		lineno++;
 		json_object *ev = json_tokener_parse(line);
 		if (!ev || !json_object_is_type(ev, json_type_object)) {
-			snprintf(err, err_size, "%s:%u: not a JSON object", path, lineno);
+			snprintf(err, err_size, "%s:%u: not a JSON object", name, lineno);
 			json_object_put(ev);
 			r = -EINVAL;
 			break;
 		}
-		if (lineno == 1 && (!json_object_object_get_ex(ev, "event", NULL) ||
-				    strcmp(json_object_get_string(json_object_object_get(ev, "event")),
-					   "header"))) {
-			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", path);
+		json_object *kind;
+		if (lineno == 1 && (!json_object_object_get_ex(ev, "event", &kind) ||
+				    strcmp(json_object_get_string(kind), "header"))) {
+			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", name);
 			json_object_put(ev);
 			r = -EPROTO;
 			break;
@@ -207,15 +201,26 @@ int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_siz
 		char e2[512] = "";
 		r = diagnosis_feed(d, ev, e2, sizeof(e2));
 		if (r < 0)
-			snprintf(err, err_size, "%s:%u: %s", path, lineno, e2);
+			snprintf(err, err_size, "%s:%u: %s", name, lineno, e2);
 		json_object_put(ev);
 	}
 	if (r >= 0 && lineno == 0) {
-		snprintf(err, err_size, "%s: empty trace", path);
+		snprintf(err, err_size, "%s: empty trace", name);
 		r = -EPROTO;
 	}
 	if (r >= 0)
 		r = diagnosis_finish(d, ret);
 	diagnosis_free(d);
 	return r;
+}
+
+int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		int r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return diagnose_trace_stream(f, path, ret, err, err_size);
 }

@@ -1,6 +1,7 @@
 /* The diagnosis: a pure function of the trace.  It reads the JSON events
- * of a run, live (the sink feeds each line as it is written) or offline
- * (vgpu-report reads a trace file), and concludes, for every backend
+ * of a run, from the trace vgpu-run wrote (live: its own scratch copy,
+ * read when the command ends, so the traced program never waits for it;
+ * offline: vgpu-report reads a trace file), and concludes, for every backend
  * library directory the policy cares about, whether it was loaded or
  * why not (verdicts and reasons of the contract, section 2).  It never
  * looks at processes or files itself: what it needs, vgpu-run recorded
@@ -9,6 +10,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "report.h"
 
@@ -29,3 +31,5 @@ int diagnosis_finish(Diagnosis *d, Report *ret);
 /* Read a JSON Lines trace file and diagnose it.  -errno / -EPROTO /
  * -EINVAL with a one-line reason in ERR ("FILE:LINE: not JSON"). */
 int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size);
+/* The same, from an open stream; NAME for messages. */
+int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size);

@@ -32,43 +32,74 @@ static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 typedef struct Sink {
 	const RunConfig *cfg;
 	Observer *observer;
-	Diagnosis *diagnosis;	/* fed every record, as vgpu-report would be */
-	FILE *trace;
+	FILE *trace;		/* the user's -t file */
+	/* The diagnosis reads the trace, as vgpu-report would, from this
+	 * scratch copy once the command has ended: the traced program never
+	 * waits for it, and live equals offline by construction. */
+	FILE *scratch;
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;
-	int diagnosis_error;
+	int scratch_error;
 } Sink;
 
-/* The record in s->json is complete: give it to the diagnosis (parsed
- * back from its JSON, so that live and offline read the same thing) and
- * to the trace file. */
+/* The record in s->json is complete: one line to each trace. */
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
 		s->trace_error = s->trace_error ? s->trace_error : -ENOMEM;
+		s->scratch_error = -ENOMEM;
 		return;
 	}
-	if (s->diagnosis && !s->diagnosis_error) {
-		json_object *o = json_tokener_parse(s->json.buf);
-		char err[256];
-		int r = o ? diagnosis_feed(s->diagnosis, o, err, sizeof(err)) : -EINVAL;
-		if (r < 0)
-			s->diagnosis_error = r;
-		json_object_put(o);
-	}
+	json_raw(&s->json, "\n");
+	/* Buffered: read back only at the end. */
+	if (s->scratch && !s->scratch_error &&
+	    fwrite(s->json.buf, 1, s->json.len, s->scratch) != s->json.len)
+		s->scratch_error = -errno;
 	if (!s->trace || s->trace_error)
 		return;
 	/* One line per event, flushed at once: the trace is complete up to
 	 * the last event even if vgpu-run is killed. */
-	json_raw(&s->json, "\n");
 	if (fwrite(s->json.buf, 1, s->json.len, s->trace) != s->json.len || fflush(s->trace) != 0)
 		s->trace_error = -errno;
 }
 
 static bool encoding(const Sink *s)
 {
-	return s->trace || s->diagnosis;
+	return s->trace || s->scratch;
+}
+
+/* An anonymous file in the temporary directory, never inherited. */
+static int open_scratch(FILE **ret)
+{
+	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "%s/vgpu-run-XXXXXX", dir);
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd < 0)
+			return neg_errno();
+		unlink(path);
+	}
+	FILE *f = fdopen(fd, "w+");
+	if (!f) {
+		int r = neg_errno();
+		close(fd);
+		return r;
+	}
+	*ret = f;
+	return 0;
+}
+
+static int diagnose_scratch(Sink *s, Report *ret)
+{
+	char err[512];
+	if (s->scratch_error)
+		return s->scratch_error;
+	if (fflush(s->scratch) != 0 || fseek(s->scratch, 0, SEEK_SET) != 0)
+		return neg_errno();
+	return diagnose_trace_stream(s->scratch, "(live trace)", ret, err, sizeof(err));
 }
 
 static void on_event(const TracerEvent *ev, void *userdata)
@@ -170,10 +201,14 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	Sink sink = { .cfg = cfg };
 	json_init(&sink.json);
 	r = observer_new(pol, &sink.observer);
-	if (r >= 0 && cfg->diagnose)
-		r = diagnosis_new(&sink.diagnosis);
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
+	if (r >= 0 && cfg->diagnose) {
+		r = open_scratch(&sink.scratch);
+		if (r < 0)
+			snprintf(err, err_size, "cannot create a temporary file for the trace: %s",
+				 strerror(-r));
+	}
 	if (r >= 0 && cfg->trace_path) {
 		r = open_trace(cfg->trace_path, &sink.trace);
 		if (r < 0)
@@ -224,13 +259,13 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		}
 		ret->events = sink.seq;
 		ret->trace_error = sink.trace_error;
-		if (sink.diagnosis && !sink.diagnosis_error &&
-		    diagnosis_finish(sink.diagnosis, &ret->report) >= 0)
+		if (sink.scratch && diagnose_scratch(&sink, &ret->report) >= 0)
 			ret->have_report = true;
 	}
 	tracer_free(t);
 	observer_free(sink.observer);
-	diagnosis_free(sink.diagnosis);
+	if (sink.scratch)
+		fclose(sink.scratch);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);
