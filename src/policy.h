@@ -3,7 +3,8 @@
  * the program turns them into tracer settings and the diagnosis reads them.
  *
  * Format: one "key = value" per line, '#' starts a comment, blank lines
- * are ignored; list keys may repeat and take space-separated values.
+ * are ignored; list keys may repeat and take space-separated values
+ * (init-failed takes one whole regex per line).
  * Unknown keys are errors (a typo must not silently change a verdict). */
 #pragma once
 
@@ -86,7 +87,8 @@ typedef struct Policy {
 } Policy;
 
 /* Parse TEXT (LEN bytes) read from PATH.  Returns 0, or -EINVAL with
- * "PATH:LINE: what is wrong" in ERR; -ENOMEM. */
+ * "PATH:LINE: what is wrong" in ERR (line 0: the file as a whole);
+ * -ENOMEM.  *RET is zeroed on failure: policy_done() is always safe. */
 int policy_parse(const char *path, const char *text, size_t len, Policy *ret, char *err,
 		 size_t err_size);
 

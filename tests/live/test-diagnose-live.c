@@ -164,6 +164,81 @@ START_TEST(test_diagnose_scenario)
 }
 END_TEST
 
+/* The artifacts of scenario NAME (it ran before, in the same suite). */
+static void artifact(const char *name, const char *file, char *out, size_t size)
+{
+	snprintf(out, size, "%s/diag-%s/%s", env_path("TEST_WORKDIR"), name, file);
+	ck_assert_msg(access(out, R_OK) == 0, "%s missing: the scenario '%s' did not run", out, name);
+}
+
+static char *slurp_text(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n = getdelim(&buf, &cap, '\0', f);
+	fclose(f);
+	ck_assert_int_ge(n, 0);
+	return buf;
+}
+
+START_TEST(test_report_offline_equals_live)
+{
+	char trace[600], report[600];
+	artifact("default", "trace.jsonl", trace, sizeof(trace));
+	artifact("default", "report.json", report, sizeof(report));
+	RunResult r;
+	run_plain((const char *const[]){ env_path("VGPU_REPORT"), "show", "--format=json", trace, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	char *live = slurp_text(report);
+	ck_assert_str_eq(r.out, live);
+	free(live);
+	run_result_free(&r);
+}
+END_TEST
+
+START_TEST(test_report_diff_and_check_exit_codes)
+{
+	char a[600], b[600];
+	artifact("default", "report.json", a, sizeof(a));
+	artifact("llm-library", "report.json", b, sizeof(b));
+	const char *vr = env_path("VGPU_REPORT");
+	RunResult r;
+	run_plain((const char *const[]){ vr, "diff", a, a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_str_eq(r.out, "");
+	run_result_free(&r);
+
+	run_plain((const char *const[]){ vr, "diff", a, b, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_str_eq(r.out, "cuda_v12: failed:missing-dependency -> skipped:filtered-by-env\n");
+	run_result_free(&r);
+
+	run_plain((const char *const[]){ vr, "check", "--expect=cuda_v13=failed:missing-dependency",
+					 "--expect=rocm=absent", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	run_result_free(&r);
+
+	run_plain((const char *const[]){ vr, "check", "--expect=cuda_v13=loaded", "--expect=mlx=loaded", a,
+					 NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_str_eq(r.out, "cuda_v13: expected loaded, got failed:missing-dependency\n"
+				"mlx: expected loaded, got not-reported\n");
+	run_result_free(&r);
+
+	run_plain((const char *const[]){ vr, "check", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON]\n");
+	run_result_free(&r);
+
+	run_plain((const char *const[]){ vr, "show", "/etc/hostname", NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: /etc/hostname: "));
+	run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -171,6 +246,10 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_diagnose_scenario, 0, sizeof(scenarios) / sizeof(scenarios[0]));
 	suite_add_tcase(s, tc);
+	TCase *rep = tcase_create("vgpu-report");
+	tcase_add_test(rep, test_report_offline_equals_live);
+	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
+	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -24,6 +24,15 @@ START_TEST(test_cli_parses_options_and_command)
 	ck_assert_str_eq(o.command[0], "ollama");
 	ck_assert_str_eq(o.command[2], "-x");
 	ck_assert_ptr_null(o.command[3]);
+	ck_assert_str_eq(o.policy, "ollama");	/* the default */
+	ck_assert_ptr_null(o.report_path);
+	ck_assert_int_eq(o.format, CLI_FORMAT_AUTO);
+
+	char **b = ARGS("-p", "./my.policy", "-o", "r.json", "--format=text", "ollama");
+	ck_assert_int_eq(cli_parse(7, b, &o, err, sizeof(err)), 0);
+	ck_assert_str_eq(o.policy, "./my.policy");
+	ck_assert_str_eq(o.report_path, "r.json");
+	ck_assert_int_eq(o.format, CLI_FORMAT_TEXT);
 }
 END_TEST
 
@@ -47,6 +56,9 @@ static const struct {
 	{ "-Z", "unknown option '-Z'" },
 	{ "-t", "option '-t' needs an argument" },
 	{ "--trace=", "--trace needs a file name" },
+	{ "--format=xml", "--format must be text or json, not 'xml'" },
+	{ "--policy=", "--policy needs a name or a file" },
+	{ "-o", "option '-o' needs an argument" },
 };
 
 START_TEST(test_cli_rejects_bad_options_with_one_line)
@@ -76,8 +88,9 @@ END_TEST
 
 START_TEST(test_cli_usage_names_every_option)
 {
-	static const char *const opts[] = { "--trace=FILE", "--verbose", "--quiet",
-					     "--self-test", "--help", "--version" };
+	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
+					     "--trace=FILE", "--verbose", "--quiet", "--self-test", "--help",
+					     "--version" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(cli_usage, opts[i]), "%s missing from --help", opts[i]);
 }
