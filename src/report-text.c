@@ -235,14 +235,45 @@ static void put_library(FILE *f, const ReportLibrary *l)
 		put_list(f, l->missing);
 	}
 	fputc('\n', f);
-	/* numbered, as libtree prints the order the dynamic loader follows */
+	/* The loader tries dozens of hwcaps and legacy subdirectories: the
+	 * detail above groups them in search order; every path is in the
+	 * JSON report. */
 	if (!l->outcome || strcmp(l->outcome, "failed") != 0 || !l->searched || !*l->searched)
 		return;
-	fputs("    searched, in order:\n", f);
-	for (size_t i = 0; l->searched[i]; i++) {
-		fprintf(f, "      %zu. ", i + 1);
-		put_escaped(f, l->searched[i]);
+	size_t n = 0;
+	while (l->searched[n])
+		n++;
+	fprintf(f, "    %zu paths tried (each one: vgpu-report show --format=json)\n", n);
+}
+
+/* A detail with a numbered search order ("...: 1. A; 2. B") prints one
+ * step per line, as libtree does; any other detail on one line. */
+static void put_detail(FILE *f, const char *detail)
+{
+	const char *steps = strstr(detail, ": 1. ");
+	if (!steps) {
+		fputs("  ", f);
+		put_escaped(f, detail);
 		fputc('\n', f);
+		return;
+	}
+	_cleanup_free_ char *head = strndup(detail, (size_t)(steps - detail) + 1);
+	fputs("  ", f);
+	put_escaped(f, head ? head : "");
+	fputc('\n', f);
+	const char *p = steps + 2;
+	while (*p) {
+		/* the next step starts "; N. " */
+		const char *next = strstr(p, "; ");
+		while (next && !(next[2] >= '1' && next[2] <= '9'))
+			next = strstr(next + 2, "; ");
+		_cleanup_free_ char *step = next ? strndup(p, (size_t)(next - p)) : strdup(p);
+		fputs("    ", f);
+		put_escaped(f, step ? step : "");
+		fputc('\n', f);
+		if (!next)
+			break;
+		p = next + 2;
 	}
 }
 
@@ -262,11 +293,8 @@ static void put_why(const ReportDirectory *d, FILE *f, bool color)
 	fputs(": ", f);
 	put_verdict(f, d->verdict, d->reason, color);
 	fputc('\n', f);
-	if (d->detail) {
-		fputs("  ", f);
-		put_escaped(f, d->detail);
-		fputc('\n', f);
-	}
+	if (d->detail)
+		put_detail(f, d->detail);
 	for (size_t i = 0; i < d->n_libraries; i++)
 		put_library(f, &d->libraries[i]);
 	/* one run says no more than the verdict; several tell a story */

@@ -121,7 +121,9 @@ static void sample_report(Report *r, bool injection)
 
 	d = &r->directories[1];
 	*d = dir("cuda_v12", ROOT "/cuda_v12", "failed", "missing-dependency",
-		 "libggml-cuda.so needs libcuda.so.1, found nowhere");
+		 "libggml-cuda.so needs libcuda.so.1, found nowhere: 1. LD_LIBRARY_PATH "
+		 "/usr/local/lib/ollama, /usr/local/lib/ollama/cuda_v12; 2. ld.so.cache: no entry; "
+		 "3. default directories /lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu");
 	d->libraries = calloc(2, sizeof(ReportLibrary));
 	d->libraries[0] = (ReportLibrary){
 		S(ROOT "/cuda_v12/libggml-cuda.so"), S("cuda"), S("failed"), V("libcuda.so.1", NULL),
