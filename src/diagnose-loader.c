@@ -98,13 +98,19 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 	int rc = 0;
 	json_object *lib = elf_of(in->elf, in->library);
 	json_object *needed;
-	if (!lib || !json_object_object_get_ex(lib, "needed", &needed)) {
-		*ret = r;
-		return 0;	/* no ELF facts: nothing to reconstruct */
+	if (lib && json_object_object_get_ex(lib, "needed", &needed)) {
+		r.have_facts = true;
+		for (size_t i = 0; i < json_object_array_length(needed) && rc >= 0; i++)
+			rc = strv_push(&queue,
+				       json_object_get_string(json_object_array_get_idx(needed, i)));
+	} else {
+		/* No ELF facts (an older trace): every library name the process
+		 * looked up after the open stands in for the DT_NEEDED list. */
+		for (size_t i = 0; i < in->n_opens && rc >= 0; i++)
+			if (in->opens[i].seq > in->after_seq &&
+			    strcmp(in->opens[i].path, in->library))
+				rc = strv_push(&queue, base_name(in->opens[i].path));
 	}
-	r.have_facts = true;
-	for (size_t i = 0; i < json_object_array_length(needed) && rc >= 0; i++)
-		rc = strv_push(&queue, json_object_get_string(json_object_array_get_idx(needed, i)));
 
 	for (size_t qi = 0; rc >= 0 && queue && queue[qi]; qi++) {
 		const char *soname = queue[qi];

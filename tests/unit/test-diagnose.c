@@ -1,0 +1,306 @@
+/* Unit tests: the diagnosis on hand-built traces, for what a live run on
+ * this machine cannot produce (a directory loaded then dropped, one never
+ * scanned, the ggml policy's "any process" scanners, a version outside the
+ * policy's range).  The traces are built event by event with json-c. */
+#include <check.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diagnose.h"
+
+#define ROOT "/opt/o/lib/ollama"
+
+typedef struct Trace {
+	char *text;
+	size_t len;
+	FILE *f;
+	unsigned seq;
+} Trace;
+
+static char *read_policy(const char *name)
+{
+	char path[1024];
+	const char *src = getenv("SOURCE_ROOT") ? getenv("SOURCE_ROOT") : ".";
+	snprintf(path, sizeof(path), "%s/policies/%s.policy", src, name);
+	FILE *f = fopen(path, "re");
+	ck_assert_msg(f, "cannot read %s", path);
+	char *buf = NULL;
+	size_t cap = 0;
+	ck_assert_int_ge(getdelim(&buf, &cap, '\0', f), 0);
+	fclose(f);
+	return buf;
+}
+
+static void put(Trace *t, json_object *ev)
+{
+	json_object_object_add(ev, "seq", json_object_new_int64(++t->seq));
+	json_object_object_add(ev, "t_ns", json_object_new_int64((int64_t)t->seq * 1000000));
+	fprintf(t->f, "%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	json_object_put(ev);
+}
+
+static json_object *event(const char *kind, int pid)
+{
+	json_object *ev = json_object_new_object();
+	json_object_object_add(ev, "event", json_object_new_string(kind));
+	if (pid) {
+		json_object_object_add(ev, "pid", json_object_new_int(pid));
+		json_object_object_add(ev, "tid", json_object_new_int(pid));
+	}
+	return ev;
+}
+
+static void begin(Trace *t, const char *policy)
+{
+	memset(t, 0, sizeof(*t));
+	t->f = open_memstream(&t->text, &t->len);
+	json_object *h = event("header", 0), *p = json_object_new_object();
+	char *text = read_policy(policy);
+	json_object_object_add(h, "schema", json_object_new_string("vgpu-run/trace/1"));
+	json_object_object_add(p, "name", json_object_new_string(policy));
+	json_object_object_add(p, "path", json_object_new_string("policies/x.policy"));
+	json_object_object_add(p, "text", json_object_new_string(text));
+	json_object_object_add(h, "policy", p);
+	free(text);
+	put(t, h);
+}
+
+/* exec of PID: ARGV (NULL-terminated), then NAME=VALUE env entries. */
+static void exec_(Trace *t, int pid, int ppid, const char *exe, const char *const *argv,
+		  const char *const *env)
+{
+	json_object *ev = event("exec", pid), *a = json_object_new_array(), *e = json_object_new_object();
+	json_object_object_add(ev, "ppid", json_object_new_int(ppid));
+	json_object_object_add(ev, "exe", json_object_new_string(exe));
+	for (size_t i = 0; argv[i]; i++)
+		json_object_array_add(a, json_object_new_string(argv[i]));
+	for (size_t i = 0; env && env[i]; i += 2)
+		json_object_object_add(e, env[i], json_object_new_string(env[i + 1]));
+	json_object_object_add(ev, "argv", a);
+	json_object_object_add(ev, "env", e);
+	put(t, ev);
+}
+
+static void open_(Trace *t, int pid, const char *path, int result)
+{
+	json_object *ev = event("syscall", pid);
+	json_object_object_add(ev, "syscall", json_object_new_string("openat"));
+	json_object_object_add(ev, "path", json_object_new_string(path));
+	json_object_object_add(ev, "result", result >= 0 ? json_object_new_int(result)
+							 : json_object_new_string("ENOENT"));
+	put(t, ev);
+}
+
+static void output(Trace *t, int pid, const char *text)
+{
+	json_object *ev = event("output", pid);
+	json_object_object_add(ev, "fd", json_object_new_int(2));
+	json_object_object_add(ev, "text", json_object_new_string(text));
+	put(t, ev);
+}
+
+static void killed(Trace *t, int pid, int by)
+{
+	json_object *k = event("syscall", by);
+	json_object_object_add(k, "syscall", json_object_new_string("kill"));
+	json_object_object_add(k, "target", json_object_new_int(pid));
+	json_object_object_add(k, "signal", json_object_new_string("SIGKILL"));
+	json_object_object_add(k, "result", json_object_new_int(0));
+	put(t, k);
+	json_object *ev = event("exit", pid);
+	json_object_object_add(ev, "signal", json_object_new_string("SIGKILL"));
+	put(t, ev);
+}
+
+/* A listing of ROOT: NAME, then its files ("" ends one entry). */
+static void listing(Trace *t, const char *const *spec)
+{
+	json_object *ev = event("observe", 100), *entries = json_object_new_array();
+	json_object_object_add(ev, "what", json_object_new_string("listing"));
+	json_object_object_add(ev, "path", json_object_new_string(ROOT));
+	for (size_t i = 0; spec[i];) {
+		json_object *e = json_object_new_object(), *files = json_object_new_array();
+		json_object_object_add(e, "name", json_object_new_string(spec[i++]));
+		json_object_object_add(e, "type", json_object_new_string("dir"));
+		while (spec[i] && *spec[i])
+			json_object_array_add(files, json_object_new_string(spec[i++]));
+		if (spec[i])
+			i++;
+		json_object_object_add(e, "files", files);
+		json_object_array_add(entries, e);
+	}
+	json_object_object_add(ev, "entries", entries);
+	put(t, ev);
+}
+
+/* An Ollama runner PID for DIR that loads its libggml-cuda.so. */
+static void runner_loads(Trace *t, int pid, const char *dir)
+{
+	char lp[256], lib[256], line[512];
+	snprintf(lp, sizeof(lp), ROOT ":" ROOT "/%s", dir);
+	snprintf(lib, sizeof(lib), ROOT "/%s/libggml-cuda.so", dir);
+	snprintf(line, sizeof(line), "load_backend: loaded CUDA backend from %s\n", lib);
+	exec_(t, pid, 100, "/opt/o/bin/ollama",
+	      (const char *const[]){ "/opt/o/bin/ollama", "runner", "--ollama-engine", NULL },
+	      (const char *const[]){ "OLLAMA_LIBRARY_PATH", lp, NULL });
+	open_(t, pid, lib, 7);
+	output(t, pid, line);
+	killed(t, pid, 100);
+}
+
+static Report diagnose(Trace *t)
+{
+	fclose(t->f);
+	FILE *f = fmemopen(t->text, t->len, "r");
+	Report r;
+	char err[512] = "";
+	ck_assert_msg(diagnose_trace_stream(f, "test", &r, err, sizeof(err)) == 0, "%s", err);
+	fclose(f);
+	free(t->text);
+	return r;
+}
+
+static const ReportDirectory *dir(const Report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_directories; i++)
+		if (!strcmp(r->directories[i].name, name))
+			return &r->directories[i];
+	ck_abort_msg("no directory %s", name);
+	return NULL;
+}
+
+static void server(Trace *t, const char *version)
+{
+	char line[128];
+	exec_(t, 100, 1, "/opt/o/bin/ollama", (const char *const[]){ "ollama", "serve", NULL }, NULL);
+	snprintf(line, sizeof(line), "msg=\"Listening on 127.0.0.1:11434 (version %s)\"\n", version);
+	output(t, 100, line);
+}
+
+START_TEST(test_diagnose_overlap_drops_cuda_v12)
+{
+	Trace t;
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	listing(&t, (const char *const[]){ "cuda_v12", "libggml-cuda.so", "", "cuda_v13",
+					   "libggml-cuda.so", "", "mlx_cuda_v13", "libggml-x.so", NULL });
+	runner_loads(&t, 101, "cuda_v12");	/* pass 1 */
+	runner_loads(&t, 102, "cuda_v13");
+	runner_loads(&t, 103, "cuda_v13");	/* a later probe: cuda_v13 kept */
+	Report r = diagnose(&t);
+	ck_assert_str_eq(dir(&r, "cuda_v12")->verdict, "skipped");
+	ck_assert_str_eq(dir(&r, "cuda_v12")->reason, "dropped");
+	ck_assert_ptr_nonnull(strstr(dir(&r, "cuda_v12")->detail, "loaded in scanner 101"));
+	ck_assert_str_eq(dir(&r, "cuda_v13")->reason, "loaded");
+	ck_assert_uint_eq(dir(&r, "cuda_v13")->n_runs, 2);
+	/* a candidate no runner was ever pointed at */
+	ck_assert_str_eq(dir(&r, "mlx_cuda_v13")->verdict, "skipped");
+	ck_assert_str_eq(dir(&r, "mlx_cuda_v13")->reason, "never-scanned");
+	ck_assert_str_eq(dir(&r, "rocm")->reason, "no-such-directory");
+	ck_assert_str_eq(r.scanner_version, "0.16.3");
+	ck_assert_str_eq(r.processes[1].exit.by, "parent");
+	ck_assert_str_eq(r.processes[1].role, "scanner");
+	report_done(&r);
+}
+END_TEST
+
+START_TEST(test_diagnose_first_pass_order_is_not_a_drop)
+{
+	/* pass 1 probes each directory once, in random order: cuda_v13 then
+	 * cuda_v12 loaded says nothing about which one Ollama kept */
+	Trace t;
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	listing(&t, (const char *const[]){ "cuda_v12", "libggml-cuda.so", "", "cuda_v13",
+					   "libggml-cuda.so", NULL });
+	runner_loads(&t, 101, "cuda_v13");
+	runner_loads(&t, 102, "cuda_v12");
+	Report r = diagnose(&t);
+	ck_assert_str_eq(dir(&r, "cuda_v12")->reason, "loaded");
+	ck_assert_str_eq(dir(&r, "cuda_v13")->reason, "loaded");
+	report_done(&r);
+}
+END_TEST
+
+START_TEST(test_diagnose_version_outside_policy_noted)
+{
+	Trace t;
+	begin(&t, "ollama");
+	server(&t, "0.21.0");
+	Report r = diagnose(&t);
+	ck_assert_str_eq(r.scanner_version, "0.21.0");
+	bool noted = false, no_scanner = false;
+	for (char **n = r.notes; n && *n; n++) {
+		noted |= !strcmp(*n, "scanner version 0.21.0 is outside 0.13 to 0.20, which policy ollama "
+				     "was written for: verdicts may not match");
+		no_scanner |= !strcmp(*n, "no scanner process was seen (policy ollama)");
+	}
+	ck_assert(noted);
+	ck_assert(no_scanner);
+	report_done(&r);
+}
+END_TEST
+
+START_TEST(test_diagnose_ggml_policy_any_process_scans)
+{
+	Trace t;
+	begin(&t, "ggml");
+	exec_(&t, 200, 1, "/usr/bin/node", (const char *const[]){ "node", "app.js", NULL }, NULL);
+	const char *cuda = "/opt/n/bins/linux-x64-cuda/libggml-cuda.so";
+	const char *cpu = "/opt/n/bins/linux-x64/libggml-cpu-haswell.so";
+	open_(&t, 200, cpu, 5);
+	output(&t, 200, "load_backend: loaded CPU backend from /opt/n/bins/linux-x64/libggml-cpu-haswell.so\n");
+	open_(&t, 200, cuda, 6);
+	open_(&t, 200, "/opt/n/bins/linux-x64-cuda/libcudart.so.13", -1);
+	open_(&t, 200, "/usr/lib/libcudart.so.13", -1);
+	Report r = diagnose(&t);
+	ck_assert_uint_eq(r.n_directories, 2);
+	const ReportDirectory *d = dir(&r, "/opt/n/bins/linux-x64-cuda");
+	ck_assert_str_eq(d->verdict, "failed");
+	/* no ELF facts in this trace: the lookups name the missing soname */
+	ck_assert_str_eq(d->reason, "missing-dependency");
+	ck_assert_str_eq(d->libraries[0].missing[0], "libcudart.so.13");
+	ck_assert_str_eq(d->libraries[0].searched[1], "/usr/lib/libcudart.so.13");
+	ck_assert_str_eq(dir(&r, "/opt/n/bins/linux-x64")->reason, "loaded");
+	ck_assert_str_eq(r.processes[0].role, "server");
+	report_done(&r);
+}
+END_TEST
+
+START_TEST(test_diagnose_rejects_unknown_schema)
+{
+	const char *text = "{\"seq\":1,\"event\":\"header\",\"schema\":\"vgpu-run/trace/2\"}\n";
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	Report r;
+	char err[256] = "";
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", &r, err, sizeof(err)), -EPROTO);
+	ck_assert_str_eq(err, "t.jsonl:1: unknown trace schema 'vgpu-run/trace/2'");
+	fclose(f);
+	const char *bad = "not json\n";
+	f = fmemopen((void *)bad, strlen(bad), "r");
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", &r, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "t.jsonl:1: not a JSON object");
+	fclose(f);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("diagnose");
+	TCase *tc = tcase_create("diagnose");
+	tcase_add_test(tc, test_diagnose_overlap_drops_cuda_v12);
+	tcase_add_test(tc, test_diagnose_first_pass_order_is_not_a_drop);
+	tcase_add_test(tc, test_diagnose_version_outside_policy_noted);
+	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
+	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
