@@ -187,6 +187,20 @@ size_t trace_count(const Trace *t, const char *event, const char *key, const cha
 	return n;
 }
 
+bool trace_mapped(const Trace *t, long long pid, const char *file)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		json_object *files;
+		if (!ev_is(t->ev[i], "observe") || ev_int(t->ev[i], "pid", 0) != pid ||
+		    !json_object_object_get_ex(t->ev[i], "files", &files))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(files); j++)
+			if (!strcmp(json_object_get_string(json_object_array_get_idx(files, j)), file))
+				return true;
+	}
+	return false;
+}
+
 long long trace_stat(const Trace *t, const char *field)
 {
 	json_object *st = t->n ? t->ev[t->n - 1] : NULL;

@@ -47,5 +47,7 @@ bool ev_is(json_object *ev, const char *event);
 /* The first event of kind EVENT whose string field KEY equals VALUE. */
 json_object *trace_find(const Trace *t, const char *event, const char *key, const char *value);
 size_t trace_count(const Trace *t, const char *event, const char *key, const char *value);
+/* Does PID's observe/mappings event list FILE (mapped when it ended)? */
+bool trace_mapped(const Trace *t, long long pid, const char *file);
 /* The final stats record's field. */
 long long trace_stat(const Trace *t, const char *field);

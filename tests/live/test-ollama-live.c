@@ -145,20 +145,6 @@ static const char *cpu_backend_loaded(const Trace *t, long long pid)
 	return NULL;
 }
 
-static bool mapped(const Trace *t, long long pid, const char *file)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		json_object *files;
-		if (!ev_is(t->ev[i], "observe") || ev_int(t->ev[i], "pid", 0) != pid ||
-		    !json_object_object_get_ex(t->ev[i], "files", &files))
-			continue;
-		for (size_t j = 0; j < json_object_array_length(files); j++)
-			if (!strcmp(json_object_get_string(json_object_array_get_idx(files, j)), file))
-				return true;
-	}
-	return false;
-}
-
 START_TEST(test_ollama_default_discovery_facts)
 {
 	Served s;
@@ -242,9 +228,9 @@ START_TEST(test_ollama_default_discovery_facts)
 	 * is still mapped, the CUDA one whose load failed is not */
 	const char *cpu = cpu_backend_loaded(t, pid13);
 	ck_assert_ptr_nonnull(cpu);
-	ck_assert_msg(mapped(t, pid13, cpu), "%s not mapped at the runner's end", cpu);
+	ck_assert_msg(trace_mapped(t, pid13, cpu), "%s not mapped at the runner's end", cpu);
 	snprintf(path, sizeof(path), "%s/lib/ollama/cuda_v13/libggml-cuda.so", root);
-	ck_assert(!mapped(t, pid13, path));
+	ck_assert(!trace_mapped(t, pid13, path));
 	run_result_free(&s.r);
 }
 END_TEST

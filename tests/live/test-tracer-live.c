@@ -41,21 +41,6 @@ START_TEST(test_live_exit_code_passed_through)
 }
 END_TEST
 
-/* Does the observe/mappings event of PID list FILE? */
-static bool maps_has(const Trace *t, long long pid, const char *file)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		json_object *files;
-		if (!ev_is(t->ev[i], "observe") || ev_int(t->ev[i], "pid", 0) != pid ||
-		    !json_object_object_get_ex(t->ev[i], "files", &files))
-			continue;
-		for (size_t j = 0; j < json_object_array_length(files); j++)
-			if (!strcmp(json_object_get_string(json_object_array_get_idx(files, j)), file))
-				return true;
-	}
-	return false;
-}
-
 START_TEST(test_live_mappings_observed_at_exit)
 {
 	RunResult r;
@@ -66,8 +51,8 @@ START_TEST(test_live_mappings_observed_at_exit)
 	json_object *obs = trace_find(&r.trace, "observe", "what", "mappings");
 	ck_assert_ptr_nonnull(obs);
 	ck_assert_int_eq(ev_int(obs, "pid", 0), pid);
-	ck_assert(maps_has(&r.trace, pid, exe));
-	ck_assert(maps_has(&r.trace, pid, "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+	ck_assert(trace_mapped(&r.trace, pid, exe));
+	ck_assert(trace_mapped(&r.trace, pid, "/usr/lib/x86_64-linux-gnu/libc.so.6"));
 	/* observed before the process is gone: it precedes the exit event */
 	size_t iobs = 0, iexit = 0;
 	for (size_t i = 0; i < r.trace.n; i++) {
