@@ -164,6 +164,34 @@ START_TEST(test_diagnose_scenario)
 }
 END_TEST
 
+/* The ggml policy: any process that opens a backend is a scanner; a
+ * node-llama-cpp-like host whose ggml log goes to stdout. */
+START_TEST(test_diagnose_ggml_policy_host)
+{
+	char cpu[600], cuda[600], report[600], policy[600];
+	snprintf(cpu, sizeof(cpu), "%s/linux-x64/bins/linux-x64", env_path("GGML_NPM"));
+	snprintf(cuda, sizeof(cuda), "%s/linux-x64-cuda/bins/linux-x64-cuda", env_path("GGML_NPM"));
+	snprintf(report, sizeof(report), "%s/ggml-host.report.json", env_path("TEST_WORKDIR"));
+	snprintf(policy, sizeof(policy), "%s/policies/ggml.policy", env_path("SOURCE_ROOT"));
+	RunResult r;
+	run_plain((const char *const[]){ env_path("VGPU_RUN"), "-q", "-p", policy, "-o", report, "--",
+					 env_path("GGML_HOST"), cpu, cuda, NULL }, &r);
+	ck_assert_msg(WEXITSTATUS(r.status) == 0, "status %d: %s", r.status, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "devices="));
+	json_object *rep = json_object_from_file(report);
+	ck_assert_ptr_nonnull(rep);
+	json_object *d = report_dir(rep, cpu);
+	ck_assert_msg(d, "no directory %s", cpu);
+	ck_assert_str_eq(ev_str(d, "verdict"), "loaded");
+	d = report_dir(rep, cuda);
+	ck_assert_msg(d, "no directory %s", cuda);
+	ck_assert_str_eq(ev_str(d, "reason"), "missing-dependency");
+	ck_assert_ptr_nonnull(strstr(ev_str(d, "detail"), cuda13_missing()));
+	json_object_put(rep);
+	run_result_free(&r);
+}
+END_TEST
+
 /* The artifacts of scenario NAME (it ran before, in the same suite). */
 static void artifact(const char *name, const char *file, char *out, size_t size)
 {
@@ -245,6 +273,7 @@ int main(void)
 	TCase *tc = tcase_create("scenarios");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_diagnose_scenario, 0, sizeof(scenarios) / sizeof(scenarios[0]));
+	tcase_add_test(tc, test_diagnose_ggml_policy_host);
 	suite_add_tcase(s, tc);
 	TCase *rep = tcase_create("vgpu-report");
 	tcase_add_test(rep, test_report_offline_equals_live);
