@@ -30,6 +30,7 @@ typedef struct Chunk {
 typedef struct Proc {
 	pid_t pid, ppid;
 	bool exec_seen;
+	uint64_t start_ns;	/* its fork (or first sighting) */
 	uint64_t exec_seq, exec_ns;
 	char *exe;
 	char *cwd;

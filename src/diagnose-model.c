@@ -139,7 +139,7 @@ const char *diag_env(const Proc *p, const char *name)
 }
 
 /* A new process record for PID (a pid reused after an exit gets a new one). */
-static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid)
+static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
 	if (d->n_procs == d->cap_procs) {
 		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
@@ -153,6 +153,7 @@ static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid)
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->ppid = ppid;
+	p->start_ns = t_ns;
 	char key[16];
 	snprintf(key, sizeof(key), "%d", (int)pid);
 	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)d->n_procs));
@@ -161,12 +162,12 @@ static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid)
 }
 
 /* The live record of PID, created when the trace never announced it. */
-static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid)
+static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
 	Proc *p = diag_proc(d, pid);
 	if (p && !p->ended)
 		return p;
-	return new_proc(d, pid, ppid);
+	return new_proc(d, pid, ppid, t_ns);
 }
 
 static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
@@ -205,7 +206,7 @@ static bool wanted_path(const char *path)
 static int on_exec(Diagnosis *d, json_object *ev)
 {
 	pid_t pid = (pid_t)num(ev, "pid", 0);
-	Proc *p = proc_for(d, pid, (pid_t)num(ev, "ppid", 0));
+	Proc *p = proc_for(d, pid, (pid_t)num(ev, "ppid", 0), (uint64_t)num(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (!d->root_pid)
@@ -269,7 +270,7 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	const char *path = str(ev, "path");
 	if (!path || strncmp(sc, "open", 4) != 0 || !wanted_path(path))
 		return 0;
-	Proc *p = proc_for(d, pid, 0);
+	Proc *p = proc_for(d, pid, 0, (uint64_t)num(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (p->n_opens == p->cap_opens) {
@@ -295,7 +296,7 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 static int on_output(Diagnosis *d, json_object *ev)
 {
 	const char *text = str(ev, "text");
-	Proc *p = proc_for(d, (pid_t)num(ev, "pid", 0), 0);
+	Proc *p = proc_for(d, (pid_t)num(ev, "pid", 0), 0, (uint64_t)num(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
@@ -341,7 +342,10 @@ static int on_fork(Diagnosis *d, json_object *ev)
 	const char *kind = str(ev, "kind");
 	if (kind && !strcmp(kind, "thread"))
 		return 0;
-	return new_proc(d, (pid_t)num(ev, "child_pid", 0), (pid_t)num(ev, "pid", 0)) ? 0 : -ENOMEM;
+	return new_proc(d, (pid_t)num(ev, "child_pid", 0), (pid_t)num(ev, "pid", 0),
+			(uint64_t)num(ev, "t_ns", 0))
+		       ? 0
+		       : -ENOMEM;
 }
 
 static int on_exit_event(Diagnosis *d, json_object *ev)

@@ -155,14 +155,14 @@ static bool judge_process_end(const Diagnosis *d, const Proc *p, uint64_t since,
 		cite(j, p->exit_seq);
 		return true;
 	}
-	/* The parent's clock starts a little before the child's exec:
-	 * a kill at 90% of the timeout after the exec is the timeout. */
+	/* The parent's clock starts a little before it creates the child:
+	 * a kill at 90% of the timeout after the fork is the timeout. */
 	uint64_t limit = d->policy.probe_timeout_ns;
-	if (limit && p->killer && p->killer == p->ppid && p->kill_ns >= p->exec_ns + limit / 10 * 9) {
+	if (limit && p->killer && p->killer == p->ppid && p->kill_ns >= p->start_ns + limit / 10 * 9) {
 		set(j, "failed", "scanner-timeout");
 		snprintf(j->detail, sizeof(j->detail),
 			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.0f s)",
-			 (int)p->pid, p->kill_signal, (double)(p->kill_ns - p->exec_ns) / 1e9,
+			 (int)p->pid, p->kill_signal, (double)(p->kill_ns - p->start_ns) / 1e9,
 			 (double)limit / 1e9);
 		cite(j, p->kill_seq);
 		return true;
