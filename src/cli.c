@@ -22,6 +22,7 @@ const char cli_usage[] =
 	"  -o, --report=FILE  write the report to FILE ('-': stdout), atomically\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
+	"  -k, --stack        backtrace (libunwind) at decision events and crashes\n"
 	"  -v, --verbose      print events live on stderr\n"
 	"  -q, --quiet        no report on stderr when COMMAND ends (unless -o)\n"
 	"      --self-test    check that ptrace and seccomp work here, then exit\n"
@@ -37,6 +38,7 @@ static const struct option long_options[] = {
 	{ "report", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "trace", required_argument, NULL, 't' },
+	{ "stack", no_argument, NULL, 'k' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "self-test", no_argument, NULL, OPT_SELF_TEST },
@@ -54,7 +56,7 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 	 * missing argument distinctly.  opterr = 0: we word the messages. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:o:t:vqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:t:kvqhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (!*optarg) {
@@ -86,6 +88,9 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				snprintf(err, err_size, "--format must be text or json, not '%s'", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'k':
+			o.stacks = true;
 			break;
 		case 'v':
 			o.verbose = true;

@@ -26,6 +26,7 @@ typedef struct Options {
 	CliFormat format;
 	bool verbose;
 	bool quiet;
+	bool stacks;		/* -k: backtraces at decision events */
 	char **command;		/* points into argv; NULL-terminated */
 } Options;
 

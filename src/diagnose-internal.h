@@ -44,6 +44,8 @@ typedef struct Proc {
 	size_t n_output, cap_output, output_bytes;
 	char *fatal_signal;	/* first crash signal delivered */
 	uint64_t fatal_seq;
+	uint64_t crash_stack_seq;	/* its backtrace (-k), or 0 */
+	char *crash_stack;	/* "f3 < f2 < f1", innermost first */
 	pid_t killer;		/* last process that sent it a signal */
 	char *kill_signal;
 	uint64_t kill_seq, kill_ns;
@@ -66,7 +68,7 @@ struct Diagnosis {
 	json_object *by_pid;	/* "pid" -> index of its current Proc */
 	json_object *elf;	/* path -> observe/elf event */
 	json_object *listing;	/* the observe/listing event, or NULL */
-	uint64_t stops;
+	uint64_t stops, backtraces, backtrace_ns;
 	uint64_t last_seq;
 };
 

@@ -100,6 +100,7 @@ static void proc_done(Proc *p)
 		free(p->output[i].text);
 	free(p->output);
 	free(p->fatal_signal);
+	free(p->crash_stack);
 	free(p->kill_signal);
 	free(p->exit_signal);
 	strv_free_all(p->maps);
@@ -392,7 +393,33 @@ static int on_observe(Diagnosis *d, json_object *ev)
 static int on_stats(Diagnosis *d, json_object *ev)
 {
 	d->stops = (uint64_t)num(ev, "stops", 0);
+	d->backtraces = (uint64_t)num(ev, "backtraces", 0);
+	d->backtrace_ns = (uint64_t)num(ev, "backtrace_ns", 0);
 	return 0;
+}
+
+#define STACK_TEXT_FRAMES 8	/* frames named in evidence */
+
+/* A backtrace taken at a crash is evidence for scanner-crashed. */
+static int on_stack(Diagnosis *d, json_object *ev)
+{
+	const char *why = str(ev, "why");
+	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	json_object *frames;
+	if (!p || !why || strcmp(why, "signal") || p->crash_stack ||
+	    !json_object_object_get_ex(ev, "frames", &frames) ||
+	    !json_object_is_type(frames, json_type_array))
+		return 0;
+	char text[1024] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < json_object_array_length(frames) && i < STACK_TEXT_FRAMES; i++) {
+		const char *sym = str(json_object_array_get_idx(frames, i), "symbol");
+		len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, "%s%s",
+					i ? " < " : "", sym ? sym : "?");
+	}
+	p->crash_stack_seq = (uint64_t)num(ev, "seq", 0);
+	p->crash_stack = strdup(text);
+	return p->crash_stack ? 0 : -ENOMEM;
 }
 
 static const struct {
@@ -401,7 +428,7 @@ static const struct {
 } handlers[] = {
 	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
 	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
-	{ "observe", on_observe }, { "stats", on_stats },
+	{ "observe", on_observe }, { "stats", on_stats },	    { "stack", on_stack },
 };
 
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)

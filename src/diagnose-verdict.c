@@ -152,6 +152,7 @@ static bool judge_process_end(const Diagnosis *d, const Proc *p, uint64_t since,
 				 "%s delivered to scanner %d, which then exited with code %d", p->fatal_signal,
 				 (int)p->pid, p->exit_code);
 		cite(j, p->fatal_seq);
+		cite(j, p->crash_stack_seq);
 		cite(j, p->exit_seq);
 		return true;
 	}
@@ -393,6 +394,11 @@ static void evidence_for(const Diagnosis *d, uint64_t seq, ReportEvidence *e)
 				e->text = strndup(p->output[k].text, strcspn(p->output[k].text, "\n"));
 				return;
 			}
+		if (seq == p->crash_stack_seq) {
+			e->event = strdup("stack");
+			e->text = strdup(p->crash_stack);
+			return;
+		}
 		const char *kind = seq == p->exec_seq ? "exec" : seq == p->exit_seq ? "exit"
 						  : seq == p->fatal_seq ? "signal" : NULL;
 		if (kind) {

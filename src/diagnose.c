@@ -163,6 +163,8 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 	if (rc >= 0)
 		rc = fill_notes(d, &r);
 	r.stops = d->stops;
+	r.backtraces = d->backtraces;
+	r.backtrace_ms = d->backtrace_ns / 1000000;
 	if (rc < 0) {
 		report_done(&r);
 		return rc;

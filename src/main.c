@@ -131,6 +131,7 @@ int main(int argc, char **argv)
 		.command = o.command,
 		.trace_path = o.trace_path,
 		.verbose = o.verbose,
+		.stacks = o.stacks,
 		.policy = &policy,
 		.diagnose = true,
 	};

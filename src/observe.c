@@ -2,6 +2,8 @@
 #include "observe.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
+#include <signal.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -102,6 +104,44 @@ static int add(Observer *o, const char *path)
 	o->buckets[b] = s;
 	o->count++;
 	return 1;
+}
+
+int observer_first(Observer *o, const char *key)
+{
+	return add(o, key);
+}
+
+static bool crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;
+}
+
+bool observe_wants_stack(Observer *o, const TracerEvent *ev, const char **why)
+{
+	char key[PATH_MAX + 64];
+	if (ev->kind == TRACER_EVENT_SIGNAL && crash_signal(ev->sig.signo)) {
+		snprintf(key, sizeof(key), "signal:%d", (int)ev->pid);
+		*why = "signal";
+		return observer_first(o, key) > 0;
+	}
+	const TracerSyscallEvent *s = &ev->sys;
+	if (ev->kind != TRACER_EVENT_SYSCALL || s->args != TRACER_ARGS_PATH || !s->path ||
+	    strncmp(s->name, "open", 4) != 0)
+		return false;
+	const char *base = strrchr(s->path, '/');
+	base = base ? base + 1 : s->path;
+	if (!s->is_error && o->policy && o->policy->backend_glob &&
+	    !fnmatch(o->policy->backend_glob, base, 0)) {
+		snprintf(key, sizeof(key), "backend:%d:%.*s", (int)ev->pid, (int)(base - s->path), s->path);
+		*why = "backend";
+		return observer_first(o, key) > 0;
+	}
+	if (s->is_error && observe_is_library_name(base)) {
+		snprintf(key, sizeof(key), "lookup:%d:%s", (int)ev->pid, base);
+		*why = "lookup";
+		return observer_first(o, key) > 0;
+	}
+	return false;
 }
 
 bool observe_is_library_name(const char *name)

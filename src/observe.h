@@ -31,5 +31,14 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
  * at its exec, before any scanner runs. */
 int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);
 
+/* 1 the first time KEY is seen in this run, 0 after; -ENOMEM. */
+int observer_first(Observer *o, const char *key);
+
+/* Should -k take a backtrace at EV?  Decision events: a crash signal (the
+ * first per process), the first open of a backend library per process and
+ * directory, the first failed lookup of each library name per process.
+ * Writes a one-word reason to WHY ("signal", "backend", "lookup"). */
+bool observe_wants_stack(Observer *o, const TracerEvent *ev, const char **why);
+
 /* Does NAME look like a shared library ("libx.so", "libx.so.1.2")? */
 bool observe_is_library_name(const char *name);

@@ -31,6 +31,7 @@ static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 typedef struct Sink {
 	const RunConfig *cfg;
+	Tracer *tracer;		/* for backtraces during a callback */
 	Observer *observer;
 	FILE *trace;		/* the user's -t file */
 	/* The diagnosis reads the trace, as vgpu-report would, from this
@@ -116,6 +117,15 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		s->cfg->observer(seq, ev, s->cfg->userdata);
 
 	/* What vgpu-run learns from this event itself follows it at once. */
+	const char *why;
+	if (s->cfg->stacks && s->tracer && s->observer && observe_wants_stack(s->observer, ev, &why)) {
+		TracerFrame frames[TRACER_FRAMES_MAX];
+		int n = tracer_backtrace(s->tracer, ev->tid, frames, TRACER_FRAMES_MAX);
+		if (n > 0 && encoding(s)) {
+			trace_json_stack(&s->json, ++s->seq, ev, seq, why, frames, (size_t)n);
+			emit(s);
+		}
+	}
 	if (s->observer && encoding(s) && observer_listing(s->observer, ev, s->seq + 1, &s->json) > 0) {
 		++s->seq;
 		emit(s);
@@ -230,6 +240,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		r = tracer_new(&tc, &t);
 		if (r < 0)
 			snprintf(err, err_size, "cannot set up the tracer: %s", strerror(-r));
+		sink.tracer = t;
 	}
 	if (r >= 0) {
 		extern char **environ;

@@ -14,6 +14,7 @@ typedef struct RunConfig {
 	bool verbose;
 	const Policy *policy;	/* NULL: none (no listing, default capture) */
 	bool diagnose;		/* build the report (needs a policy) */
+	bool stacks;		/* backtraces at decision events (-k) */
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;

@@ -224,6 +224,8 @@ int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerSta
 	json_kv_uint(w, "signal_stops", st->signal_stops);
 	json_kv_uint(w, "sigurg_stops", st->sigurg_stops);
 	json_kv_uint(w, "event_stops", st->event_stops);
+	json_kv_uint(w, "backtraces", st->backtraces);
+	json_kv_uint(w, "backtrace_ns", st->backtrace_ns);
 	json_kv_uint(w, "tasks", st->tasks);
 	json_kv_uint(w, "max_live_tasks", st->max_live_tasks);
 	json_object_end(w);
@@ -272,6 +274,34 @@ int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const Elf
 	kv_strv(w, "undefined", f->undefined, f->n_undefined);
 	if (f->truncated)
 		json_kv_bool(w, "truncated", true);
+	json_object_end(w);
+	return w->failed ? -ENOMEM : 0;
+}
+
+int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_t for_seq,
+		     const char *why, const TracerFrame *frames, size_t n)
+{
+	char ip[32];
+	common(w, seq, ev->t_ns, "stack");
+	json_kv_int(w, "pid", ev->pid);
+	json_kv_int(w, "tid", ev->tid);
+	json_kv_uint(w, "for_seq", for_seq);
+	json_kv_string(w, "why", why);
+	json_key(w, "frames");
+	json_array_begin(w);
+	for (size_t i = 0; i < n; i++) {
+		json_object_begin(w);
+		snprintf(ip, sizeof(ip), "0x%llx", (unsigned long long)frames[i].ip);
+		json_kv_string(w, "ip", ip);
+		if (frames[i].symbol[0]) {
+			json_kv_string(w, "symbol", frames[i].symbol);
+			json_kv_uint(w, "offset", frames[i].offset);
+		}
+		if (frames[i].file[0])
+			json_kv_string(w, "file", frames[i].file);
+		json_object_end(w);
+	}
+	json_array_end(w);
 	json_object_end(w);
 	return w->failed ? -ENOMEM : 0;
 }

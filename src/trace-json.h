@@ -27,5 +27,9 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h);
  * why there are none (ERROR: -ENOEXEC not ELF, -EINVAL malformed). */
 int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const ElfFacts *f,
 		   int error);
+/* A stack event: the backtrace taken at event FOR_SEQ (EV), WHY it was
+ * taken, its frames, innermost first. */
+int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_t for_seq,
+		     const char *why, const TracerFrame *frames, size_t n);
 /* The closing record: the run's costs as stop counts. */
 int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);

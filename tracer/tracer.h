@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "event.h"
+#include "backtrace.h"
 
 typedef struct Tracer Tracer;
 
@@ -65,6 +66,8 @@ typedef struct TracerStats {
 	uint64_t signal_stops;	/* signal-delivery stops (re-injected) */
 	uint64_t sigurg_stops;	/* of which SIGURG (Go preemption) */
 	uint64_t event_stops;	/* fork/clone/exec/exit/attach/group stops */
+	uint64_t backtraces;	/* tracer_backtrace() calls, and their cost */
+	uint64_t backtrace_ns;
 	uint64_t tasks;		/* processes and threads seen */
 	uint64_t max_live_tasks;
 } TracerStats;
@@ -81,6 +84,11 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
  * and SIGCHLD are blocked from tracer_spawn() on and taken synchronously,
  * so no handler ever interrupts the caller's I/O. */
 int tracer_run(Tracer *t, TracerResult *ret);
+
+/* Unwind the user stack of TID, which must be the task of the event being
+ * delivered (it is stopped during the callback).  Fills at most MAX frames,
+ * innermost first; returns the number, or a negative errno. */
+int tracer_backtrace(Tracer *t, pid_t tid, TracerFrame *frames, size_t max);
 
 void tracer_get_stats(const Tracer *t, TracerStats *ret);
 

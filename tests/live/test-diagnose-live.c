@@ -132,8 +132,8 @@ START_TEST(test_diagnose_scenario)
 	unsetenv("OLLAMA_LLM_LIBRARY");
 	unsetenv("OLLAMA_VULKAN");
 	unsetenv("LD_LIBRARY_PATH");
-	const char *argv[] = { env_path("VGPU_RUN"), "-q", "-p", policy, "-o", report, "-t", trace,
-			       "--", exe, "serve", NULL };
+	const char *argv[] = { env_path("VGPU_RUN"), "-q", "-k", "-p", policy, "-o", report, "-t",
+			       trace, "--", exe, "serve", NULL };
 	RunResult r;
 	run_served(argv, env, "msg=\"inference compute\"", &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "vgpu-run: status %d, stderr:\n%s",
@@ -158,6 +158,15 @@ START_TEST(test_diagnose_scenario)
 			ck_assert_msg(json_object_object_get_ex(d, "evidence", &ev) &&
 					      json_object_array_length(ev) > 0,
 				      "%s: %s has no evidence", sc->name, e->dir);
+		/* -k: a crash is shown where it happened */
+		if (!strcmp(e->reason, "scanner-crashed")) {
+			bool frame = false;
+			for (size_t k = 0; k < json_object_array_length(ev); k++) {
+				const char *text = ev_str(json_object_array_get_idx(ev, k), "text");
+				frame |= text && strstr(text, "ggml_backend_init") != NULL;
+			}
+			ck_assert_msg(frame, "%s: no backtrace through ggml_backend_init", sc->name);
+		}
 	}
 	json_object_put(rep);
 	run_result_free(&r);

@@ -502,6 +502,43 @@ START_TEST(test_live_no_new_privs_only_when_unprivileged)
 }
 END_TEST
 
+/* -k: a backtrace at a decision event (here a failed library lookup),
+ * innermost first, through a known call chain. */
+START_TEST(test_live_stack_at_failed_lookup)
+{
+	char trace[] = "/tmp/vgpu-stack-XXXXXX";
+	int fd = mkstemp(trace);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-k", "-t", trace, "--", env_path("STACK_FCALL")), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	Trace t;
+	ck_assert_int_eq(trace_load(trace, &t), 0);
+	json_object *open_ev = trace_find(&t, "syscall", "path", "/nonexistent-vgpu/libvgpu-stack-probe.so.1");
+	ck_assert_ptr_nonnull(open_ev);
+	json_object *st = NULL, *frames;
+	for (size_t i = 0; i < t.n && !st; i++)
+		if (ev_is(t.ev[i], "stack") && ev_int(t.ev[i], "for_seq", 0) == ev_int(open_ev, "seq", -1))
+			st = t.ev[i];
+	ck_assert_msg(st, "no stack event for the failed lookup");
+	ck_assert_str_eq(ev_str(st, "why"), "lookup");
+	ck_assert(json_object_object_get_ex(st, "frames", &frames));
+	char chain[256] = "";
+	for (size_t i = 0; i < json_object_array_length(frames); i++) {
+		const char *sym = ev_str(json_object_array_get_idx(frames, i), "symbol");
+		if (sym && (sym[0] == 'f' || !strcmp(sym, "main")))
+			snprintf(chain + strlen(chain), sizeof(chain) - strlen(chain), "%s ", sym);
+	}
+	ck_assert_str_eq(chain, "f3 f2 f1 f0 main ");
+	/* every backtrace taken is in the trace, and counted */
+	ck_assert_int_eq(trace_stat(&t, "backtraces"), (long long)trace_count(&t, "stack", NULL, NULL));
+	trace_free(&t);
+	unlink(trace);
+	run_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_live_trace_is_well_formed)
 {
 	RunResult r;
@@ -577,6 +614,7 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_survivors_after_root_exit);
 	tcase_add_test(tc, test_live_tracees_die_with_vgpu_run);
 	tcase_add_test(tc, test_live_no_new_privs_only_when_unprivileged);
+	tcase_add_test(tc, test_live_stack_at_failed_lookup);
 	tcase_add_test(tc, test_live_trace_is_well_formed);
 	tcase_add_test(tc, test_live_trace_file_mode_0600);
 	tcase_add_test(tc, test_live_self_test_passes_here);
