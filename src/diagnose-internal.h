@@ -60,6 +60,7 @@ struct Diagnosis {
 	json_object *header;
 	Policy policy;
 	bool have_policy;
+	bool policy_overridden;	/* the header's policy is ignored */
 	char *policy_error;
 	char **command;
 	pid_t root_pid;
@@ -78,6 +79,41 @@ const char *diag_env(const Proc *p, const char *name);
 
 /* diagnose-verdict.c: the directories of the report. */
 int diag_directories(Diagnosis *d, Report *r);
+
+/* Type-checked access to trace JSON: a trace is untrusted input (it may
+ * come from anywhere to vgpu-report), so a field of the wrong type reads
+ * as absent, never as a crash. */
+static inline const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+/* The array KEY of O, or NULL. */
+static inline json_object *jarray(json_object *o, const char *key)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_array)
+		       ? v
+		       : NULL;
+}
+
+static inline size_t jlen(json_object *arr)
+{
+	return arr ? json_object_array_length(arr) : 0;
+}
+
+/* Element I of ARR when it is a string, else NULL. */
+static inline const char *jstr_at(json_object *arr, size_t i)
+{
+	json_object *v = arr ? json_object_array_get_idx(arr, i) : NULL;
+	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+/* Push the string elements of ARR onto *V (others are skipped). */
+int strv_push_all(char ***v, json_object *arr);
 
 /* Small string-vector helpers shared by the diagnosis files. */
 int strv_push(char ***v, const char *s);

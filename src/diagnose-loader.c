@@ -52,13 +52,6 @@ static json_object *elf_of(json_object *elf, const char *path)
 	return json_object_object_get_ex(elf, path, &e) ? e : NULL;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
 
 /* Does the colon list LIST (with $ORIGIN = ORIGIN) name directory DIR?
  * An empty element is the working directory: *ret_cwd says it exists. */
@@ -97,12 +90,10 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 	char **queue = NULL, **seen = NULL;
 	int rc = 0;
 	json_object *lib = elf_of(in->elf, in->library);
-	json_object *needed;
-	if (lib && json_object_object_get_ex(lib, "needed", &needed)) {
+	json_object *needed = jarray(lib, "needed");
+	if (needed) {
 		r.have_facts = true;
-		for (size_t i = 0; i < json_object_array_length(needed) && rc >= 0; i++)
-			rc = strv_push(&queue,
-				       json_object_get_string(json_object_array_get_idx(needed, i)));
+		rc = strv_push_all(&queue, needed);
 	} else {
 		/* No ELF facts (an older trace): every library name the process
 		 * looked up after the open stands in for the DT_NEEDED list. */
@@ -132,11 +123,8 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 			}
 		}
 		if (found) {
-			json_object *dep = elf_of(in->elf, found->path), *dn;
-			if (dep && json_object_object_get_ex(dep, "needed", &dn))
-				for (size_t i = 0; i < json_object_array_length(dn) && rc >= 0; i++)
-					rc = strv_push(&queue, json_object_get_string(
-								       json_object_array_get_idx(dn, i)));
+			json_object *dep = elf_of(in->elf, found->path);
+			rc = strv_push_all(&queue, jarray(dep, "needed"));
 			const char *err = jstr(dep, "error");
 			json_object *cls;
 			if (dep && (err || (json_object_object_get_ex(dep, "class", &cls) &&

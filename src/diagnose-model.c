@@ -36,12 +36,16 @@ void strv_free_all(char **v)
 	free(v);
 }
 
-static const char *str(json_object *o, const char *key)
+#define str jstr
+
+int strv_push_all(char ***v, json_object *arr)
 {
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
+	for (size_t i = 0; i < jlen(arr); i++) {
+		const char *s = jstr_at(arr, i);
+		if (s && strv_push(v, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static int64_t num(json_object *o, const char *key, int64_t dflt)
@@ -124,6 +128,15 @@ Diagnosis *diagnosis_free(Diagnosis *d)
 	return NULL;
 }
 
+int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size)
+{
+	policy_done(&d->policy);
+	int r = policy_load_file(path, &d->policy, err, err_size);
+	d->have_policy = r >= 0;
+	d->policy_overridden = r >= 0;
+	return r;
+}
+
 Proc *diag_proc(const Diagnosis *d, pid_t pid)
 {
 	char key[16];
@@ -179,17 +192,19 @@ static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
 		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
 		return -EPROTO;
 	}
+	if (d->header) {
+		snprintf(err, err_size, "a second header");
+		return -EINVAL;
+	}
 	d->header = json_object_get(ev);
-	json_object *cmd, *pol;
-	if (json_object_object_get_ex(ev, "command", &cmd) && json_object_is_type(cmd, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(cmd); i++)
-			if (strv_push(&d->command, json_object_get_string(json_object_array_get_idx(cmd, i))) < 0)
-				return -ENOMEM;
+	json_object *pol;
+	if (strv_push_all(&d->command, jarray(ev, "command")) < 0)
+		return -ENOMEM;
 	if (!json_object_object_get_ex(ev, "policy", &pol) || !json_object_is_type(pol, json_type_object))
 		return 0;
 	const char *text = str(pol, "text");
 	const char *path = str(pol, "path");
-	if (!text)
+	if (!text || d->policy_overridden)
 		return 0;
 	int r = policy_parse(path ? path : "(trace)", text, strlen(text), &d->policy, err, err_size);
 	if (r < 0)
@@ -221,13 +236,13 @@ static int on_exec(Diagnosis *d, json_object *ev)
 	p->cwd = str(ev, "cwd") ? strdup(str(ev, "cwd")) : NULL;
 	strv_free_all(p->argv);
 	p->argv = NULL;
-	json_object *argv, *env;
-	if (json_object_object_get_ex(ev, "argv", &argv) && json_object_is_type(argv, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(argv); i++)
-			if (strv_push(&p->argv, json_object_get_string(json_object_array_get_idx(argv, i))) < 0)
-				return -ENOMEM;
+	json_object *env;
+	if (strv_push_all(&p->argv, jarray(ev, "argv")) < 0)
+		return -ENOMEM;
 	json_object_put(p->env);
-	p->env = json_object_object_get_ex(ev, "env", &env) ? json_object_get(env) : NULL;
+	p->env = json_object_object_get_ex(ev, "env", &env) && json_object_is_type(env, json_type_object)
+			 ? json_object_get(env)
+			 : NULL;
 
 	/* Roles: the traced command is the server; a scanner is what the
 	 * policy says (the server's executable with a given argv[1]). */
@@ -359,6 +374,7 @@ static int on_exit_event(Diagnosis *d, json_object *ev)
 	p->exit_ns = (uint64_t)num(ev, "t_ns", 0);
 	if (str(ev, "signal")) {
 		p->exit_signaled = true;
+		free(p->exit_signal);
 		p->exit_signal = strdup(str(ev, "signal"));
 	} else {
 		p->exit_code = (int)num(ev, "code", 0);
@@ -378,14 +394,11 @@ static int on_observe(Diagnosis *d, json_object *ev)
 		d->listing = json_object_get(ev);
 	} else if (!strcmp(what, "mappings")) {
 		Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
-		json_object *files;
-		if (!p || !json_object_object_get_ex(ev, "files", &files))
+		if (!p)
 			return 0;
 		strv_free_all(p->maps);
 		p->maps = NULL;
-		for (size_t i = 0; i < json_object_array_length(files); i++)
-			if (strv_push(&p->maps, json_object_get_string(json_object_array_get_idx(files, i))) < 0)
-				return -ENOMEM;
+		return strv_push_all(&p->maps, jarray(ev, "files"));
 	}
 	return 0;
 }
@@ -405,14 +418,12 @@ static int on_stack(Diagnosis *d, json_object *ev)
 {
 	const char *why = str(ev, "why");
 	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
-	json_object *frames;
-	if (!p || !why || strcmp(why, "signal") || p->crash_stack ||
-	    !json_object_object_get_ex(ev, "frames", &frames) ||
-	    !json_object_is_type(frames, json_type_array))
+	json_object *frames = jarray(ev, "frames");
+	if (!p || !why || strcmp(why, "signal") || p->crash_stack || !frames)
 		return 0;
 	char text[1024] = "";
 	size_t len = 0;
-	for (size_t i = 0; i < json_object_array_length(frames) && i < STACK_TEXT_FRAMES; i++) {
+	for (size_t i = 0; i < jlen(frames) && i < STACK_TEXT_FRAMES; i++) {
 		const char *sym = str(json_object_array_get_idx(frames, i), "symbol");
 		len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, "%s%s",
 					i ? " < " : "", sym ? sym : "?");

@@ -23,13 +23,6 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-static const char *jstr(json_object *o, const char *key)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-		       ? json_object_get_string(v)
-		       : NULL;
-}
 
 /* Is FILE directly inside DIR? */
 static bool in_dir(const char *file, const char *dir)
@@ -85,10 +78,8 @@ static bool library_root(const Diagnosis *d, char *out, size_t size)
 /* The listing entry named NAME (a subdirectory of the root), or NULL. */
 static json_object *listing_entry(const Diagnosis *d, const char *name)
 {
-	json_object *entries;
-	if (!d->listing || !json_object_object_get_ex(d->listing, "entries", &entries))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(entries); i++) {
+	json_object *entries = jarray(d->listing, "entries");
+	for (size_t i = 0; i < jlen(entries); i++) {
 		json_object *e = json_object_array_get_idx(entries, i);
 		if (jstr(e, "name") && !strcmp(jstr(e, "name"), name))
 			return e;
@@ -99,11 +90,9 @@ static json_object *listing_entry(const Diagnosis *d, const char *name)
 /* Does the listing entry hold a file matching GLOB? */
 static bool entry_has(json_object *e, const char *glob)
 {
-	json_object *files;
-	if (!glob || !e || !json_object_object_get_ex(e, "files", &files))
-		return false;
-	for (size_t i = 0; i < json_object_array_length(files); i++)
-		if (!fnmatch(glob, json_object_get_string(json_object_array_get_idx(files, i)), 0))
+	json_object *files = jarray(e, "files");
+	for (size_t i = 0; glob && i < jlen(files); i++)
+		if (jstr_at(files, i) && !fnmatch(glob, jstr_at(files, i), 0))
 			return true;
 	return false;
 }
@@ -139,10 +128,40 @@ static uint64_t loaded_evidence(const Diagnosis *d, const Proc *p, const char *l
 	return 0;
 }
 
-/* The scanner crashed or was killed past the probe timeout. */
-static bool judge_process_end(const Diagnosis *d, const Proc *p, uint64_t since, Judged *j)
+/* The part of P's life spent on one directory: from its first backend
+ * open there to its first backend open in another directory (Ollama's
+ * runner loads its directories one after the other, the root first). */
+typedef struct Window {
+	uint64_t from, to;	/* seqs; to = UINT64_MAX: to the end */
+} Window;
+
+static bool in_window(const Window *w, uint64_t seq)
 {
-	if (p->fatal_signal && p->fatal_seq > since && p->ended) {
+	return seq >= w->from && seq < w->to;
+}
+
+static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint64_t first)
+{
+	Window w = { first, UINT64_MAX };
+	for (size_t i = 0; i < p->n_opens; i++) {
+		const Open *o = &p->opens[i];
+		if (o->seq > first && !in_dir(o->path, dir) && !fnmatch(d->policy.backend_glob, base_name(o->path), 0)) {
+			w.to = o->seq;
+			break;
+		}
+	}
+	return w;
+}
+
+/* The scanner crashed, or was killed past the probe timeout, while it was
+ * on this directory (window W). */
+static bool judge_process_end(const Diagnosis *d, const Proc *p, const Window *w, Judged *j)
+{
+	/* A crash signal that was handled and survived is no crash: it
+	 * counts when the process then died of it or exited (Go's runtime
+	 * exits 2 after a crash in C code). */
+	bool died_of_it = p->ended && (!p->exit_signaled || !strcmp(p->exit_signal, p->fatal_signal ? p->fatal_signal : ""));
+	if (p->fatal_signal && in_window(w, p->fatal_seq) && died_of_it) {
 		set(j, "failed", "scanner-crashed");
 		if (p->exit_signaled)
 			snprintf(j->detail, sizeof(j->detail), "%s delivered to scanner %d, which died of %s",
@@ -157,9 +176,10 @@ static bool judge_process_end(const Diagnosis *d, const Proc *p, uint64_t since,
 		return true;
 	}
 	/* The parent's clock starts a little before it creates the child:
-	 * a kill at 90% of the timeout after the fork is the timeout. */
+	 * a kill at 98% of the timeout after the fork is the timeout. */
 	uint64_t limit = d->policy.probe_timeout_ns;
-	if (limit && p->killer && p->killer == p->ppid && p->kill_ns >= p->start_ns + limit / 10 * 9) {
+	if (limit && p->killer && p->killer == p->ppid && in_window(w, p->kill_seq) &&
+	    p->kill_ns >= p->start_ns + limit / 100 * 98) {
 		set(j, "failed", "scanner-timeout");
 		snprintf(j->detail, sizeof(j->detail),
 			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.0f s)",
@@ -193,7 +213,9 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 
 	char origin[PATH_MAX];
 	snprintf(origin, sizeof(origin), "%s", o->path);
-	*strrchr(origin, '/') = '\0';
+	char *slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
 	LoaderInput in = {
 		.library = o->path, .after_seq = o->seq, .opens = p->opens, .n_opens = p->n_opens,
 		.elf = d->elf, .ld_library_path = diag_env(p, "LD_LIBRARY_PATH"),
@@ -201,7 +223,7 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 		.runpath_is_rpath = !jstr(elf, "runpath") && jstr(elf, "rpath"), .origin = origin,
 		.cwd = p->cwd,
 	};
-	LoaderResult res;
+	LoaderResult res = { 0 };
 	if (loader_reconstruct(&in, &res) >= 0 && res.missing) {
 		set(j, "failed", "missing-dependency");
 		loader_describe(&in, &res, j->detail, sizeof(j->detail));
@@ -229,7 +251,10 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 /* One scanner run P of directory DIR. */
 static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
 {
-	const Open *first = NULL, *lib = NULL;
+	/* FIRST: any backend open here; LIB: the judged library (the first
+	 * accelerator opened, or for a CPU directory the variant that stayed
+	 * loaded); FAILED: an open of the judged kind that failed. */
+	const Open *first = NULL, *lib = NULL, *failed = NULL;
 	for (size_t i = 0; i < p->n_opens; i++) {
 		const Open *o = &p->opens[i];
 		const char *b = base_name(o->path);
@@ -238,21 +263,39 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 		bool cpu = d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, b, 0);
 		if (!first)
 			first = o;
-		if (o->ok && cpu != accel_dir && (!lib || (!accel_dir && loaded_evidence(d, p, o->path))))
+		if (cpu == accel_dir)
+			continue;
+		if (!o->ok && !failed)
+			failed = o;
+		if (o->ok && (!lib || (!accel_dir && loaded_evidence(d, p, o->path))))
 			lib = o;
 	}
 	cite(j, p->exec_seq);
-	if (judge_process_end(d, p, first ? first->seq : p->exec_seq, j))
+	if (!first) {
+		set(j, "skipped", "never-scanned");
+		if (p->ended && (p->fatal_signal || p->exit_signaled))
+			snprintf(j->detail, sizeof(j->detail),
+				 "scanner %d was pointed at %s but ended (%s) before it opened anything there",
+				 (int)p->pid, dir, p->fatal_signal ? p->fatal_signal : p->exit_signal);
+		else
+			snprintf(j->detail, sizeof(j->detail),
+				 "scanner %d was pointed at %s but opened no backend library in it", (int)p->pid,
+				 dir);
+		return;
+	}
+	Window w = window_of(d, p, dir, first->seq);
+	if (judge_process_end(d, p, &w, j))
 		return;
 	if (!lib) {
 		set(j, "skipped", "never-scanned");
 		snprintf(j->detail, sizeof(j->detail),
-			 "scanner %d was pointed at %s but opened no backend library in it", (int)p->pid, dir);
-		if (first) {
+			 "scanner %d was pointed at %s but opened no backend library of its kind in it",
+			 (int)p->pid, dir);
+		if (failed) {
 			set(j, "failed", "bad-library");
-			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", base_name(first->path),
-				 first->result ? first->result : "?");
-			cite(j, first->seq);
+			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", base_name(failed->path),
+				 failed->result ? failed->result : "?");
+			cite(j, failed->seq);
 		}
 		return;
 	}
@@ -273,8 +316,9 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 	}
 	cite(j, ev > 1 ? ev : 0);
 	j->lib.outcome = strdup("loaded");
-	for (size_t i = 0; i < p->n_output; i++)
-		for (size_t k = 0; k < d->policy.n_init_failed; k++)
+	/* the backend's own complaint comes while it initialises: here */
+	for (size_t i = 0; accel_dir && i < p->n_output; i++)
+		for (size_t k = 0; in_window(&w, p->output[i].seq) && k < d->policy.n_init_failed; k++)
 			if (regex_line(d->policy.init_failed[k], p->output[i].text, NULL, 0)) {
 				set(j, "failed", "init-failed");
 				snprintf(j->detail, sizeof(j->detail), "%s loaded, but: %.*s", b,
@@ -488,15 +532,17 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
 		if (join2(p, sizeof(p), root, d->policy.expected[i]))
 			r = add_dir(&dirs, &n, root, p);
 	}
-	json_object *entries;
-	if (root && d->listing && json_object_object_get_ex(d->listing, "entries", &entries))
-		for (size_t i = 0; r >= 0 && i < json_object_array_length(entries); i++) {
-			json_object *e = json_object_array_get_idx(entries, i);
-			if (!entry_has(e, d->policy.candidate_glob) && !jstr(e, "error"))
-				continue;
-			if (join2(p, sizeof(p), root, jstr(e, "name")))
-				r = add_dir(&dirs, &n, root, p);
-		}
+	json_object *entries = root ? jarray(d->listing, "entries") : NULL;
+	for (size_t i = 0; r >= 0 && i < jlen(entries); i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		const char *name = jstr(e, "name");
+		/* a dangling symlink named like a library is no directory */
+		if (!name || (!entry_has(e, d->policy.candidate_glob) &&
+			      (!jstr(e, "error") || !fnmatch(d->policy.backend_glob, name, 0))))
+			continue;
+		if (join2(p, sizeof(p), root, name))
+			r = add_dir(&dirs, &n, root, p);
+	}
 	for (size_t i = 0; r >= 0 && i < d->n_procs; i++) {
 		const Proc *pr = &d->procs[i];
 		for (char **s = pr->scans; r >= 0 && s && *s; s++)
@@ -506,7 +552,10 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
 			if (!o->ok || fnmatch(d->policy.backend_glob, base_name(o->path), 0))
 				continue;
 			snprintf(p, sizeof(p), "%s", o->path);
-			*strrchr(p, '/') = '\0';
+			char *slash = strrchr(p, '/');
+			if (!slash || slash == p)
+				continue;	/* not an absolute path in a directory */
+			*slash = '\0';
 			r = add_dir(&dirs, &n, root, p);
 		}
 	}
@@ -528,14 +577,13 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
  * it, CPU backends beside it appear only as libraries)? */
 static bool accelerator_dir(const Diagnosis *d, const char *name, const char *path)
 {
-	json_object *e = listing_entry(d, name), *files;
-	if (e && json_object_object_get_ex(e, "files", &files))
-		for (size_t i = 0; i < json_object_array_length(files); i++) {
-			const char *f = json_object_get_string(json_object_array_get_idx(files, i));
-			if (!fnmatch(d->policy.backend_glob, f, 0) &&
-			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, f, 0)))
-				return true;
-		}
+	json_object *files = jarray(listing_entry(d, name), "files");
+	for (size_t i = 0; i < jlen(files); i++) {
+		const char *f = jstr_at(files, i);
+		if (f && !fnmatch(d->policy.backend_glob, f, 0) &&
+		    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, f, 0)))
+			return true;
+	}
 	for (size_t i = 0; i < d->n_procs; i++)
 		for (size_t k = 0; k < d->procs[i].n_opens; k++) {
 			const char *f = d->procs[i].opens[k].path;
@@ -596,8 +644,9 @@ static bool probed_before(const Diagnosis *d, const Proc *p, const char *dir)
 	return false;
 }
 
-/* A scanner started after LAST that re-probed another directory holding
- * LIB (a backend file name) and not DIR, or NULL.  A re-probe, not a
+/* A scanner started after LAST ended that re-probed another directory
+ * holding LIB (a backend file name), loaded it there, and was not pointed
+ * at DIR; or NULL.  A re-probe, not a
  * first probe: Ollama's first pass probes every directory once, in
  * random order; only later probes (verification, refresh, model loads)
  * show which directories survived its overlap filter. */
@@ -605,14 +654,16 @@ static const Proc *dropped_for(const Diagnosis *d, const Proc *last, const char 
 {
 	for (size_t i = 0; i < d->n_procs; i++) {
 		const Proc *p = &d->procs[i];
-		if (p->exec_seq <= last->exec_seq || !p->is_scanner || runs_on(d, p, dir))
+		/* after LAST ended: not a parallel verification probe */
+		uint64_t after = last->ended ? last->exit_seq : last->exec_seq;
+		if (p->exec_seq <= after || !p->is_scanner || runs_on(d, p, dir))
 			continue;
 		for (char **s = p->scans; s && *s; s++) {
 			char f[PATH_MAX];
 			if (!join2(f, sizeof(f), *s, lib) || !probed_before(d, p, *s))
 				continue;
 			for (size_t k = 0; k < p->n_opens; k++)
-				if (p->opens[k].ok && !strcmp(p->opens[k].path, f))
+				if (p->opens[k].ok && !strcmp(p->opens[k].path, f) && loaded_evidence(d, p, f))
 					return p;
 		}
 	}
@@ -650,7 +701,7 @@ static void judge_dir(const Diagnosis *d, const Dir *dir, ReportDirectory *rd)
 		 * holding the same backend and not at this one: dropped (Ollama
 		 * keeps cuda_v13 over cuda_v12 when both cover the GPUs). */
 		const char *lib = base_name(rd->libraries[rd->n_libraries - 1].path);
-		const Proc *later = dropped_for(d, last_proc, dir->path, lib);
+		const Proc *later = d->policy.kept_regex ? NULL : dropped_for(d, last_proc, dir->path, lib);
 		if (later) {
 			set(&last, "skipped", "dropped");
 			snprintf(last.detail, sizeof(last.detail),
@@ -661,6 +712,65 @@ static void judge_dir(const Diagnosis *d, const Dir *dir, ReportDirectory *rd)
 		}
 	}
 	judged_to_dir(d, &last, rd);
+}
+
+/* The server's own word on what it kept (policy "kept"): the basenames
+ * of its last such output line, comma-separated, and that line's seq. */
+static uint64_t kept_dirs(const Diagnosis *d, char *out, size_t size)
+{
+	const Proc *server = diag_proc(d, d->root_pid);
+	uint64_t seq = 0;
+	*out = '\0';
+	if (!server || !d->policy.kept_regex)
+		return 0;
+	for (size_t i = 0; i < server->n_output; i++) {
+		char g[1024];
+		if (regex_line(d->policy.kept_regex, server->output[i].text, g, sizeof(g))) {
+			size_t len = strlen(out);
+			snprintf(out + len, size - len, "%s%s", len ? "," : "", g);
+			seq = server->output[i].seq;
+		}
+	}
+	return seq;
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		const char *comma = strchrnul(p, ',');
+		if ((size_t)(comma - p) == n && !strncmp(p, name, n))
+			return true;
+		p = *comma ? comma + 1 : comma;
+	}
+	return false;
+}
+
+/* A directory that loaded but that the server did not keep was dropped. */
+static void apply_kept(const Diagnosis *d, Report *r)
+{
+	char kept[4096];
+	uint64_t seq = kept_dirs(d, kept, sizeof(kept));
+	if (!seq)
+		return;
+	for (size_t i = 0; i < r->n_directories; i++) {
+		ReportDirectory *rd = &r->directories[i];
+		if (strcmp(rd->verdict, "loaded") || in_list(kept, base_name(rd->path)))
+			continue;
+		char detail[DETAIL_MAX];
+		snprintf(detail, sizeof(detail), "loaded, but the server kept only %s", kept);
+		free(rd->verdict);
+		free(rd->reason);
+		free(rd->detail);
+		rd->verdict = strdup("skipped");
+		rd->reason = strdup("dropped");
+		rd->detail = strdup(detail);
+		ReportEvidence *ne = realloc(rd->evidence, (rd->n_evidence + 1) * sizeof(*ne));
+		if (ne) {
+			rd->evidence = ne;
+			evidence_for(d, seq, &rd->evidence[rd->n_evidence++]);
+		}
+	}
 }
 
 int diag_directories(Diagnosis *d, Report *r)
@@ -683,6 +793,8 @@ int diag_directories(Diagnosis *d, Report *r)
 		rd->path = strdup(dirs[i].path);
 		judge_dir(d, &dirs[i], rd);
 	}
+	if (rc >= 0)
+		apply_kept(d, r);
 	for (size_t i = 0; i < n; i++) {
 		free(dirs[i].name);
 		free(dirs[i].path);

@@ -1,5 +1,6 @@
 /* Concluding the diagnosis: the report of a run (see diagnose.h). */
 #include <errno.h>
+#include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -116,6 +117,22 @@ static int fill_notes(const Diagnosis *d, Report *r)
 				      r->scanner_version, d->policy.version_min, d->policy.version_max,
 				      d->policy.name);
 	}
+	/* An empty RUNPATH element makes the loader search the working
+	 * directory of whoever loads the library: worth saying once each. */
+	json_object_object_foreach(d->elf, path, ev)
+	{
+		const char *rp = jstr(ev, "runpath");
+		const char *base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+		if (rc < 0 || !rp || !d->have_policy || fnmatch(d->policy.backend_glob, base, 0))
+			continue;
+		size_t n = strlen(rp);
+		if (!n || rp[0] == ':' || rp[n - 1] == ':' || strstr(rp, "::"))
+			rc = add_note(r,
+				      "%s has an empty RUNPATH element ('%s'): the loader also searches the "
+				      "working directory of the process that loads it",
+				      path, rp);
+	}
 	if (rc >= 0)
 		rc = add_note(r, "no shim configured: nothing injected");
 	return rc;
@@ -132,6 +149,8 @@ static int fill_environment(const Diagnosis *d, Report *r)
 		return -ENOMEM;
 	json_object_object_foreach(server->env, key, val)
 	{
+		if (!json_object_is_type(val, json_type_string))
+			continue;
 		r->environment[r->n_environment].name = strdup(key);
 		r->environment[r->n_environment].value = strdup(json_object_get_string(val));
 		r->n_environment++;
@@ -173,12 +192,17 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 	return 0;
 }
 
-int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size)
+int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,
+			  char *err, size_t err_size)
 {
 	Diagnosis *d = NULL;
 	int r = diagnosis_new(&d);
 	if (r < 0)
 		return r;
+	if (policy_path && (r = diagnosis_use_policy(d, policy_path, err, err_size)) < 0) {
+		diagnosis_free(d);
+		return r;
+	}
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -192,9 +216,8 @@ int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, siz
 			r = -EINVAL;
 			break;
 		}
-		json_object *kind;
-		if (lineno == 1 && (!json_object_object_get_ex(ev, "event", &kind) ||
-				    strcmp(json_object_get_string(kind), "header"))) {
+		const char *kind = jstr(ev, "event");
+		if (lineno == 1 && (!kind || strcmp(kind, "header"))) {
 			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", name);
 			json_object_put(ev);
 			r = -EPROTO;
@@ -216,7 +239,8 @@ int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, siz
 	return r;
 }
 
-int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size)
+int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, char *err,
+			size_t err_size)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f) {
@@ -224,5 +248,5 @@ int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_siz
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	return diagnose_trace_stream(f, path, ret, err, err_size);
+	return diagnose_trace_stream(f, path, policy_path, ret, err, err_size);
 }

@@ -17,6 +17,11 @@
 typedef struct Diagnosis Diagnosis;
 
 int diagnosis_new(Diagnosis **ret);
+
+/* Judge with the policy file PATH instead of the one the trace's header
+ * carries (re-reading an old trace with a corrected policy).  Call before
+ * feeding; -errno or -EINVAL with ERR set. */
+int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size);
 Diagnosis *diagnosis_free(Diagnosis *d);
 
 /* Feed one event (the header first: it carries the policy).  The
@@ -30,6 +35,9 @@ int diagnosis_finish(Diagnosis *d, Report *ret);
 
 /* Read a JSON Lines trace file and diagnose it.  -errno / -EPROTO /
  * -EINVAL with a one-line reason in ERR ("FILE:LINE: not JSON"). */
-int diagnose_trace_file(const char *path, Report *ret, char *err, size_t err_size);
-/* The same, from an open stream; NAME for messages. */
-int diagnose_trace_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size);
+int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, char *err,
+			size_t err_size);
+/* The same, from an open stream; NAME for messages.  POLICY_PATH, when not
+ * NULL, overrides the trace's policy (diagnosis_use_policy). */
+int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,
+			  char *err, size_t err_size);

@@ -452,6 +452,7 @@ static const KeyDef keys[] = {
 	  NULL },
 	{ "library-root", parse_library_root, F(library_root), 0, false, false, NULL },
 	{ "loaded", parse_regex, F(loaded_regex), 0, false, false, "the library's path" },
+	{ "kept", parse_regex, F(kept_regex), 0, false, false, "the kept directories" },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
@@ -678,7 +679,7 @@ void policy_done(Policy *p)
 		&p->name, &p->path, &p->text, &p->description, &p->version_min, &p->version_max,
 		&p->version_regex, &p->library_root, &p->candidate_glob, &p->backend_glob,
 		&p->cpu_glob, &p->scanner_argv1, &p->scanner_dirs_env, &p->loaded_regex,
-		&p->inject_method,
+		&p->kept_regex, &p->inject_method,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		free(*strings[i]);

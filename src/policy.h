@@ -80,6 +80,11 @@ typedef struct Policy {
 	/* loaded = REGEX: scanner output naming a loaded backend library in
 	 * group 1 ("load_backend: loaded .* backend from (.*)"). */
 	char *loaded_regex;
+	/* kept = REGEX: server output naming, in group 1, the directories
+	 * (basenames, comma-separated) it kept after its own filtering
+	 * ("inference compute ... libdirs=ollama,cuda_v13"): a directory that
+	 * loaded but is not among them was dropped. */
+	char *kept_regex;
 	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;

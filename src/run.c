@@ -100,7 +100,10 @@ static int diagnose_scratch(Sink *s, Report *ret)
 		return s->scratch_error;
 	if (fflush(s->scratch) != 0 || fseek(s->scratch, 0, SEEK_SET) != 0)
 		return neg_errno();
-	return diagnose_trace_stream(s->scratch, "(live trace)", ret, err, sizeof(err));
+	int r = diagnose_trace_stream(s->scratch, "(live trace)", NULL, ret, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "vgpu-run: no report: %s\n", err);
+	return r;
 }
 
 static void on_event(const TracerEvent *ev, void *userdata)

@@ -10,6 +10,8 @@
  * 1 some do not; 2 unusable input, unknown schema or bad usage. */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "diagnose.h"
+#include "policy.h"
 #include "report-compare.h"
 #include "report-json.h"
 #include "report-out.h"
@@ -33,6 +36,8 @@ static const char usage[] =
 	"are diagnosed again offline.\n"
 	"\n"
 	"      --format=text|json  output format (default text)\n"
+	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
+	"                     they were recorded with (see vgpu-run.policy(5))\n"
 	"      --expect=DIR=VERDICT[:REASON]  (check) DIR is a directory's name or path\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
@@ -41,20 +46,38 @@ static const char usage[] =
 	"do not; 2 unusable input, unknown schema or bad usage.  See vgpu-report(1).\n";
 
 /* Is PATH a trace (its first line a header event)?  Reports are one JSON
- * document whose first byte is '{' too, so look for the header. */
+ * document whose first byte is '{' too, so parse the first line. */
 static bool is_trace(const char *path)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	char line[256] = "";
-	if (!f || !fgets(line, sizeof(line), f))
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	if (!f || getline(&line, &cap, f) <= 0)
 		return false;
-	return strstr(line, "\"event\":\"header\"") != NULL;
+	json_object *o = json_tokener_parse(line), *ev;
+	bool header = o && json_object_object_get_ex(o, "event", &ev) &&
+		      json_object_is_type(ev, json_type_string) &&
+		      !strcmp(json_object_get_string(ev), "header");
+	json_object_put(o);
+	return header;
 }
 
-static int load(const char *path, Report *ret)
+/* -p: a built-in name or a file, as vgpu-run resolves it. */
+static int find_policy(const char *name, char *out, size_t size)
+{
+	char exe[PATH_MAX] = "", err[512] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	int r = policy_find(name, exe, VGPU_DATADIR, out, size, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "vgpu-report: %s\n", err);
+	return r;
+}
+
+static int load(const char *path, const char *policy, Report *ret)
 {
 	char err[1024] = "";
-	int r = is_trace(path) ? diagnose_trace_file(path, ret, err, sizeof(err))
+	int r = is_trace(path) ? diagnose_trace_file(path, policy, ret, err, sizeof(err))
 			       : report_json_read(path, ret, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
@@ -68,16 +91,19 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	bool json = false;
+	const char *policy_name = NULL;
+	char policy[PATH_MAX];
 	char **expects = NULL;
 	size_t n_expects = 0;
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
@@ -94,6 +120,9 @@ int main(int argc, char **argv)
 			expects[n_expects++] = optarg;
 			break;
 		}
+		case 'p':
+			policy_name = optarg;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -124,13 +153,16 @@ int main(int argc, char **argv)
 
 	Report a = { 0 }, b = { 0 };
 	int rc = EXIT_UNUSABLE;
-	if (load(argv[optind + 1], &a) < 0)
+	if (policy_name && find_policy(policy_name, policy, sizeof(policy)) < 0)
+		return EXIT_UNUSABLE;
+	const char *pol = policy_name ? policy : NULL;
+	if (load(argv[optind + 1], pol, &a) < 0)
 		goto out;
 	if (!strcmp(cmd, "show")) {
 		rc = report_render(&a, json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
 				   !json && isatty(STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
 	} else if (!strcmp(cmd, "diff")) {
-		if (load(argv[optind + 2], &b) < 0)
+		if (load(argv[optind + 2], pol, &b) < 0)
 			goto out;
 		rc = report_diff(&a, &b, json, stdout);
 	} else {

@@ -158,7 +158,7 @@ static Report diagnose(Trace *t)
 	FILE *f = fmemopen(t->text, t->len, "r");
 	Report r;
 	char err[512] = "";
-	ck_assert_msg(diagnose_trace_stream(f, "test", &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(diagnose_trace_stream(f, "test", NULL, &r, err, sizeof(err)) == 0, "%s", err);
 	fclose(f);
 	free(t->text);
 	return r;
@@ -190,11 +190,13 @@ START_TEST(test_diagnose_overlap_drops_cuda_v12)
 					   "libggml-cuda.so", "", "mlx_cuda_v13", "libggml-x.so", NULL });
 	runner_loads(&t, 101, "cuda_v12");	/* pass 1 */
 	runner_loads(&t, 102, "cuda_v13");
-	runner_loads(&t, 103, "cuda_v13");	/* a later probe: cuda_v13 kept */
+	runner_loads(&t, 103, "cuda_v13");	/* a later probe */
+	/* the server says what it kept (policy "kept") */
+	output(&t, 100, "msg=\"inference compute\" id=0 library=CUDA libdirs=ollama,cuda_v13 driver=\"\"\n");
 	Report r = diagnose(&t);
 	ck_assert_str_eq(dir(&r, "cuda_v12")->verdict, "skipped");
 	ck_assert_str_eq(dir(&r, "cuda_v12")->reason, "dropped");
-	ck_assert_ptr_nonnull(strstr(dir(&r, "cuda_v12")->detail, "loaded in scanner 101"));
+	ck_assert_str_eq(dir(&r, "cuda_v12")->detail, "loaded, but the server kept only ollama,cuda_v13");
 	ck_assert_str_eq(dir(&r, "cuda_v13")->reason, "loaded");
 	ck_assert_uint_eq(dir(&r, "cuda_v13")->n_runs, 2);
 	/* a candidate no runner was ever pointed at */
@@ -271,18 +273,53 @@ START_TEST(test_diagnose_ggml_policy_any_process_scans)
 }
 END_TEST
 
+/* Traces recorded on an H100 (tests/data/traces/README.md): a CUDA
+ * backend that found the GPU, and Ollama's overlap rule at work. */
+static const struct {
+	const char *trace, *cuda_v12, *cuda_v13;
+} gpu_traces[] = {
+	{ "gpu-default", "skipped:dropped", "loaded:loaded" },
+	{ "gpu-llm-library", "skipped:filtered-by-env", "loaded:loaded" },
+	{ "gpu-debug", "skipped:dropped", "loaded:loaded" },
+};
+
+static void expect_dir(const Report *r, const char *name, const char *verdict_reason)
+{
+	const ReportDirectory *d = dir(r, name);
+	char got[128];
+	snprintf(got, sizeof(got), "%s:%s", d->verdict, d->reason);
+	ck_assert_str_eq(got, verdict_reason);
+}
+
+START_TEST(test_diagnose_gpu_traces)
+{
+	char trace[1024], policy[1024], err[512] = "";
+	const char *src = getenv("SOURCE_ROOT") ? getenv("SOURCE_ROOT") : ".";
+	snprintf(trace, sizeof(trace), "%s/tests/data/traces/%s.trace.jsonl", src, gpu_traces[_i].trace);
+	snprintf(policy, sizeof(policy), "%s/policies/ollama.policy", src);
+	Report r;
+	ck_assert_msg(diagnose_trace_file(trace, policy, &r, err, sizeof(err)) == 0, "%s", err);
+	expect_dir(&r, ".", "loaded:loaded");
+	expect_dir(&r, "cuda_v12", gpu_traces[_i].cuda_v12);
+	expect_dir(&r, "cuda_v13", gpu_traces[_i].cuda_v13);
+	expect_dir(&r, "rocm", "absent:no-such-directory");
+	ck_assert_str_eq(r.scanner_version, "0.16.3");
+	report_done(&r);
+}
+END_TEST
+
 START_TEST(test_diagnose_rejects_unknown_schema)
 {
 	const char *text = "{\"seq\":1,\"event\":\"header\",\"schema\":\"vgpu-run/trace/2\"}\n";
 	FILE *f = fmemopen((void *)text, strlen(text), "r");
 	Report r;
 	char err[256] = "";
-	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", &r, err, sizeof(err)), -EPROTO);
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EPROTO);
 	ck_assert_str_eq(err, "t.jsonl:1: unknown trace schema 'vgpu-run/trace/2'");
 	fclose(f);
 	const char *bad = "not json\n";
 	f = fmemopen((void *)bad, strlen(bad), "r");
-	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", &r, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "t.jsonl:1: not a JSON object");
 	fclose(f);
 }
@@ -297,6 +334,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_version_outside_policy_noted);
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
+	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
