@@ -182,7 +182,7 @@ static bool judge_process_end(const Diagnosis *d, const Proc *p, const Window *w
 	    p->kill_ns >= p->start_ns + limit / 100 * 98) {
 		set(j, "failed", "scanner-timeout");
 		snprintf(j->detail, sizeof(j->detail),
-			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.0f s)",
+			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.1f s)",
 			 (int)p->pid, p->kill_signal, (double)(p->kill_ns - p->start_ns) / 1e9,
 			 (double)limit / 1e9);
 		cite(j, p->kill_seq);

@@ -67,9 +67,11 @@ static const Scenario scenarios[] = {
 	{ "crash", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-crash.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "scanner-crashed", "SIGSEGV delivered to scanner" } } },
+	/* the fixture kills at 2 s from its own clock, which starts a moment
+	 * before the scanner exists: the policy says 1.9 s */
 	{ "hang", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-hang.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
-	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=2s" }, "s/^probe-timeout = .*/probe-timeout = 2s/",
-	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 2 s)" } } },
+	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=2s" }, "s/^probe-timeout = .*/probe-timeout = 1900ms/",
+	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1.9 s)" } } },
 	{ "unresolved-symbol", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-unresolved.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "load-error", "the load was rolled back" } } },
