@@ -232,9 +232,13 @@ void loader_describe(const LoaderInput *in, const LoaderResult *res, char *out, 
 		len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%s",
 					m == res->missing ? "" : ", ", *m);
 	snprintf(out + len, len < size ? size - len : 0, ", found nowhere: ");
+	/* glibc: DT_RPATH (only without DT_RUNPATH) comes before
+	 * LD_LIBRARY_PATH, DT_RUNPATH after it */
+	if (in->runpath_is_rpath)
+		group(out, size, &n, "RPATH", dirs, nd, in_runpath, in, used);
 	group(out, size, &n, "LD_LIBRARY_PATH", dirs, nd, in_llp, in, used);
-	group(out, size, &n, in->runpath_is_rpath ? "RPATH" : "RUNPATH", dirs, nd, in_runpath, in,
-	      used);
+	if (!in->runpath_is_rpath)
+		group(out, size, &n, "RUNPATH", dirs, nd, in_runpath, in, used);
 	len = strlen(out);
 	if (cwd)
 		group(out, size, &n, "the working directory (an empty RUNPATH element)", dirs, nd, in_cwd,

@@ -24,6 +24,17 @@ static const char *base_name(const char *p)
 }
 
 
+/* Does the policy call the file named NAME a backend library? */
+static bool is_backend(const Diagnosis *d, const char *name)
+{
+	if (!name || !d->policy.backend_glob || fnmatch(d->policy.backend_glob, name, 0))
+		return false;
+	for (size_t i = 0; i < d->policy.n_not_backend; i++)
+		if (!fnmatch(d->policy.not_backend[i], name, 0))
+			return false;
+	return true;
+}
+
 /* Is FILE directly inside DIR? */
 static bool in_dir(const char *file, const char *dir)
 {
@@ -145,7 +156,7 @@ static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint
 	Window w = { first, UINT64_MAX };
 	for (size_t i = 0; i < p->n_opens; i++) {
 		const Open *o = &p->opens[i];
-		if (o->seq > first && !in_dir(o->path, dir) && !fnmatch(d->policy.backend_glob, base_name(o->path), 0)) {
+		if (o->seq > first && !in_dir(o->path, dir) && is_backend(d, base_name(o->path))) {
 			w.to = o->seq;
 			break;
 		}
@@ -258,7 +269,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 	for (size_t i = 0; i < p->n_opens; i++) {
 		const Open *o = &p->opens[i];
 		const char *b = base_name(o->path);
-		if (!in_dir(o->path, dir) || fnmatch(d->policy.backend_glob, b, 0))
+		if (!in_dir(o->path, dir) || !is_backend(d, b))
 			continue;
 		bool cpu = d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, b, 0);
 		if (!first)
@@ -514,7 +525,7 @@ static bool runs_on(const Diagnosis *d, const Proc *p, const char *dir)
 		return false;
 	for (size_t i = 0; i < p->n_opens; i++)
 		if (in_dir(p->opens[i].path, dir) &&
-		    !fnmatch(d->policy.backend_glob, base_name(p->opens[i].path), 0))
+		    is_backend(d, base_name(p->opens[i].path)))
 			return true;
 	return false;
 }
@@ -538,7 +549,7 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
 		const char *name = jstr(e, "name");
 		/* a dangling symlink named like a library is no directory */
 		if (!name || (!entry_has(e, d->policy.candidate_glob) &&
-			      (!jstr(e, "error") || !fnmatch(d->policy.backend_glob, name, 0))))
+			      (!jstr(e, "error") || is_backend(d, name))))
 			continue;
 		if (join2(p, sizeof(p), root, name))
 			r = add_dir(&dirs, &n, root, p);
@@ -549,7 +560,7 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
 			r = add_dir(&dirs, &n, root, *s);
 		for (size_t k = 0; r >= 0 && d->policy.scanner_any && k < pr->n_opens; k++) {
 			const Open *o = &pr->opens[k];
-			if (!o->ok || fnmatch(d->policy.backend_glob, base_name(o->path), 0))
+			if (!o->ok || !is_backend(d, base_name(o->path)))
 				continue;
 			snprintf(p, sizeof(p), "%s", o->path);
 			char *slash = strrchr(p, '/');
@@ -580,14 +591,14 @@ static bool accelerator_dir(const Diagnosis *d, const char *name, const char *pa
 	json_object *files = jarray(listing_entry(d, name), "files");
 	for (size_t i = 0; i < jlen(files); i++) {
 		const char *f = jstr_at(files, i);
-		if (f && !fnmatch(d->policy.backend_glob, f, 0) &&
+		if (is_backend(d, f) &&
 		    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, f, 0)))
 			return true;
 	}
 	for (size_t i = 0; i < d->n_procs; i++)
 		for (size_t k = 0; k < d->procs[i].n_opens; k++) {
 			const char *f = d->procs[i].opens[k].path;
-			if (in_dir(f, path) && !fnmatch(d->policy.backend_glob, base_name(f), 0) &&
+			if (in_dir(f, path) && is_backend(d, base_name(f)) &&
 			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, base_name(f), 0)))
 				return true;
 		}
@@ -781,6 +792,13 @@ int diag_directories(Diagnosis *d, Report *r)
 	size_t n = 0;
 	if (!d->have_policy)
 		return 0;
+	/* A listing of another directory (the root of a wrapper's exe) says
+	 * nothing about this root. */
+	const char *lp = jstr(d->listing, "path");
+	if (d->listing && (!have_root || !lp || strcmp(lp, root))) {
+		json_object_put(d->listing);
+		d->listing = NULL;
+	}
 	int rc = collect_dirs(d, have_root ? root : NULL, &dirs, &n);
 	if (rc < 0)
 		return rc;

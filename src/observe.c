@@ -27,7 +27,7 @@ struct Observer {
 	Seen **buckets;
 	size_t n_buckets, count;
 	const Policy *policy;
-	bool exec_seen;
+	pid_t root_pid;		/* the traced command: its first exec */
 };
 
 #define LISTING_FILES_MAX 256	/* names kept per subdirectory */
@@ -269,9 +269,14 @@ static void listing_entry(JsonWriter *w, const char *root, const char *name)
 
 int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w)
 {
-	if (ev->kind != TRACER_EVENT_EXEC || o->exec_seen)
+	/* Every exec of the command's own process: a wrapper (env, a shell)
+	 * that execs the server lists the server's root last. */
+	if (ev->kind != TRACER_EVENT_EXEC)
 		return 0;
-	o->exec_seen = true;
+	if (!o->root_pid)
+		o->root_pid = ev->pid;
+	if (ev->pid != o->root_pid)
+		return 0;
 	const char *lr = o->policy ? o->policy->library_root : NULL;
 	if (!lr)
 		return 0;

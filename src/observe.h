@@ -24,9 +24,9 @@ Observer *observer_free(Observer *o);
  * malformed, -errno: unreadable); 0 when there is nothing to observe. */
 int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, int *ret_error);
 
-/* Is EV the first exec of the run (the traced command) and does the
- * policy have a library root?  Then list the root and its subdirectories
- * (lstat, symlink targets, file names) into W as an observe/listing event
+/* Is EV an exec of the traced command's process and does the policy have
+ * a library root?  Then list the root and its subdirectories (lstat,
+ * symlink targets, file names) into W as an observe/listing event
  * numbered SEQ and return 1; else 0.  Done while the command is stopped
  * at its exec, before any scanner runs. */
 int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);

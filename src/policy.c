@@ -453,6 +453,7 @@ static const KeyDef keys[] = {
 	{ "library-root", parse_library_root, F(library_root), 0, false, false, NULL },
 	{ "loaded", parse_regex, F(loaded_regex), 0, false, false, "the library's path" },
 	{ "kept", parse_regex, F(kept_regex), 0, false, false, "the kept directories" },
+	{ "not-backend", parse_components, F(not_backend), F(n_not_backend), true, false, NULL },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
@@ -688,6 +689,7 @@ void policy_done(Policy *p)
 		size_t n;
 	} lists[] = {
 		{ p->expected, p->n_expected },
+		{ p->not_backend, p->n_not_backend },
 		{ p->record_env, p->n_record_env },
 		{ p->init_failed, p->n_init_failed },
 		{ p->inject_sonames, p->n_inject_sonames },

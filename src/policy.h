@@ -55,6 +55,10 @@ typedef struct Policy {
 	char *candidate_glob;
 	/* backend-file = GLOB: names the loader accepts ("libggml-*.so"). */
 	char *backend_glob;
+	/* not-backend = GLOB...: files the backend-file glob matches that are
+	 * no backend ("libggml-base*": the library every backend needs). */
+	char *not_backend[POLICY_LIST_MAX];
+	size_t n_not_backend;
 	/* cpu-backend = GLOB: backend files that are CPU backends
 	 * ("libggml-cpu*.so"); a directory is judged by its accelerator. */
 	char *cpu_glob;
