@@ -56,6 +56,11 @@ static const Scenario scenarios[] = {
 	{ "no-backend-library", "mkdir -p $ROOT/lib/ollama/rocm && echo x > $ROOT/lib/ollama/rocm/README",
 	  { NULL }, NULL,
 	  { { "rocm", "absent", "no-backend-library", "holds no file matching *ggml-*" } } },
+	/* Ollama skips cuda_jetpack* off a Jetson without a word; the policy
+	 * does not encode that (arm64 only): no scanner, no filter */
+	{ "jetpack-dir", "mkdir $ROOT/lib/ollama/cuda_jetpack5 && cp $ROOT/lib/ollama/cuda_v13/libggml-cuda.so $ROOT/lib/ollama/cuda_jetpack5/",
+	  { NULL }, NULL,
+	  { { "cuda_jetpack5", "skipped", "never-scanned", "no scanner was pointed at" } } },
 	{ "not-elf", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && echo 'not a library' > $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "bad-library", "libggml-cuda.so: not an ELF file" } } },

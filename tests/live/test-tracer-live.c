@@ -108,6 +108,23 @@ START_TEST(test_live_launch_failures_have_documented_codes)
 	ck_assert_str_eq(r.err, "vgpu-run: unknown option '--no-such-option'\n");
 	run_result_free(&r);
 
+	run_plain(ARGV(env_path("VGPU_RUN"), "-p", "/nonexistent-vgpu/x.policy", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: policy file '/nonexistent-vgpu/x.policy': No such file or directory\n");
+	run_result_free(&r);
+
+	char bad[] = "/tmp/vgpu-policy-XXXXXX";
+	int pfd = mkstemp(bad);
+	ck_assert_int_ge(pfd, 0);
+	ck_assert_int_eq(write(pfd, "name = x\nscaner = any\n", 22), 22);
+	close(pfd);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-p", bad, "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	snprintf(want, sizeof(want), "vgpu-run: %s:2: unknown key 'scaner'\n", bad);
+	ck_assert_str_eq(r.err, want);
+	unlink(bad);
+	run_result_free(&r);
+
 	run_plain(ARGV(env_path("VGPU_RUN"), "-t", "/nonexistent-vgpu/dir/trace", "true"), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
 	ck_assert_str_eq(r.err, "vgpu-run: cannot open trace file '/nonexistent-vgpu/dir/trace': "
