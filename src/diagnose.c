@@ -95,6 +95,64 @@ static bool version_in(const char *v, const char *min, const char *max)
 	return x >= lo1 * 1000 + lo2 && x <= hi1 * 1000 + hi2;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An empty RUNPATH element makes the loader search the working directory
+ * of whoever loads the library: one note per such RUNPATH value, naming
+ * the directories of the backend libraries that carry it. */
+static int note_empty_runpaths(const Diagnosis *d, Report *r)
+{
+	char **values = NULL;
+	int rc = 0;
+	json_object_object_foreach(d->elf, path, ev)
+	{
+		const char *rp = jstr(ev, "runpath");
+		const char *base = strrchr(path, '/');
+		size_t n = rp ? strlen(rp) : 0;
+		if (!rp || !base || fnmatch(d->policy.backend_glob, base + 1, 0) ||
+		    !(!n || rp[0] == ':' || rp[n - 1] == ':' || strstr(rp, "::")))
+			continue;
+		bool seen = false;
+		for (char **v = values; v && *v && !seen; v++)
+			seen = !strcmp(*v, rp);
+		if (!seen && (rc = strv_push(&values, rp)) < 0)
+			break;
+	}
+	for (char **v = values; rc >= 0 && v && *v; v++) {
+		char **dirs = NULL;
+		json_object_object_foreach(d->elf, lib, facts)
+		{
+			const char *rp = jstr(facts, "runpath");
+			const char *slash = strrchr(lib, '/');
+			if (!rp || strcmp(rp, *v) || !slash || fnmatch(d->policy.backend_glob, slash + 1, 0))
+				continue;
+			_cleanup_free_ char *dir = strndup(lib, (size_t)(slash - lib));
+			bool seen = false;
+			for (char **x = dirs; x && *x && !seen; x++)
+				seen = !strcmp(*x, dir);
+			if (dir && !seen && (rc = strv_push(&dirs, dir)) < 0)
+				break;
+		}
+		size_t nd = strv_len(dirs);
+		if (nd)
+			qsort(dirs, nd, sizeof(*dirs), cmp_str);
+		char list[2048] = "";
+		for (size_t i = 0, len = 0; i < nd && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", dirs[i]);
+		if (rc >= 0 && nd)
+			rc = add_note(r,
+				      "the backend libraries in %s have RUNPATH '%s': its empty element makes "
+				      "the loader also search the working directory of the process loading them",
+				      list, *v);
+		strv_free_all(dirs);
+	}
+	strv_free_all(values);
+	return rc;
+}
+
 static int fill_notes(const Diagnosis *d, Report *r)
 {
 	int rc = 0;
@@ -117,22 +175,8 @@ static int fill_notes(const Diagnosis *d, Report *r)
 				      r->scanner_version, d->policy.version_min, d->policy.version_max,
 				      d->policy.name);
 	}
-	/* An empty RUNPATH element makes the loader search the working
-	 * directory of whoever loads the library: worth saying once each. */
-	json_object_object_foreach(d->elf, path, ev)
-	{
-		const char *rp = jstr(ev, "runpath");
-		const char *base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		if (rc < 0 || !rp || !d->have_policy || fnmatch(d->policy.backend_glob, base, 0))
-			continue;
-		size_t n = strlen(rp);
-		if (!n || rp[0] == ':' || rp[n - 1] == ':' || strstr(rp, "::"))
-			rc = add_note(r,
-				      "%s has an empty RUNPATH element ('%s'): the loader also searches the "
-				      "working directory of the process that loads it",
-				      path, rp);
-	}
+	if (rc >= 0)
+		rc = note_empty_runpaths(d, r);
 	if (rc >= 0)
 		rc = add_note(r, "no shim configured: nothing injected");
 	return rc;

@@ -242,6 +242,26 @@ START_TEST(test_report_offline_equals_live)
 }
 END_TEST
 
+/* The text report of two scenarios whose runs are deterministic (one
+ * runner, or none), with pids, ports, seqs, fds and machine-dependent
+ * counts normalised (tests/data/reports/normalise.sed). */
+static const char *const golden[] = { "llm-library", "llm-library-misvalued" };
+
+START_TEST(test_report_golden_text)
+{
+	char trace[600], root[600], cwd[600], cmd[4096];
+	const char *src = env_path("SOURCE_ROOT");
+	artifact(golden[_i], "trace.jsonl", trace, sizeof(trace));
+	snprintf(root, sizeof(root), "%s/diag-%s", env_path("TEST_WORKDIR"), golden[_i]);
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' show '%s' | sed -E -f '%s/tests/data/reports/normalise.sed' -e 's#%s#ROOT#g' "
+		 "-e 's#%s#CWD#g' | diff -u '%s/tests/data/reports/golden-%s.txt' -",
+		 env_path("VGPU_REPORT"), trace, src, root, cwd, src, golden[_i]);
+	ck_assert_msg(system(cmd) == 0, "the report differs from golden-%s.txt (diff above)", golden[_i]);
+}
+END_TEST
+
 START_TEST(test_report_diff_and_check_exit_codes)
 {
 	char a[600], b[600];
@@ -294,6 +314,7 @@ int main(void)
 	TCase *rep = tcase_create("vgpu-report");
 	tcase_add_test(rep, test_report_offline_equals_live);
 	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
+	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

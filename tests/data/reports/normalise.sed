@@ -1,0 +1,15 @@
+# Volatile fields of a text report, for the golden files: pids, ports,
+# seqs, timings and counts that depend on the machine (CPU level, CUDA
+# runtime present or not).  The test adds s#ROOT# and s#CWD#.
+s/#[0-9]+/#SEQ/g
+s/\[pid [0-9]+\]/[pid PID]/g
+s/pid [0-9]+/pid PID/g
+s/^  [0-9]+ (server|scanner|other), child of [0-9]+/  PID \1, child of PID/
+s/--port [0-9]+/--port PORT/g
+s/scanner [0-9]+([^0-9.]|$)/scanner PID\1/g
+s/[0-9]+ paths tried/N paths tried/
+s/libcuda\.so\.1|libcudart\.so\.13/FIRST-MISSING/g
+s/Costs: [0-9]+ ptrace stops, [0-9]+ backtraces \([0-9]+ ms\)/Costs: N ptrace stops, N backtraces (N ms)/
+s/time=[^ ]* //
+s/Listening on [0-9.:]+/Listening on ADDR/
+s/\) = [0-9]+$/) = FD/
