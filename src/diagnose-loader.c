@@ -209,6 +209,17 @@ static bool in_other(const LoaderInput *in, const char *dir)
 	return true;
 }
 
+/* What the recorded ld.so.cache gave for the first missing soname: the
+ * needing library's observe/elf event carries it ("ldcache"). */
+static const char *cache_says(const LoaderInput *in, const LoaderResult *res)
+{
+	json_object *lib = elf_of(in->elf, in->library), *cache, *v;
+	if (!res->missing || !json_object_object_get_ex(lib, "ldcache", &cache) ||
+	    !json_object_object_get_ex(cache, res->missing[0], &v))
+		return "not recorded";
+	return json_object_is_type(v, json_type_string) ? "an entry, not loadable" : "no entry";
+}
+
 void loader_describe(const LoaderInput *in, const LoaderResult *res, char *out, size_t size)
 {
 	/* the distinct directories searched, in order */
@@ -244,8 +255,8 @@ void loader_describe(const LoaderInput *in, const LoaderResult *res, char *out, 
 		group(out, size, &n, "the working directory (an empty RUNPATH element)", dirs, nd, in_cwd,
 		      in, used);
 	len = strlen(out);
-	snprintf(out + len, len < size ? size - len : 0, "%s%d. ld.so.cache: no entry", n ? "; " : "",
-		 n + 1);
+	snprintf(out + len, len < size ? size - len : 0, "%s%d. ld.so.cache: %s", n ? "; " : "",
+		 n + 1, cache_says(in, res));
 	n++;
 	group(out, size, &n, "default directories", dirs, nd, in_default, in, used);
 	group(out, size, &n, "elsewhere", dirs, nd, in_other, in, used);

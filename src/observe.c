@@ -28,6 +28,7 @@ struct Observer {
 	size_t n_buckets, count;
 	const Policy *policy;
 	pid_t root_pid;		/* the traced command: its first exec */
+	LdCache ldcache;
 };
 
 #define LISTING_FILES_MAX 256	/* names kept per subdirectory */
@@ -49,6 +50,9 @@ int observer_new(const Policy *policy, Observer **ret)
 	}
 	o->n_buckets = 64;
 	o->policy = policy;
+	/* Unreadable or of an unknown format: lookups then find nothing and
+	 * the trace says so (no "ldcache" in elf events). */
+	(void)ldcache_load("/etc/ld.so.cache", &o->ldcache);
 	*ret = o;
 	return 0;
 }
@@ -64,8 +68,14 @@ Observer *observer_free(Observer *o)
 			free(s);
 		}
 	free(o->buckets);
+	ldcache_done(&o->ldcache);
 	free(o);
 	return NULL;
+}
+
+const LdCache *observer_ldcache(const Observer *o)
+{
+	return o && o->ldcache.data ? &o->ldcache : NULL;
 }
 
 static int grow(Observer *o)

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "elf-facts.h"
+#include "ldcache.h"
 #include "json.h"
 #include "policy.h"
 #include "tracer.h"
@@ -30,6 +31,10 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
  * numbered SEQ and return 1; else 0.  Done while the command is stopped
  * at its exec, before any scanner runs. */
 int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);
+
+/* This machine's ld.so.cache, read when the observer was made (empty
+ * when it could not be read). */
+const LdCache *observer_ldcache(const Observer *o);
 
 /* 1 the first time KEY is seen in this run, 0 after; -ENOMEM. */
 int observer_first(Observer *o, const char *key);

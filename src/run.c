@@ -138,7 +138,7 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	if (s->observer && observer_on_event(s->observer, ev, &facts, &error) > 0) {
 		seq = ++s->seq;
 		if (encoding(s)) {
-			trace_json_elf(&s->json, seq, ev, &facts, error);
+			trace_json_elf(&s->json, seq, ev, &facts, error, observer_ldcache(s->observer));
 			emit(s);
 		}
 		if (s->cfg->verbose)

@@ -242,7 +242,7 @@ static void kv_strv(JsonWriter *w, const char *key, char *const *v, size_t n)
 }
 
 int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const ElfFacts *f,
-		   int error)
+		   int error, const LdCache *cache)
 {
 	char b[32];
 	common(w, seq, ev->t_ns, "observe");
@@ -267,6 +267,15 @@ int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const Elf
 	if (f->soname)
 		json_kv_string(w, "soname", f->soname);
 	kv_strv(w, "needed", f->needed, f->n_needed);
+	if (cache) {
+		json_key(w, "ldcache");
+		json_object_begin(w);
+		for (size_t i = 0; i < f->n_needed; i++) {
+			json_key(w, f->needed[i]);
+			json_string(w, ldcache_lookup(cache, f->needed[i]));	/* null: no entry */
+		}
+		json_object_end(w);
+	}
 	if (f->runpath)
 		json_kv_string(w, "runpath", f->runpath);
 	if (f->rpath)

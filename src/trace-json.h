@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "elf-facts.h"
+#include "ldcache.h"
 #include "json.h"
 #include "tracer.h"
 
@@ -24,9 +25,10 @@ typedef struct TraceHeader {
 int trace_json_event(JsonWriter *w, uint64_t seq, const TracerEvent *ev);
 int trace_json_header(JsonWriter *w, const TraceHeader *h);
 /* An observe/elf event: the facts of the library PATH that EV opened, or
- * why there are none (ERROR: -ENOEXEC not ELF, -EINVAL malformed). */
+ * why there are none (ERROR: -ENOEXEC not ELF, -EINVAL malformed); with
+ * CACHE, what ld.so.cache gives for each NEEDED soname ("ldcache"). */
 int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const ElfFacts *f,
-		   int error);
+		   int error, const LdCache *cache);
 /* A stack event: the backtrace taken at event FOR_SEQ (EV), WHY it was
  * taken, its frames, innermost first. */
 int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_t for_seq,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "elf-facts.h"
+#include "ldcache.h"
 #include "observe.h"
 
 static bool has(char *const *v, size_t n, const char *s)
@@ -139,6 +140,41 @@ START_TEST(test_observe_library_names)
 }
 END_TEST
 
+START_TEST(test_ldcache_real_and_built)
+{
+	LdCache c;
+	ck_assert_int_eq(ldcache_load("/etc/ld.so.cache", &c), 0);
+	ck_assert_str_eq(ldcache_lookup(&c, "libc.so.6"), "/lib/x86_64-linux-gnu/libc.so.6");
+	ck_assert_ptr_null(ldcache_lookup(&c, "libvgpu-no-such.so.9"));
+	ldcache_done(&c);
+
+	/* a one-entry cache built by hand: 48-byte header, one 24-byte entry,
+	 * then the strings */
+	uint8_t b[128] = "glibc-ld.so.cache1.1";
+	uint32_t one = 1, flags = 0x0303, key = 72, value = 84, bad = 1000;
+	memcpy(b + 20, &one, 4);
+	memcpy(b + 48, &flags, 4);
+	memcpy(b + 52, &key, 4);
+	memcpy(b + 56, &value, 4);
+	memcpy(b + 72, "libfoo.so.1", 12);
+	memcpy(b + 84, "/opt/libfoo.so.1", 17);
+	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), 0);
+	ck_assert_str_eq(ldcache_lookup(&c, "libfoo.so.1"), "/opt/libfoo.so.1");
+	ldcache_done(&c);
+
+	memcpy(b + 56, &bad, 4);	/* value out of the file: no answer, no crash */
+	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), 0);
+	ck_assert_ptr_null(ldcache_lookup(&c, "libfoo.so.1"));
+	ldcache_done(&c);
+
+	uint32_t many = 1000;		/* more entries than the file holds */
+	memcpy(b + 20, &many, 4);
+	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), -EINVAL);
+	ck_assert_int_eq(ldcache_parse((const uint8_t *)"glibc-ld.so.cache1.0", 20, &c), -EINVAL);
+	ck_assert_int_eq(ldcache_load("/nonexistent-vgpu/ld.so.cache", &c), -ENOENT);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("elf");
@@ -149,6 +185,7 @@ int main(void)
 	tcase_add_test(tc, test_elf_other_class_machine_and_byte_order);
 	tcase_add_test(tc, test_elf_survives_truncation_and_corruption);
 	tcase_add_test(tc, test_observe_library_names);
+	tcase_add_test(tc, test_ldcache_real_and_built);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
