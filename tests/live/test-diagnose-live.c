@@ -296,6 +296,21 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	ck_assert_str_eq(r.err, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON]\n");
 	run_result_free(&r);
 
+	/* -p: an H100 trace recorded with an older policy, judged by today's */
+	char gpu[600], want_line[] = "  cuda_v12  skipped:dropped\n";
+	snprintf(gpu, sizeof(gpu), "%s/tests/data/traces/gpu-default.trace.jsonl", env_path("SOURCE_ROOT"));
+	run_plain((const char *const[]){ vr, "-p", "ollama", "show", gpu, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_ptr_nonnull(strstr(r.out, want_line));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "show", gpu, NULL }, &r);	/* its own policy: no kept key */
+	ck_assert_ptr_nonnull(strstr(r.out, "  cuda_v12  loaded\n"));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "-p", "nosuch", "show", gpu, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: no policy 'nosuch' in "));
+	run_result_free(&r);
+
 	run_plain((const char *const[]){ vr, "show", "/etc/hostname", NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: /etc/hostname: "));
