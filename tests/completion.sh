@@ -1,0 +1,33 @@
+#!/bin/bash
+# The bash completion of vgpu-run and vgpu-report, exercised as bash would
+# (COMP_WORDS/COMP_CWORD), outside an interactive shell.
+#   completion.sh COMPLETIONS_FILE
+set -u
+compopt() { :; }				# needs a real completion context
+_command_offset() { COMPREPLY=("COMMAND@$1"); }	# from bash-completion
+# shellcheck disable=SC1090
+source "$1"
+fails=0
+expect() {	# expect FUNCTION "WANTED" WORD...
+	local fn=$1 want=$2
+	shift 2
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	COMPREPLY=()
+	"$fn"
+	if [ "${COMPREPLY[*]}" != "$want" ]; then
+		echo "FAIL: $* -> '${COMPREPLY[*]}', wanted '$want'"
+		fails=$((fails + 1))
+	fi
+}
+expect _vgpu_run "--policy=" vgpu-run --po
+expect _vgpu_run "--stack --self-test" vgpu-run --s
+expect _vgpu_run "json" vgpu-run --format=j
+expect _vgpu_run "COMMAND@3" vgpu-run -p ollama olla
+expect _vgpu_run "COMMAND@2" vgpu-run -- olla
+expect _vgpu_run "COMMAND@1" vgpu-run ollama ser
+expect _vgpu_report "show" vgpu-report s
+expect _vgpu_report "--expect=" vgpu-report check --ex
+expect _vgpu_report "text json" vgpu-report diff --format=
+[ $fails -eq 0 ] && echo "completion: 9 passed, 0 failed" && exit 0
+exit 1
