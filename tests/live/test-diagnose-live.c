@@ -318,6 +318,50 @@ START_TEST(test_report_diff_and_check_exit_codes)
 }
 END_TEST
 
+/* meson install --destdir, then the installed vgpu-run (policies found
+ * next to it, under share/vgpu-run/policies) gives the same verdicts as
+ * the build tree's on the same install. */
+START_TEST(test_installed_copy_same_verdicts)
+{
+	char dest[600], cmd[2048], bin[800], report[800], exe[800], root[600];
+	snprintf(dest, sizeof(dest), "%s/destdir", env_path("TEST_WORKDIR"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && '%s' install -C '%s' --destdir '%s' --no-rebuild --quiet",
+		 dest, env_path("MESON"), env_path("BUILD_ROOT"), dest);
+	ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+	snprintf(bin, sizeof(bin), "%s%s/bin/vgpu-run", dest, env_path("PREFIX"));
+
+	RunResult r;
+	run_plain((const char *const[]){ bin, "--version", NULL }, &r);
+	char want[900];
+	snprintf(want, sizeof(want), "policies: %s%s/share/vgpu-run/policies\n", dest, env_path("PREFIX"));
+	ck_assert_ptr_nonnull(strstr(r.out, want));
+	run_result_free(&r);
+
+	char live[600];
+	artifact("llm-library", "report.json", live, sizeof(live));
+	snprintf(root, sizeof(root), "%s/diag-llm-library", env_path("TEST_WORKDIR"));
+	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
+	snprintf(report, sizeof(report), "%s/installed.report.json", root);
+	unsetenv("LD_LIBRARY_PATH");
+	const char *argv[] = { bin, "-q", "--policy=ollama", "-o", report, "--", exe, "serve", NULL };
+	run_served(argv, (const char *const[]){ "OLLAMA_HOST=127.0.0.1:0", "OLLAMA_LLM_LIBRARY=cuda_v13", NULL },
+		   "msg=\"inference compute\"", &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	json_object *a = json_object_from_file(live), *b = json_object_from_file(report);
+	ck_assert(a && b);
+	static const char *const dirs[] = { ".", "cuda_v12", "cuda_v13", "rocm", "vulkan" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		json_object *da = report_dir(a, dirs[i]), *db = report_dir(b, dirs[i]);
+		ck_assert_msg(da && db, "%s missing", dirs[i]);
+		ck_assert_str_eq(ev_str(db, "verdict"), ev_str(da, "verdict"));
+		ck_assert_str_eq(ev_str(db, "reason"), ev_str(da, "reason"));
+	}
+	json_object_put(a);
+	json_object_put(b);
+	run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -330,6 +374,7 @@ int main(void)
 	tcase_add_test(rep, test_report_offline_equals_live);
 	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
 	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
+	tcase_add_test(rep, test_installed_copy_same_verdicts);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
