@@ -205,8 +205,13 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	size_t n_env = 0;
 	for (size_t i = 0; i < ELEMENTSOF(loader_env); i++)
 		env_keep[n_env++] = loader_env[i];
-	for (size_t i = 0; pol && i < pol->n_record_env; i++)
-		env_keep[n_env++] = pol->record_env[i];
+	for (size_t i = 0; pol && i < pol->n_record_env; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < n_env && !dup; k++)
+			dup = !strcmp(env_keep[k], pol->record_env[i]);
+		if (!dup)
+			env_keep[n_env++] = pol->record_env[i];
+	}
 	env_keep[n_env] = NULL;
 	const int *fds = pol && pol->n_capture_fds ? pol->capture_fds : default_capture_fds;
 	size_t n_fds = pol && pol->n_capture_fds ? pol->n_capture_fds : ELEMENTSOF(default_capture_fds);

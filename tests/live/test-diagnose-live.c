@@ -362,6 +362,21 @@ START_TEST(test_installed_copy_same_verdicts)
 }
 END_TEST
 
+/* Every report and trace the scenarios wrote, the H100 traces and a diff
+ * against the JSON Schemas of schemas/ (scripts/validate-schemas). */
+START_TEST(test_outputs_match_schemas)
+{
+	char cmd[4096];
+	const char *src = env_path("SOURCE_ROOT"), *work = env_path("TEST_WORKDIR");
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' diff --format=json '%s/diag-default/report.json' '%s/diag-llm-library/report.json' "
+		 "> '%s/diff.json'; '%s/scripts/validate-schemas' '%s'/diag-*/report.json "
+		 "'%s'/diag-*/trace.jsonl '%s'/tests/data/traces/*.trace.jsonl '%s/diff.json'",
+		 env_path("VGPU_REPORT"), work, work, work, src, work, work, src, work);
+	ck_assert_msg(system(cmd) == 0, "outputs do not match the schemas (lines above)");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -375,6 +390,7 @@ int main(void)
 	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
 	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
 	tcase_add_test(rep, test_installed_copy_same_verdicts);
+	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
