@@ -9,6 +9,7 @@
 enum {
 	OPT_SELF_TEST = 0x100,
 	OPT_FORMAT,
+	OPT_DISCOVER_ONLY,
 };
 
 const char cli_usage[] =
@@ -22,6 +23,8 @@ const char cli_usage[] =
 	"  -o, --report=FILE  write the report to FILE ('-': stdout), atomically\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
+	"      --discover-only  stop COMMAND (SIGTERM) once the policy says discovery\n"
+	"                     is over, write the report, exit 0\n"
 	"  -k, --stack        backtrace (libunwind) at decision events and crashes\n"
 	"  -v, --verbose      print events live on stderr\n"
 	"  -q, --quiet        no report on stderr when COMMAND ends (unless -o)\n"
@@ -37,6 +40,7 @@ static const struct option long_options[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "report", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "discover-only", no_argument, NULL, OPT_DISCOVER_ONLY },
 	{ "trace", required_argument, NULL, 't' },
 	{ "stack", no_argument, NULL, 'k' },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -91,6 +95,9 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 			break;
 		case 'k':
 			o.stacks = true;
+			break;
+		case OPT_DISCOVER_ONLY:
+			o.discover_only = true;
 			break;
 		case 'v':
 			o.verbose = true;

@@ -27,6 +27,7 @@ typedef struct Options {
 	bool verbose;
 	bool quiet;
 	bool stacks;		/* -k: backtraces at decision events */
+	bool discover_only;	/* stop COMMAND once discovery is over */
 	char **command;		/* points into argv; NULL-terminated */
 } Options;
 

@@ -69,12 +69,18 @@ static void print_version(void)
 }
 
 /* Map how COMMAND ended to vgpu-run's own end (vgpu-run(1), EXIT STATUS). */
-static int finish(const Options *o, const RunOutcome *out)
+/* Problems after COMMAND started: said, but they change no exit status. */
+static void report_problems(const Options *o, const RunOutcome *out)
 {
-	const TracerResult *res = &out->result;
 	if (out->trace_error)
 		fprintf(stderr, "vgpu-run: writing the trace '%s' failed: %s\n", o->trace_path,
 			strerror(-out->trace_error));
+}
+
+static int finish(const Options *o, const RunOutcome *out)
+{
+	const TracerResult *res = &out->result;
+	report_problems(o, out);
 	switch (res->launch_stage) {
 	case TRACER_LAUNCH_FILTER:
 		fprintf(stderr, "vgpu-run: cannot install the seccomp filter: %s\n",
@@ -132,6 +138,7 @@ int main(int argc, char **argv)
 		.trace_path = o.trace_path,
 		.verbose = o.verbose,
 		.stacks = o.stacks,
+		.discover_only = o.discover_only,
 		.policy = &policy,
 		.diagnose = true,
 	};
@@ -147,5 +154,11 @@ int main(int argc, char **argv)
 	if (out.have_report)
 		report_done(&out.report);
 	policy_done(&policy);
+	/* a probe that reached the end of discovery succeeded, whatever the
+	 * stopped server's own status */
+	if (o.discover_only && out.discovered) {
+		report_problems(&o, &out);
+		return 0;
+	}
 	return finish(&o, &out);
 }

@@ -453,6 +453,7 @@ static const KeyDef keys[] = {
 	{ "library-root", parse_library_root, F(library_root), 0, false, false, NULL },
 	{ "loaded", parse_regex, F(loaded_regex), 0, false, false, "the library's path" },
 	{ "kept", parse_regex, F(kept_regex), 0, false, false, "the kept directories" },
+	{ "discovered", parse_regex, F(discovered_regex), 0, false, false, NULL },
 	{ "not-backend", parse_components, F(not_backend), F(n_not_backend), true, false, NULL },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
@@ -680,7 +681,7 @@ void policy_done(Policy *p)
 		&p->name, &p->path, &p->text, &p->description, &p->version_min, &p->version_max,
 		&p->version_regex, &p->library_root, &p->candidate_glob, &p->backend_glob,
 		&p->cpu_glob, &p->scanner_argv1, &p->scanner_dirs_env, &p->loaded_regex,
-		&p->kept_regex, &p->inject_method,
+		&p->kept_regex, &p->discovered_regex, &p->inject_method,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		free(*strings[i]);

@@ -89,6 +89,9 @@ typedef struct Policy {
 	 * ("inference compute ... libdirs=ollama,cuda_v13"): a directory that
 	 * loaded but is not among them was dropped. */
 	char *kept_regex;
+	/* discovered = REGEX: server output that says discovery is over
+	 * (--discover-only stops the command there). */
+	char *discovered_regex;
 	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;

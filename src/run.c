@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,6 +43,9 @@ typedef struct Sink {
 	uint64_t seq;
 	int trace_error;
 	int scratch_error;
+	regex_t discovered;	/* --discover-only: the policy's end of discovery */
+	bool watch_discovery, discovery_seen;
+	pid_t root;		/* the command's process: its first exec */
 } Sink;
 
 /* The record in s->json is complete: one line to each trace. */
@@ -116,6 +120,18 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 	if (s->cfg->verbose)
 		verbose_print(stderr, seq, ev);
+	if (ev->kind == TRACER_EVENT_EXEC && !s->root)
+		s->root = ev->pid;
+	/* --discover-only: the server said discovery is over; stop it as a
+	 * service manager would, and let the run end normally. */
+	if (s->watch_discovery && !s->discovery_seen && ev->kind == TRACER_EVENT_OUTPUT &&
+	    ev->pid == s->root) {
+		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
+		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
+			s->discovery_seen = true;
+			kill(s->root, SIGTERM);
+		}
+	}
 	if (s->cfg->observer)
 		s->cfg->observer(seq, ev, s->cfg->userdata);
 
@@ -218,6 +234,16 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 
 	Sink sink = { .cfg = cfg };
 	json_init(&sink.json);
+	if (cfg->discover_only) {
+		if (!pol || !pol->discovered_regex ||
+		    regcomp(&sink.discovered, pol->discovered_regex, REG_EXTENDED | REG_NOSUB) != 0) {
+			snprintf(err, err_size, "--discover-only: policy %s has no 'discovered' condition",
+				 pol ? pol->name : "(none)");
+			json_done(&sink.json);
+			return -EINVAL;
+		}
+		sink.watch_discovery = true;
+	}
 	r = observer_new(pol, &sink.observer);
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
@@ -277,6 +303,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			emit(&sink);
 		}
 		ret->events = sink.seq;
+		ret->discovered = sink.discovery_seen;
 		ret->trace_error = sink.trace_error;
 		if (sink.scratch && diagnose_scratch(&sink, &ret->report) >= 0)
 			ret->have_report = true;
@@ -288,6 +315,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);
+	if (sink.watch_discovery)
+		regfree(&sink.discovered);
 	if (r == -ENOMEM || (r < 0 && !t))
 		return -EINVAL;
 	return r < 0 ? -EIO : 0;

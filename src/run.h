@@ -15,6 +15,7 @@ typedef struct RunConfig {
 	const Policy *policy;	/* NULL: none (no listing, default capture) */
 	bool diagnose;		/* build the report (needs a policy) */
 	bool stacks;		/* backtraces at decision events (-k) */
+	bool discover_only;	/* SIGTERM the command at the policy's "discovered" */
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;
@@ -25,6 +26,7 @@ typedef struct RunOutcome {
 	TracerStats stats;
 	uint64_t events;
 	int trace_error;	/* -errno when writing the trace failed */
+	bool discovered;	/* the policy's "discovered" line was seen */
 	Report report;		/* when have_report: release with report_done */
 	bool have_report;
 } RunOutcome;

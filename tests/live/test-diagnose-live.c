@@ -362,6 +362,38 @@ START_TEST(test_installed_copy_same_verdicts)
 }
 END_TEST
 
+/* --discover-only ends the run by itself once Ollama logs its inference
+ * compute lines: exit 0 and a complete report. */
+START_TEST(test_discover_only_ends_by_itself)
+{
+	char root[600], exe[800], report[800];
+	snprintf(root, sizeof(root), "%s/diag-llm-library", env_path("TEST_WORKDIR"));
+	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
+	snprintf(report, sizeof(report), "%s/discover.report.json", root);
+	setenv("OLLAMA_HOST", "127.0.0.1:0", 1);
+	setenv("OLLAMA_LLM_LIBRARY", "cuda_v13", 1);
+	RunResult r;
+	run_plain((const char *const[]){ env_path("VGPU_RUN"), "-q", "--discover-only", "-o", report, "--",
+					 exe, "serve", NULL }, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d: %s", r.status, r.err);
+	json_object *rep = json_object_from_file(report);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v12"), "reason"), "filtered-by-env");
+	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v13"), "reason"), "missing-dependency");
+	json_object_put(rep);
+	run_result_free(&r);
+
+	/* a policy without a 'discovered' condition cannot end a probe */
+	char ggml[600];
+	snprintf(ggml, sizeof(ggml), "%s/policies/ggml.policy", env_path("SOURCE_ROOT"));
+	run_plain((const char *const[]){ env_path("VGPU_RUN"), "-q", "--discover-only", "-p", ggml, "--",
+					 "/bin/true", NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: --discover-only: policy ggml has no 'discovered' condition\n");
+	run_result_free(&r);
+}
+END_TEST
+
 /* Every report and trace the scenarios wrote, the H100 traces and a diff
  * against the JSON Schemas of schemas/ (scripts/validate-schemas). */
 START_TEST(test_outputs_match_schemas)
@@ -390,6 +422,7 @@ int main(void)
 	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
 	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
 	tcase_add_test(rep, test_installed_copy_same_verdicts);
+	tcase_add_test(rep, test_discover_only_ends_by_itself);
 	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);

@@ -89,7 +89,7 @@ END_TEST
 START_TEST(test_cli_usage_names_every_option)
 {
 	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
-					     "--trace=FILE", "--stack", "--verbose", "--quiet", "--self-test", "--help",
+					     "--trace=FILE", "--discover-only", "--stack", "--verbose", "--quiet", "--self-test", "--help",
 					     "--version" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(cli_usage, opts[i]), "%s missing from --help", opts[i]);
