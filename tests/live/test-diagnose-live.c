@@ -394,6 +394,41 @@ START_TEST(test_discover_only_ends_by_itself)
 }
 END_TEST
 
+/* examples/ci/ollama-backends against two installs that differ: the
+ * baseline is written, then the install without cuda_v13 fails with
+ * vgpu-report diff's line; an expectation that holds passes. */
+START_TEST(test_ci_example_catches_a_change)
+{
+	char cmd[4096], base[600], other[600], baseline[600];
+	const char *work = env_path("TEST_WORKDIR"), *src = env_path("SOURCE_ROOT");
+	snprintf(base, sizeof(base), "%s/diag-default", work);
+	snprintf(other, sizeof(other), "%s/ci-without-v13", work);
+	snprintf(baseline, sizeof(baseline), "%s/ci-baseline.json", work);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' && '%s' '%s' '%s' without cuda_v13", other, baseline,
+		 env_path("MAKE_OLLAMA_INSTALL"), env_path("OLLAMA_FIXTURE"), other);
+	ck_assert_int_eq(system(cmd), 0);
+	setenv("VGPU_RUN", env_path("VGPU_RUN"), 1);
+	setenv("VGPU_REPORT", env_path("VGPU_REPORT"), 1);
+	unsetenv("OLLAMA_LLM_LIBRARY");
+	char script[700], ollama[700];
+	snprintf(script, sizeof(script), "%s/examples/ci/ollama-backends", src);
+
+	RunResult r;
+	snprintf(ollama, sizeof(ollama), "%s/bin/ollama", base);
+	run_plain((const char *const[]){ script, "--expect", "cuda_v13=failed:missing-dependency", ollama,
+					 baseline, NULL }, &r);
+	ck_assert_msg(WEXITSTATUS(r.status) == 0, "%s%s", r.out, r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "== baseline written to "));
+	run_result_free(&r);
+
+	snprintf(ollama, sizeof(ollama), "%s/bin/ollama", other);
+	run_plain((const char *const[]){ script, ollama, baseline, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "\ncuda_v13: failed:missing-dependency -> absent:no-such-directory\n"));
+	run_result_free(&r);
+}
+END_TEST
+
 /* Every report and trace the scenarios wrote, the H100 traces and a diff
  * against the JSON Schemas of schemas/ (scripts/validate-schemas). */
 START_TEST(test_outputs_match_schemas)
@@ -423,6 +458,7 @@ int main(void)
 	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
 	tcase_add_test(rep, test_installed_copy_same_verdicts);
 	tcase_add_test(rep, test_discover_only_ends_by_itself);
+	tcase_add_test(rep, test_ci_example_catches_a_change);
 	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
