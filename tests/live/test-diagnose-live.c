@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -429,6 +430,71 @@ START_TEST(test_ci_example_catches_a_change)
 }
 END_TEST
 
+/* examples/systemd: the drop-in verifies against Ollama's stock unit, and
+ * its command line, run as the unit runs it (an unprivileged user, no_new_privs),
+ * stops cleanly on SIGTERM: the server gets the signal, vgpu-run ends as
+ * it did, and the report is complete. */
+START_TEST(test_systemd_dropin)
+{
+	const char *src = env_path("SOURCE_ROOT");
+	char dir[] = "/tmp/vgpu-unit-XXXXXX", cmd[4096], path[800], log[800];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+
+	/* 1. systemd-analyze verify, with the unit's binaries pointed here */
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/units/ollama.service.d' && sed 's#/usr/local/bin/ollama#%s#' "
+		 "'%s/examples/systemd/ollama.service' > '%s/units/ollama.service' && "
+		 "sed 's#/usr/local/bin/vgpu-run#%s#; s#/usr/local/bin/ollama#%s#' "
+		 "'%s/examples/systemd/vgpu-run.conf' > '%s/units/ollama.service.d/vgpu-run.conf' && "
+		 "SYSTEMD_UNIT_PATH='%s/units:' systemd-analyze verify '%s/units/ollama.service' "
+		 "> '%s/verify.log' 2>&1 && ! grep -E 'Unknown|ignoring' '%s/verify.log'",
+		 dir, env_path("OLLAMA_FIXTURE"), src, dir, env_path("VGPU_RUN"), env_path("OLLAMA_FIXTURE"),
+		 src, dir, dir, dir, dir, dir);
+	ck_assert_msg(system(cmd) == 0, "systemd-analyze verify failed: see %s/verify.log", dir);
+
+	/* 2. the unit's command line, as the ollama user would run it: a
+	 * small install and vgpu-run where uid 65534 can read them */
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' '%s' '%s/oi' without cuda_v12 cuda_v13 vulkan && mkdir '%s/bin' && cp '%s' '%s/bin/' && "
+		 "mkdir -p '%s/policies' '%s/logs' && cp '%s/policies/ollama.policy' '%s/policies/' && "
+		 "chown -R 65534:65534 '%s/logs'",
+		 env_path("MAKE_OLLAMA_INSTALL"), env_path("OLLAMA_FIXTURE"), dir, dir, env_path("VGPU_RUN"), dir,
+		 dir, dir, src, dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	char vr[800], ollama[800], report[800], trace[800];
+	snprintf(vr, sizeof(vr), "%s/bin/vgpu-run", dir);	/* policies in ../policies */
+	snprintf(ollama, sizeof(ollama), "%s/oi/bin/ollama", dir);
+	snprintf(report, sizeof(report), "--report=%s/logs/report.json", dir);
+	snprintf(trace, sizeof(trace), "--trace=%s/logs/trace.jsonl", dir);
+	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+			       "--no-new-privs", vr, report, trace, "--", ollama, "serve", NULL };
+	RunResult r;
+	run_served(argv, (const char *const[]){ "OLLAMA_HOST=127.0.0.1:0", NULL }, "msg=\"inference compute\"",
+		   &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d: %s", r.status, r.err);
+
+	snprintf(path, sizeof(path), "%s/logs/report.json", dir);
+	json_object *rep = json_object_from_file(path);
+	ck_assert_msg(rep, "no complete JSON report at %s", path);
+	ck_assert_str_eq(ev_str(report_dir(rep, "."), "verdict"), "loaded");
+	json_object_put(rep);
+	snprintf(log, sizeof(log), "%s/logs/trace.jsonl", dir);
+	Trace t;
+	ck_assert_int_eq(trace_load(log, &t), 0);
+	long long server = ev_int(trace_find(&t, "exec", NULL, NULL), "pid", -1);
+	bool got_term = false;
+	for (size_t i = 0; i < t.n; i++)
+		got_term |= ev_is(t.ev[i], "signal") && ev_int(t.ev[i], "pid", 0) == server &&
+			    !strcmp(ev_str(t.ev[i], "signal"), "SIGTERM");
+	ck_assert_msg(got_term, "the server never got SIGTERM");
+	trace_free(&t);
+	run_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* Every report and trace the scenarios wrote, the H100 traces and a diff
  * against the JSON Schemas of schemas/ (scripts/validate-schemas). */
 START_TEST(test_outputs_match_schemas)
@@ -459,6 +525,7 @@ int main(void)
 	tcase_add_test(rep, test_installed_copy_same_verdicts);
 	tcase_add_test(rep, test_discover_only_ends_by_itself);
 	tcase_add_test(rep, test_ci_example_catches_a_change);
+	tcase_add_test(rep, test_systemd_dropin);
 	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
