@@ -139,6 +139,10 @@ int main(int argc, char **argv)
 		.verbose = o.verbose,
 		.stacks = o.stacks,
 		.discover_only = o.discover_only,
+		.report_path = o.report_path,
+		.report_format = o.format == CLI_FORMAT_JSON	 ? REPORT_FORMAT_JSON
+				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
+								: report_format_for(o.report_path),
 		.policy = &policy,
 		.diagnose = true,
 	};

@@ -121,6 +121,14 @@ int observer_first(Observer *o, const char *key)
 	return add(o, key);
 }
 
+bool observer_seen(const Observer *o, const char *key)
+{
+	for (Seen *s = o->buckets[fnv1a(key) & (o->n_buckets - 1)]; s; s = s->next)
+		if (strcmp(s->path, key) == 0)
+			return true;
+	return false;
+}
+
 static bool crash_signal(int sig)
 {
 	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT;

@@ -38,6 +38,8 @@ const LdCache *observer_ldcache(const Observer *o);
 
 /* 1 the first time KEY is seen in this run, 0 after; -ENOMEM. */
 int observer_first(Observer *o, const char *key);
+/* Has KEY been seen (without recording it)? */
+bool observer_seen(const Observer *o, const char *key);
 
 /* Should -k take a backtrace at EV?  Decision events: a crash signal (the
  * first per process), the first open of a backend library per process and

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "diagnose.h"
 #include "observe.h"
+#include "report-out.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -46,7 +47,45 @@ typedef struct Sink {
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
 	pid_t root;		/* the command's process: its first exec */
+	char *root_exe;
 } Sink;
+
+/* Rewrite the report from what the trace holds so far (a long-running
+ * server's report is current once discovery is over, weeks before it
+ * exits).  The scratch trace is read through a second open file, so the
+ * writer's position stays where it is. */
+static void refresh_report(Sink *s)
+{
+	char path[64], err[512];
+	if (!s->cfg->report_path || !strcmp(s->cfg->report_path, "-") || !s->scratch ||
+	    s->scratch_error || fflush(s->scratch) != 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fileno(s->scratch));
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	Report r;
+	if (!f || diagnose_trace_stream(f, "(live trace)", NULL, &r, err, sizeof(err)) < 0)
+		return;
+	int rc = report_write_file(&r, (ReportFormat)s->cfg->report_format, s->cfg->report_path);
+	if (rc < 0)
+		fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", s->cfg->report_path,
+			strerror(-rc));
+	report_done(&r);
+}
+
+static void on_request(void *userdata)
+{
+	refresh_report(userdata);
+}
+
+/* Is EV's process a scanner by the policy (the server's executable with
+ * the policy's argv[1])?  Its end is when the report may change. */
+static bool scanner_exec(const Sink *s, const TracerEvent *ev)
+{
+	const Policy *p = s->cfg->policy;
+	return p && !p->scanner_any && p->scanner_argv1 && s->root_exe && ev->pid != s->root &&
+	       !strcmp(ev->exec.exe, s->root_exe) && ev->exec.argc > 1 &&
+	       !strcmp(ev->exec.argv[1], p->scanner_argv1);
+}
 
 /* The record in s->json is complete: one line to each trace. */
 static void emit(Sink *s)
@@ -120,8 +159,20 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 	if (s->cfg->verbose)
 		verbose_print(stderr, seq, ev);
-	if (ev->kind == TRACER_EVENT_EXEC && !s->root)
+	if (ev->kind == TRACER_EVENT_EXEC && (!s->root || ev->pid == s->root)) {
 		s->root = ev->pid;
+		free(s->root_exe);
+		s->root_exe = strdup(ev->exec.exe);
+	}
+	if (s->cfg->report_path && s->observer) {
+		char key[32];
+		snprintf(key, sizeof(key), "scanner:%d", (int)ev->pid);
+		if (ev->kind == TRACER_EVENT_EXEC && scanner_exec(s, ev))
+			(void)observer_first(s->observer, key);
+		else if (ev->kind == TRACER_EVENT_EXIT && ev->pid != s->root &&
+			 observer_seen(s->observer, key))
+			refresh_report(s);	/* a scanner ended: discovery moved on */
+	}
 	/* --discover-only: the server said discovery is over; stop it as a
 	 * service manager would, and let the run end normally. */
 	if (s->watch_discovery && !s->discovery_seen && ev->kind == TRACER_EVENT_OUTPUT &&
@@ -266,6 +317,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		.env_keep = env_keep,
 		.forward_signals = forward_signals,
 		.n_forward_signals = ELEMENTSOF(forward_signals),
+		.request_signal = cfg->report_path ? SIGUSR1 : 0,
+		.on_request = on_request,
 		.on_event = on_event,
 		.userdata = &sink,
 	};
@@ -315,6 +368,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);
+	free(sink.root_exe);
 	if (sink.watch_discovery)
 		regfree(&sink.discovered);
 	if (r == -ENOMEM || (r < 0 && !t))

@@ -16,6 +16,10 @@ typedef struct RunConfig {
 	bool diagnose;		/* build the report (needs a policy) */
 	bool stacks;		/* backtraces at decision events (-k) */
 	bool discover_only;	/* SIGTERM the command at the policy's "discovered" */
+	/* With a report file, it is rewritten while the command runs: each
+	 * time a scanner ends, and on SIGUSR1. */
+	const char *report_path;
+	int report_format;	/* ReportFormat */
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;

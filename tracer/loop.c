@@ -324,6 +324,11 @@ int tracer_run(Tracer *t, TracerResult *ret)
 		return -ECHILD;
 	for (;;) {
 		int status;
+		if (t->request_pending) {
+			t->request_pending = 0;
+			if (t->cfg.on_request)
+				t->cfg.on_request(t->cfg.userdata);
+		}
 		/* See waitsig.c for the two ways of waiting. */
 		bool careful = t->root_exited || t->n_held;
 		waitsig_set_careful(t, careful);

@@ -27,12 +27,14 @@ struct Tracer {
 	/* Read by the fast-mode signal handler (waitsig.c). */
 	volatile sig_atomic_t root_exited;
 	volatile sig_atomic_t forward_pending;	/* a signal to pass on, or 0 */
+	volatile sig_atomic_t request_pending;	/* cfg.request_signal came */
 	/* Signal state while tracing (waitsig.c). */
 	sigset_t wait_set;	/* SIGCHLD + forwarded signals */
 	sigset_t forward_set;	/* forwarded signals (not ignored at start) */
 	sigset_t old_mask;	/* restored in the child and at the end */
 	struct sigaction old_sigchld;
 	struct sigaction old_actions[TRACER_MAX_FORWARD_SIGNALS];
+	struct sigaction old_request_action;
 	bool signals_taken;
 	bool careful;		/* forwarded signals blocked (careful mode) */
 	TracerResult result;

@@ -36,6 +36,11 @@ typedef struct TracerConfig {
 	 * group.  A signal ignored when the tracer starts stays ignored. */
 	const int *forward_signals;
 	size_t n_forward_signals;
+	/* A signal that asks the consumer for something (vgpu-run: SIGUSR1,
+	 * rewrite the report now): ON_REQUEST runs from the event loop, never
+	 * from a signal handler, soon after it arrives.  0: none. */
+	int request_signal;
+	void (*on_request)(void *userdata);
 	TracerEventFn on_event;
 	void *userdata;
 } TracerConfig;

@@ -39,6 +39,13 @@ static void on_forwarded(int sig, siginfo_t *si, void *uc)
 		t->forward_pending = sig;	/* careful mode takes it on */
 }
 
+static void on_request(int sig)
+{
+	(void)sig;
+	if (handler_tracer)
+		handler_tracer->request_pending = 1;
+}
+
 int waitsig_take(Tracer *t)
 {
 	sigemptyset(&t->wait_set);
@@ -56,6 +63,14 @@ int waitsig_take(Tracer *t)
 		sigaddset(&t->wait_set, sig);
 		sigaddset(&t->forward_set, sig);
 		t->old_actions[i] = old;
+	}
+	struct sigaction old_req = { 0 };
+	if (t->cfg.request_signal) {
+		sigaddset(&t->wait_set, t->cfg.request_signal);
+		sigaddset(&t->forward_set, t->cfg.request_signal);
+		if (sigaction(t->cfg.request_signal, NULL, &old_req) < 0)
+			return neg_errno();
+		t->old_request_action = old_req;
 	}
 	/* SIGCHLD set to SIG_IGN by our parent would make the kernel reap
 	 * children behind our back; the command gets it back at exec. */
@@ -76,6 +91,12 @@ int waitsig_take(Tracer *t)
 	for (size_t i = 0; i < t->cfg.n_forward_signals; i++)
 		if (sigismember(&t->forward_set, t->cfg.forward_signals[i]))
 			sigaction(t->cfg.forward_signals[i], &sa, NULL);
+	if (t->cfg.request_signal) {
+		/* no SA_RESTART: the blocking wait returns, the loop serves it */
+		struct sigaction rq = { .sa_handler = on_request };
+		sigemptyset(&rq.sa_mask);
+		sigaction(t->cfg.request_signal, &rq, NULL);
+	}
 	t->careful = true;
 	t->signals_taken = true;
 	return 0;
@@ -95,6 +116,8 @@ static void restore_actions(const Tracer *t)
 		if (sigismember(&t->forward_set, t->cfg.forward_signals[i]))
 			sigaction(t->cfg.forward_signals[i], &t->old_actions[i], NULL);
 	sigaction(SIGCHLD, &t->old_sigchld, NULL);
+	if (t->cfg.request_signal)
+		sigaction(t->cfg.request_signal, &t->old_request_action, NULL);
 }
 
 void waitsig_restore_in_child(const Tracer *t)
@@ -134,6 +157,8 @@ void waitsig_wait(Tracer *t, int64_t timeout_ns)
 	 * command's process group; forwarding would deliver it twice.  The
 	 * loop forwards the rest once it has drained waitpid(), so that a
 	 * root that just died is known to be gone. */
-	if (sig > 0 && sig != SIGCHLD && si.si_code != SI_KERNEL)
+	if (sig > 0 && sig == t->cfg.request_signal)
+		t->request_pending = 1;
+	else if (sig > 0 && sig != SIGCHLD && si.si_code != SI_KERNEL)
 		t->forward_pending = sig;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -495,6 +496,68 @@ START_TEST(test_systemd_dropin)
 }
 END_TEST
 
+static bool wait_for_file(const char *path, int seconds)
+{
+	for (int i = 0; i < seconds * 20; i++) {
+		if (access(path, R_OK) == 0)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* A long-running server: the report is written once a scanner ends, long
+ * before the server exits, and again on SIGUSR1. */
+START_TEST(test_report_rewritten_during_the_run)
+{
+	char root[600], exe[800], report[800];
+	snprintf(root, sizeof(root), "%s/diag-llm-library", env_path("TEST_WORKDIR"));
+	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
+	snprintf(report, sizeof(report), "%s/running.report.json", root);
+	unlink(report);
+	int e[2];
+	ck_assert_int_eq(pipe(e), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(e[1], 2);
+		close(e[0]);
+		setenv("OLLAMA_HOST", "127.0.0.1:0", 1);
+		setenv("OLLAMA_LLM_LIBRARY", "cuda_v13", 1);
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "-o", report, "--", exe, "serve", (char *)NULL);
+		_exit(99);
+	}
+	close(e[1]);
+	char buf[65536];
+	size_t len = 0;
+	while (len < sizeof(buf) - 1) {
+		ssize_t n = read(e[0], buf + len, sizeof(buf) - 1 - len);
+		ck_assert_int_gt(n, 0);
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (strstr(buf, "msg=\"inference compute\""))
+			break;
+	}
+	/* the runner has ended: the report is there, the server still runs */
+	ck_assert_msg(wait_for_file(report, 5), "no report while the server runs");
+	ck_assert_int_eq(kill(pid, 0), 0);
+	json_object *rep = json_object_from_file(report);
+	ck_assert_ptr_nonnull(rep);
+	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v13"), "reason"), "missing-dependency");
+	json_object_put(rep);
+
+	ck_assert_int_eq(unlink(report), 0);
+	ck_assert_int_eq(kill(pid, SIGUSR1), 0);
+	ck_assert_msg(wait_for_file(report, 5), "SIGUSR1 did not rewrite the report");
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	close(e[0]);
+}
+END_TEST
+
 /* Every report and trace the scenarios wrote, the H100 traces and a diff
  * against the JSON Schemas of schemas/ (scripts/validate-schemas). */
 START_TEST(test_outputs_match_schemas)
@@ -526,6 +589,7 @@ int main(void)
 	tcase_add_test(rep, test_discover_only_ends_by_itself);
 	tcase_add_test(rep, test_ci_example_catches_a_change);
 	tcase_add_test(rep, test_systemd_dropin);
+	tcase_add_test(rep, test_report_rewritten_during_the_run);
 	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
 	SRunner *sr = srunner_create(s);
