@@ -77,8 +77,20 @@ struct Diagnosis {
 Proc *diag_proc(const Diagnosis *d, pid_t pid);
 const char *diag_env(const Proc *p, const char *name);
 
+#define DETAIL_MAX 4096
+
 /* diagnose-verdict.c: the directories of the report. */
 int diag_directories(Diagnosis *d, Report *r);
+const char *diag_base_name(const char *path);
+/* Does ERE RE match TEXT?  Its group 1, when wanted, into GROUP1. */
+bool diag_regex_line(const char *re, const char *text, char *group1, size_t size);
+
+/* diagnose-evidence.c */
+/* The evidence record of event SEQ, from the model. */
+void diag_evidence_for(const Diagnosis *d, uint64_t seq, ReportEvidence *e);
+/* A directory that loaded but that the server did not keep (policy
+ * "kept") was dropped. */
+void diag_apply_kept(const Diagnosis *d, Report *r);
 
 /* Type-checked access to trace JSON: a trace is untrusted input (it may
  * come from anywhere to vgpu-report), so a field of the wrong type reads

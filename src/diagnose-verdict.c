@@ -15,9 +15,8 @@
 #include "path.h"
 
 #define EVIDENCE_MAX 8
-#define DETAIL_MAX 4096
 
-static const char *base_name(const char *p)
+const char *diag_base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');
 	return s ? s + 1 : p;
@@ -108,7 +107,7 @@ static bool entry_has(json_object *e, const char *glob)
 	return false;
 }
 
-static bool regex_line(const char *re, const char *text, char *group1, size_t size)
+bool diag_regex_line(const char *re, const char *text, char *group1, size_t size)
 {
 	regex_t rx;
 	regmatch_t m[2];
@@ -130,7 +129,7 @@ static uint64_t loaded_evidence(const Diagnosis *d, const Proc *p, const char *l
 {
 	for (size_t i = 0; i < p->n_output; i++) {
 		char g[PATH_MAX];
-		if (regex_line(d->policy.loaded_regex, p->output[i].text, g, sizeof(g)) && !strcmp(g, lib))
+		if (diag_regex_line(d->policy.loaded_regex, p->output[i].text, g, sizeof(g)) && !strcmp(g, lib))
 			return p->output[i].seq;
 	}
 	for (char **m = p->maps; m && *m; m++)
@@ -156,7 +155,7 @@ static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint
 	Window w = { first, UINT64_MAX };
 	for (size_t i = 0; i < p->n_opens; i++) {
 		const Open *o = &p->opens[i];
-		if (o->seq > first && !in_dir(o->path, dir) && is_backend(d, base_name(o->path))) {
+		if (o->seq > first && !in_dir(o->path, dir) && is_backend(d, diag_base_name(o->path))) {
 			w.to = o->seq;
 			break;
 		}
@@ -213,11 +212,11 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 	if (err || elf_class != 64 || (machine && strcmp(machine, "x86-64"))) {
 		set(j, "failed", "bad-library");
 		if (err)
-			snprintf(j->detail, sizeof(j->detail), "%s: %s", base_name(o->path),
+			snprintf(j->detail, sizeof(j->detail), "%s: %s", diag_base_name(o->path),
 				 !strcmp(err, "not-elf") ? "not an ELF file" : err);
 		else
 			snprintf(j->detail, sizeof(j->detail), "%s: ELF class %d, machine %s; this is x86-64",
-				 base_name(o->path), elf_class, machine ? machine : "?");
+				 diag_base_name(o->path), elf_class, machine ? machine : "?");
 		j->lib.outcome = strdup("failed");
 		return;
 	}
@@ -246,14 +245,14 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 	} else if (res.bad) {
 		set(j, "failed", "bad-library");
 		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable x86-64 library",
-			 base_name(o->path), res.bad[0]);
+			 diag_base_name(o->path), res.bad[0]);
 		j->lib.outcome = strdup("failed");
 	} else {
 		set(j, "failed", "load-error");
 		snprintf(j->detail, sizeof(j->detail),
 			 "%s and its dependencies were found, but the load was rolled back "
 			 "(an unresolved symbol, a failing initialiser, or a backend that registered nothing)",
-			 base_name(o->path));
+			 diag_base_name(o->path));
 		j->lib.outcome = strdup("unloaded");
 	}
 	loader_result_done(&res);
@@ -268,7 +267,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 	const Open *first = NULL, *lib = NULL, *failed = NULL;
 	for (size_t i = 0; i < p->n_opens; i++) {
 		const Open *o = &p->opens[i];
-		const char *b = base_name(o->path);
+		const char *b = diag_base_name(o->path);
 		if (!in_dir(o->path, dir) || !is_backend(d, b))
 			continue;
 		bool cpu = d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, b, 0);
@@ -304,7 +303,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 			 (int)p->pid, dir);
 		if (failed) {
 			set(j, "failed", "bad-library");
-			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", base_name(failed->path),
+			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", diag_base_name(failed->path),
 				 failed->result ? failed->result : "?");
 			cite(j, failed->seq);
 		}
@@ -313,7 +312,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 	j->have_lib = true;
 	j->lib.path = strdup(lib->path);
 	cite(j, lib->seq);
-	const char *b = base_name(lib->path);
+	const char *b = diag_base_name(lib->path);
 	/* "libggml-cuda.so" -> "cuda", "libggml-cpu-haswell.so" -> "cpu" */
 	char backend[64];
 	snprintf(backend, sizeof(backend), "%s", strncmp(b, "libggml-", 8) ? b : b + 8);
@@ -330,7 +329,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 	/* the backend's own complaint comes while it initialises: here */
 	for (size_t i = 0; accel_dir && i < p->n_output; i++)
 		for (size_t k = 0; in_window(&w, p->output[i].seq) && k < d->policy.n_init_failed; k++)
-			if (regex_line(d->policy.init_failed[k], p->output[i].text, NULL, 0)) {
+			if (diag_regex_line(d->policy.init_failed[k], p->output[i].text, NULL, 0)) {
 				set(j, "failed", "init-failed");
 				snprintf(j->detail, sizeof(j->detail), "%s loaded, but: %.*s", b,
 					 (int)strcspn(p->output[i].text, "\n"), p->output[i].text);
@@ -371,10 +370,10 @@ static bool judge_filters(const Diagnosis *d, const char *name, Judged *j)
 		const char *raw = diag_env(server, f->var);
 		char v[256];
 		trimmed(raw ? raw : "", v, sizeof(v));
-		if (f->kind == POLICY_FILTER_SELECT && *v && strcmp(v, base_name(name))) {
+		if (f->kind == POLICY_FILTER_SELECT && *v && strcmp(v, diag_base_name(name))) {
 			set(j, "skipped", "filtered-by-env");
 			snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
-		} else if (f->kind == POLICY_FILTER_ENABLE && !fnmatch(f->glob, base_name(name), 0) &&
+		} else if (f->kind == POLICY_FILTER_ENABLE && !fnmatch(f->glob, diag_base_name(name), 0) &&
 			   !env_true(v)) {
 			set(j, "skipped", "filtered-by-env");
 			if (raw)
@@ -428,55 +427,6 @@ static void judge_unscanned(const Diagnosis *d, const char *name, const char *pa
 	cite(j, lseq);
 }
 
-/* The evidence record of event SEQ, from the model. */
-static void evidence_for(const Diagnosis *d, uint64_t seq, ReportEvidence *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->seq = seq;
-	for (size_t i = 0; i < d->n_procs; i++) {
-		const Proc *p = &d->procs[i];
-		e->pid = p->pid;
-		for (size_t k = 0; k < p->n_opens; k++)
-			if (p->opens[k].seq == seq) {
-				e->syscall = strdup(p->opens[k].syscall);
-				e->path = strdup(p->opens[k].path);
-				e->result = p->opens[k].result ? strdup(p->opens[k].result) : NULL;
-				return;
-			}
-		for (size_t k = 0; k < p->n_output; k++)
-			if (p->output[k].seq == seq) {
-				e->event = strdup("output");
-				e->text = strndup(p->output[k].text, strcspn(p->output[k].text, "\n"));
-				return;
-			}
-		if (seq == p->crash_stack_seq) {
-			e->event = strdup("stack");
-			e->text = strdup(p->crash_stack);
-			return;
-		}
-		const char *kind = seq == p->exec_seq ? "exec" : seq == p->exit_seq ? "exit"
-						  : seq == p->fatal_seq ? "signal" : NULL;
-		if (kind) {
-			e->event = strdup(kind);
-			if (seq == p->exec_seq && p->exe)
-				e->path = strdup(p->exe);
-			if (seq == p->fatal_seq)
-				e->text = strdup(p->fatal_signal);
-			return;
-		}
-		if (seq == p->kill_seq) {
-			e->pid = p->killer;
-			e->syscall = strdup("kill");
-			e->text = p->kill_signal ? strdup(p->kill_signal) : NULL;
-			return;
-		}
-	}
-	e->pid = 0;
-	e->event = strdup("observe");
-	if (d->listing)
-		e->path = jstr(d->listing, "path") ? strdup(jstr(d->listing, "path")) : NULL;
-}
-
 typedef struct Dir {
 	char *name, *path;
 } Dir;
@@ -525,7 +475,7 @@ static bool runs_on(const Diagnosis *d, const Proc *p, const char *dir)
 		return false;
 	for (size_t i = 0; i < p->n_opens; i++)
 		if (in_dir(p->opens[i].path, dir) &&
-		    is_backend(d, base_name(p->opens[i].path)))
+		    is_backend(d, diag_base_name(p->opens[i].path)))
 			return true;
 	return false;
 }
@@ -560,7 +510,7 @@ static int collect_dirs(const Diagnosis *d, const char *root, Dir **ret, size_t 
 			r = add_dir(&dirs, &n, root, *s);
 		for (size_t k = 0; r >= 0 && d->policy.scanner_any && k < pr->n_opens; k++) {
 			const Open *o = &pr->opens[k];
-			if (!o->ok || !is_backend(d, base_name(o->path)))
+			if (!o->ok || !is_backend(d, diag_base_name(o->path)))
 				continue;
 			snprintf(p, sizeof(p), "%s", o->path);
 			char *slash = strrchr(p, '/');
@@ -598,8 +548,8 @@ static bool accelerator_dir(const Diagnosis *d, const char *name, const char *pa
 	for (size_t i = 0; i < d->n_procs; i++)
 		for (size_t k = 0; k < d->procs[i].n_opens; k++) {
 			const char *f = d->procs[i].opens[k].path;
-			if (in_dir(f, path) && is_backend(d, base_name(f)) &&
-			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, base_name(f), 0)))
+			if (in_dir(f, path) && is_backend(d, diag_base_name(f)) &&
+			    (!d->policy.cpu_glob || fnmatch(d->policy.cpu_glob, diag_base_name(f), 0)))
 				return true;
 		}
 	return false;
@@ -612,7 +562,7 @@ static void judged_to_dir(const Diagnosis *d, Judged *j, ReportDirectory *rd)
 	rd->detail = *j->detail ? strdup(j->detail) : NULL;
 	rd->evidence = calloc(j->n_cite ? j->n_cite : 1, sizeof(*rd->evidence));
 	for (size_t i = 0; rd->evidence && i < j->n_cite; i++)
-		evidence_for(d, j->cite[i], &rd->evidence[rd->n_evidence++]);
+		diag_evidence_for(d, j->cite[i], &rd->evidence[rd->n_evidence++]);
 }
 
 static void lib_done(ReportLibrary *l)
@@ -711,7 +661,7 @@ static void judge_dir(const Diagnosis *d, const Dir *dir, ReportDirectory *rd)
 		/* Loaded, and later scanners were pointed at another directory
 		 * holding the same backend and not at this one: dropped (Ollama
 		 * keeps cuda_v13 over cuda_v12 when both cover the GPUs). */
-		const char *lib = base_name(rd->libraries[rd->n_libraries - 1].path);
+		const char *lib = diag_base_name(rd->libraries[rd->n_libraries - 1].path);
 		const Proc *later = d->policy.kept_regex ? NULL : dropped_for(d, last_proc, dir->path, lib);
 		if (later) {
 			set(&last, "skipped", "dropped");
@@ -723,65 +673,6 @@ static void judge_dir(const Diagnosis *d, const Dir *dir, ReportDirectory *rd)
 		}
 	}
 	judged_to_dir(d, &last, rd);
-}
-
-/* The server's own word on what it kept (policy "kept"): the basenames
- * of its last such output line, comma-separated, and that line's seq. */
-static uint64_t kept_dirs(const Diagnosis *d, char *out, size_t size)
-{
-	const Proc *server = diag_proc(d, d->root_pid);
-	uint64_t seq = 0;
-	*out = '\0';
-	if (!server || !d->policy.kept_regex)
-		return 0;
-	for (size_t i = 0; i < server->n_output; i++) {
-		char g[1024];
-		if (regex_line(d->policy.kept_regex, server->output[i].text, g, sizeof(g))) {
-			size_t len = strlen(out);
-			snprintf(out + len, size - len, "%s%s", len ? "," : "", g);
-			seq = server->output[i].seq;
-		}
-	}
-	return seq;
-}
-
-static bool in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; p && *p;) {
-		const char *comma = strchrnul(p, ',');
-		if ((size_t)(comma - p) == n && !strncmp(p, name, n))
-			return true;
-		p = *comma ? comma + 1 : comma;
-	}
-	return false;
-}
-
-/* A directory that loaded but that the server did not keep was dropped. */
-static void apply_kept(const Diagnosis *d, Report *r)
-{
-	char kept[4096];
-	uint64_t seq = kept_dirs(d, kept, sizeof(kept));
-	if (!seq)
-		return;
-	for (size_t i = 0; i < r->n_directories; i++) {
-		ReportDirectory *rd = &r->directories[i];
-		if (strcmp(rd->verdict, "loaded") || in_list(kept, base_name(rd->path)))
-			continue;
-		char detail[DETAIL_MAX];
-		snprintf(detail, sizeof(detail), "loaded, but the server kept only %s", kept);
-		free(rd->verdict);
-		free(rd->reason);
-		free(rd->detail);
-		rd->verdict = strdup("skipped");
-		rd->reason = strdup("dropped");
-		rd->detail = strdup(detail);
-		ReportEvidence *ne = realloc(rd->evidence, (rd->n_evidence + 1) * sizeof(*ne));
-		if (ne) {
-			rd->evidence = ne;
-			evidence_for(d, seq, &rd->evidence[rd->n_evidence++]);
-		}
-	}
 }
 
 int diag_directories(Diagnosis *d, Report *r)
@@ -812,7 +703,7 @@ int diag_directories(Diagnosis *d, Report *r)
 		judge_dir(d, &dirs[i], rd);
 	}
 	if (rc >= 0)
-		apply_kept(d, r);
+		diag_apply_kept(d, r);
 	for (size_t i = 0; i < n; i++) {
 		free(dirs[i].name);
 		free(dirs[i].path);
