@@ -11,6 +11,10 @@
 #include "policy.h"
 
 #define OUTPUT_KEEP_MAX (256 * 1024)	/* scanner output kept per process */
+/* Library lookups kept per process: a scanner makes about a thousand; a
+ * process past this bound is no scanner worth the memory (a long-running
+ * server's millions of opens must not grow the diagnosis). */
+#define OPENS_KEEP_MAX 16384
 
 /* An open-family call on a path the diagnosis may need (a library name,
  * or anything under the library root). */
@@ -40,6 +44,7 @@ typedef struct Proc {
 	char **scans;		/* directories it was pointed at */
 	Open *opens;
 	size_t n_opens, cap_opens;
+	bool opens_truncated;	/* more than OPENS_KEEP_MAX: the rest dropped */
 	Chunk *output;
 	size_t n_output, cap_output, output_bytes;
 	char *fatal_signal;	/* first crash signal delivered */

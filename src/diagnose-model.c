@@ -289,6 +289,10 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	Proc *p = proc_for(d, pid, 0, (uint64_t)num(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
+	if (p->n_opens >= OPENS_KEEP_MAX) {
+		p->opens_truncated = true;
+		return 0;
+	}
 	if (p->n_opens == p->cap_opens) {
 		size_t cap = p->cap_opens ? p->cap_opens * 2 : 32;
 		Open *no = realloc(p->opens, cap * sizeof(*no));

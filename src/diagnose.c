@@ -177,6 +177,11 @@ static int fill_notes(const Diagnosis *d, Report *r)
 	}
 	if (rc >= 0)
 		rc = note_empty_runpaths(d, r);
+	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
+		if (d->procs[i].opens_truncated)
+			rc = add_note(r, "process %d opened more than %d libraries: the diagnosis kept the "
+					 "first %d",
+				      (int)d->procs[i].pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
 	if (rc >= 0)
 		rc = add_note(r, "no shim configured: nothing injected");
 	return rc;

@@ -33,12 +33,37 @@ int report_render(const Report *r, ReportFormat format, FILE *f, bool color)
 	return rc;
 }
 
+static int report_write_special(const Report *r, ReportFormat format, const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return neg_errno();
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return neg_errno();
+	FILE *f = fdopen(fd, "w");
+	if (!f)
+		return neg_errno();
+	TAKE_FD(fd);
+	int rc = report_render(r, format, f, false);
+	if (fclose(f) != 0)
+		rc = rc < 0 ? rc : neg_errno();
+	return rc;
+}
+
 int report_write_file(const Report *r, ReportFormat format, const char *path)
 {
 	if (!strcmp(path, "-")) {
 		int rc = report_render(r, format, stdout, false);
 		return rc < 0 ? rc : fflush(stdout) ? neg_errno() : 0;
 	}
+	/* -o /dev/null, a FIFO, a terminal: write in place. Renaming over
+	 * them would replace a device node with a regular file. A FIFO with
+	 * no reader fails (ENXIO) rather than blocking the tracer. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return report_write_special(r, format, path);
+
 	/* Readers (systemd units, CI) never see half a report: write a
 	 * temporary file beside the target, then rename it over. */
 	char tmp[PATH_MAX];

@@ -244,8 +244,12 @@ static int open_trace(const char *path, FILE **ret)
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return neg_errno();
-	/* An existing file keeps its mode through O_CREAT: narrow it. */
-	if (fchmod(fd, 0600) < 0 && errno != EPERM)
+	/* An existing file keeps its mode through O_CREAT: narrow it. Only a
+	 * regular file: --trace=/dev/null or a FIFO must keep its mode. */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	if (S_ISREG(st.st_mode) && fchmod(fd, 0600) < 0 && errno != EPERM)
 		return neg_errno();
 	FILE *f = fdopen(fd, "w");
 	if (!f)

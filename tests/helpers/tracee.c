@@ -193,6 +193,15 @@ static int mode_fifo_restart(const char *dir)
 	return fd >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
+/* N opens of one missing library: a long run's worth of traced calls. */
+static int mode_opens(long n)
+{
+	for (long i = 0; i < n; i++)
+		if (open("/nonexistent-vgpu/libvgpu-many.so.1", O_RDONLY) != -1 || errno != ENOENT)
+			return 1;
+	return 0;
+}
+
 static int mode_fstat(long n)
 {
 	struct stat st;
@@ -287,6 +296,8 @@ int main(int argc, char **argv)
 		return mode_relpath(arg);
 	if (!strcmp(mode, "fifo-restart") && arg)
 		return mode_fifo_restart(arg);
+	if (!strcmp(mode, "opens") && arg)
+		return mode_opens(atol(arg));
 	if (!strcmp(mode, "fstat") && arg)
 		return mode_fstat(atol(arg));
 	if (!strcmp(mode, "stderr") && arg)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -556,6 +557,43 @@ START_TEST(test_live_stack_at_failed_lookup)
 }
 END_TEST
 
+/* A long run: 1M traced calls (library lookups, the diagnosis's worst
+ * case) keep vgpu-run under 32 MiB, and the report still comes. */
+START_TEST(test_live_memory_bounded_over_1m_traced_calls)
+{
+	char report[] = "/tmp/vgpu-mem-XXXXXX";
+	int fd = mkstemp(report);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(env_path("VGPU_RUN"), "vgpu-run", "-q", "--format=json", "-o", report, "--", tracee(),
+		      "opens", "1000000", (char *)NULL);
+		_exit(99);
+	}
+	int st;
+	struct rusage ru;
+	ck_assert_int_eq(wait4(pid, &st, 0, &ru), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_msg(ru.ru_maxrss < 32 * 1024, "vgpu-run peaked at %ld KiB", ru.ru_maxrss);
+	json_object *rep = json_object_from_file(report);
+	ck_assert_ptr_nonnull(rep);
+	json_object *notes;
+	ck_assert(json_object_object_get_ex(rep, "notes", &notes));
+	bool capped = false;
+	for (size_t i = 0; i < json_object_array_length(notes); i++)
+		capped |= strstr(json_object_get_string(json_object_array_get_idx(notes, i)),
+				 "opened more than 16384 libraries") != NULL;
+	ck_assert(capped);
+	json_object_put(rep);
+	unlink(report);
+}
+END_TEST
+
 START_TEST(test_live_trace_is_well_formed)
 {
 	RunResult r;
@@ -589,6 +627,22 @@ START_TEST(test_live_trace_file_mode_0600)
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	unlink(path);
 	run_result_free(&r);
+}
+END_TEST
+
+/* -t and -o onto something that is not a regular file (a FIFO here,
+ * /dev/null in practice) write in place: the node stays a FIFO with its
+ * mode, the reader gets the whole trace and report. */
+START_TEST(test_live_trace_and_report_into_fifos)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+		 "d=$(mktemp -d) && mkfifo -m 0644 $d/t $d/r && { cat $d/t > $d/t.out & cat $d/r > $d/r.out & "
+		 "'%s' -q -t $d/t -o $d/r --format=json /bin/true && wait && test -p $d/t && test -p $d/r && "
+		 "[ \"$(stat -c %%a $d/t)\" = 644 ] && grep -q '^{\"schema\":\"vgpu-run/report/1\"' $d/r.out && "
+		 "grep -q '\"event\":\"stats\"' $d/t.out; }; rc=$?; rm -rf $d; exit $rc",
+		 env_path("VGPU_RUN"));
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -634,8 +688,16 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_stack_at_failed_lookup);
 	tcase_add_test(tc, test_live_trace_is_well_formed);
 	tcase_add_test(tc, test_live_trace_file_mode_0600);
+	tcase_add_test(tc, test_live_trace_and_report_into_fifos);
 	tcase_add_test(tc, test_live_self_test_passes_here);
 	suite_add_tcase(s, tc);
+
+	/* Two stops per library lookup at ~50 us each here: 1M calls take
+	 * about 100 s on a 2-core machine, so this test has its own budget. */
+	TCase *longrun = tcase_create("long-run");
+	tcase_set_timeout(longrun, 480);
+	tcase_add_test(longrun, test_live_memory_bounded_over_1m_traced_calls);
+	suite_add_tcase(s, longrun);
 	return s;
 }
 
