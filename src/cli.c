@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@ enum {
 	OPT_SELF_TEST = 0x100,
 	OPT_FORMAT,
 	OPT_DISCOVER_ONLY,
+	OPT_TRACE_MAX,
 };
 
 const char cli_usage[] =
@@ -23,6 +26,8 @@ const char cli_usage[] =
 	"  -o, --report=FILE  write the report to FILE ('-': stdout), atomically\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
+	"      --trace-max=SIZE  stop the trace at SIZE bytes (K, M, G suffixes) with a\n"
+	"                     'truncated' line; the report still sees every event\n"
 	"      --discover-only  stop COMMAND (SIGTERM) once the policy says discovery\n"
 	"                     is over, write the report, exit 0\n"
 	"  -k, --stack        backtrace (libunwind) at decision events and crashes\n"
@@ -42,6 +47,7 @@ static const struct option long_options[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "discover-only", no_argument, NULL, OPT_DISCOVER_ONLY },
 	{ "trace", required_argument, NULL, 't' },
+	{ "trace-max", required_argument, NULL, OPT_TRACE_MAX },
 	{ "stack", no_argument, NULL, 'k' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -50,6 +56,38 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{}
 };
+
+/* "64M" -> 67108864.  At least 4096: room for the header line. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	static const struct {
+		char suffix;
+		unsigned shift;
+	} units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 } };
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	uint64_t v = strtoull(s, &end, 10);
+	if (errno)
+		return -ERANGE;
+	unsigned shift = 0;
+	for (size_t i = 0; *end && i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].suffix || *end == units[i].suffix + 32) {
+			shift = units[i].shift;
+			end++;
+			break;
+		}
+	if (*end)
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	v <<= shift;
+	if (v < 4096)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
 
 int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 {
@@ -95,6 +133,14 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 			break;
 		case 'k':
 			o.stacks = true;
+			break;
+		case OPT_TRACE_MAX:
+			if (parse_size(optarg, &o.trace_max) < 0) {
+				snprintf(err, err_size,
+					 "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '%s'",
+					 optarg);
+				return -EINVAL;
+			}
 			break;
 		case OPT_DISCOVER_ONLY:
 			o.discover_only = true;

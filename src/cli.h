@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum CliAction {
 	CLI_RUN,
@@ -21,6 +22,7 @@ typedef enum CliFormat {
 typedef struct Options {
 	CliAction action;
 	const char *trace_path;	/* -t FILE, or NULL */
+	uint64_t trace_max;	/* --trace-max bytes; 0: no cap */
 	const char *policy;	/* -p NAME|FILE; default "ollama" */
 	const char *report_path;	/* -o FILE ("-": stdout), or NULL */
 	CliFormat format;

@@ -76,6 +76,7 @@ struct Diagnosis {
 	json_object *listing;	/* the observe/listing event, or NULL */
 	uint64_t stops, backtraces, backtrace_ns;
 	uint64_t last_seq;
+	uint64_t cut_seq, cut_limit;	/* a "truncated" line: the trace ends there */
 };
 
 /* diagnose-model.c */

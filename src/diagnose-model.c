@@ -415,6 +415,13 @@ static int on_stats(Diagnosis *d, json_object *ev)
 	return 0;
 }
 
+static int on_truncated(Diagnosis *d, json_object *ev)
+{
+	d->cut_seq = (uint64_t)num(ev, "seq", 0);
+	d->cut_limit = (uint64_t)num(ev, "limit", 0);
+	return 0;
+}
+
 #define STACK_TEXT_FRAMES 8	/* frames named in evidence */
 
 /* A backtrace taken at a crash is evidence for scanner-crashed. */
@@ -444,6 +451,7 @@ static const struct {
 	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
 	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
 	{ "observe", on_observe }, { "stats", on_stats },	    { "stack", on_stack },
+	{ "truncated", on_truncated },
 };
 
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)

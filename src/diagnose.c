@@ -182,6 +182,10 @@ static int fill_notes(const Diagnosis *d, Report *r)
 			rc = add_note(r, "process %d opened more than %d libraries: the diagnosis kept the "
 					 "first %d",
 				      (int)d->procs[i].pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
+	if (rc >= 0 && d->cut_seq)
+		rc = add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
+				 "verdicts see only what came before",
+			      (unsigned long long)d->cut_limit, (unsigned long long)d->cut_seq);
 	if (rc >= 0)
 		rc = add_note(r, "no shim configured: nothing injected");
 	return rc;

@@ -75,6 +75,9 @@ static void report_problems(const Options *o, const RunOutcome *out)
 	if (out->trace_error)
 		fprintf(stderr, "vgpu-run: writing the trace '%s' failed: %s\n", o->trace_path,
 			strerror(-out->trace_error));
+	else if (out->trace_cut)
+		fprintf(stderr, "vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
+			o->trace_path, (unsigned long long)o->trace_max);
 }
 
 static int finish(const Options *o, const RunOutcome *out)
@@ -136,6 +139,7 @@ int main(int argc, char **argv)
 	RunConfig cfg = {
 		.command = o.command,
 		.trace_path = o.trace_path,
+		.trace_max = o.trace_max,
 		.verbose = o.verbose,
 		.stacks = o.stacks,
 		.discover_only = o.discover_only,

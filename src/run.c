@@ -43,6 +43,8 @@ typedef struct Sink {
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;
+	uint64_t trace_bytes;	/* written to the -t file, for --trace-max */
+	bool trace_cut;
 	int scratch_error;
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
@@ -88,6 +90,10 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 }
 
 /* The record in s->json is complete: one line to each trace. */
+/* The longest "truncated" line (four 20-digit numbers): reserved below
+ * --trace-max so that the marker, too, fits under the cap. */
+#define TRUNCATED_LINE_MAX 160
+
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
@@ -100,12 +106,30 @@ static void emit(Sink *s)
 	if (s->scratch && !s->scratch_error &&
 	    fwrite(s->json.buf, 1, s->json.len, s->scratch) != s->json.len)
 		s->scratch_error = -errno;
-	if (!s->trace || s->trace_error)
+	if (!s->trace || s->trace_error || s->trace_cut)
 		return;
+	/* --trace-max: the line that would pass the cap is replaced by a
+	 * marker with its seq (the header always goes in). */
+	const char *line = s->json.buf;
+	size_t len = s->json.len;
+	JsonWriter marker;
+	json_init(&marker);
+	if (s->cfg->trace_max && s->trace_bytes > 0 &&
+	    s->trace_bytes + len + TRUNCATED_LINE_MAX > s->cfg->trace_max) {
+		trace_json_truncated(&marker, s->seq, s->tracer ? tracer_now_ns(s->tracer) : 0,
+				     s->trace_bytes, s->cfg->trace_max);
+		json_raw(&marker, "\n");
+		line = marker.buf;
+		len = marker.len;
+		s->trace_cut = true;
+	}
 	/* One line per event, flushed at once: the trace is complete up to
 	 * the last event even if vgpu-run is killed. */
-	if (fwrite(s->json.buf, 1, s->json.len, s->trace) != s->json.len || fflush(s->trace) != 0)
+	if (!marker.failed &&
+	    (fwrite(line, 1, len, s->trace) != len || fflush(s->trace) != 0))
 		s->trace_error = -errno;
+	s->trace_bytes += len;
+	json_done(&marker);
 }
 
 static bool encoding(const Sink *s)
@@ -362,6 +386,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		ret->events = sink.seq;
 		ret->discovered = sink.discovery_seen;
 		ret->trace_error = sink.trace_error;
+		ret->trace_cut = sink.trace_cut;
 		if (sink.scratch && diagnose_scratch(&sink, &ret->report) >= 0)
 			ret->have_report = true;
 	}

@@ -11,6 +11,7 @@
 typedef struct RunConfig {
 	char **command;		/* argv of COMMAND, NULL-terminated */
 	const char *trace_path;	/* NULL: no trace file */
+	uint64_t trace_max;	/* bytes of trace file; 0: no cap */
 	bool verbose;
 	const Policy *policy;	/* NULL: none (no listing, default capture) */
 	bool diagnose;		/* build the report (needs a policy) */
@@ -30,6 +31,7 @@ typedef struct RunOutcome {
 	TracerStats stats;
 	uint64_t events;
 	int trace_error;	/* -errno when writing the trace failed */
+	bool trace_cut;		/* --trace-max was reached */
 	bool discovered;	/* the policy's "discovered" line was seen */
 	Report report;		/* when have_report: release with report_done */
 	bool have_report;

@@ -232,6 +232,15 @@ int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerSta
 	return w->failed ? -ENOMEM : 0;
 }
 
+int trace_json_truncated(JsonWriter *w, uint64_t seq, uint64_t t_ns, uint64_t bytes, uint64_t limit)
+{
+	common(w, seq, t_ns, "truncated");
+	json_kv_uint(w, "bytes", bytes);
+	json_kv_uint(w, "limit", limit);
+	json_object_end(w);
+	return w->failed ? -ENOMEM : 0;
+}
+
 static void kv_strv(JsonWriter *w, const char *key, char *const *v, size_t n)
 {
 	json_key(w, key);

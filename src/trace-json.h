@@ -35,3 +35,6 @@ int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_
 		     const char *why, const TracerFrame *frames, size_t n);
 /* The closing record: the run's costs as stop counts. */
 int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);
+/* The last line of a trace file cut by --trace-max: BYTES were written
+ * (LIMIT the cap); events from SEQ on are not in the file. */
+int trace_json_truncated(JsonWriter *w, uint64_t seq, uint64_t t_ns, uint64_t bytes, uint64_t limit);

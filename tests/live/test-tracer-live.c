@@ -646,6 +646,66 @@ START_TEST(test_live_trace_and_report_into_fifos)
 }
 END_TEST
 
+/* --trace-max: the file stays under the cap and ends with a truncated
+ * line carrying the next seq; the live report is whole, and a report made
+ * from the cut file says it was cut. */
+START_TEST(test_live_trace_max_cuts_file_not_report)
+{
+	char trace[] = "/tmp/vgpu-cut-XXXXXX", report[] = "/tmp/vgpu-cutr-XXXXXX";
+	close(mkstemp(trace));
+	close(mkstemp(report));
+	char t_arg[64], o_arg[64];
+	snprintf(t_arg, sizeof(t_arg), "--trace=%s", trace);
+	snprintf(o_arg, sizeof(o_arg), "--report=%s", report);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", t_arg, "--trace-max=8K", o_arg, "--format=text", "--",
+		       tracee(), "opens", "300"),
+		  &r);
+	ck_assert(WIFEXITED(r.status));
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	char want[160];
+	snprintf(want, sizeof(want), "vgpu-run: the trace '%s' was cut at --trace-max=8192 bytes\n", trace);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+
+	struct stat st;
+	ck_assert_int_eq(stat(trace, &st), 0);
+	ck_assert_int_le(st.st_size, 8192);
+	ck_assert_int_gt(st.st_size, 8192 - 1024);
+	Trace t;
+	ck_assert_int_eq(trace_load(trace, &t), 0);
+	json_object *last = t.ev[t.n - 1];
+	ck_assert_str_eq(ev_str(last, "event"), "truncated");
+	ck_assert_int_eq(ev_int(last, "seq", -1), (long long)t.n);
+	ck_assert_int_eq(ev_int(last, "limit", -1), 8192);
+	ck_assert_int_eq(ev_int(last, "bytes", -1) + (long long)strlen(json_object_to_json_string_ext(last, JSON_C_TO_STRING_PLAIN)) + 1, st.st_size);
+	ck_assert_uint_eq(trace_count(&t, "stats", NULL, NULL), 0);
+
+	/* the live report saw all 300 lookups: no cut note */
+	FILE *f = fopen(report, "r");
+	ck_assert_ptr_nonnull(f);
+	char text[65536];
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = 0;
+	fclose(f);
+	ck_assert_ptr_null(strstr(text, "trace was cut"));
+
+	run_plain(ARGV(env_path("VGPU_REPORT"), "show", trace), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	snprintf(want, sizeof(want),
+		 "the trace was cut at 8192 bytes (--trace-max) before event %zu: verdicts see only what came before",
+		 t.n);
+	ck_assert_msg(strstr(r.out, want), "%s", r.out);
+	run_result_free(&r);
+	trace_free(&t);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "'%s/scripts/validate-schemas' '%s' >/dev/null", env_path("SOURCE_ROOT"), trace);
+	ck_assert_int_eq(system(cmd), 0);
+	unlink(trace);
+	unlink(report);
+}
+END_TEST
+
 START_TEST(test_live_self_test_passes_here)
 {
 	RunResult r;
@@ -689,6 +749,7 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_trace_is_well_formed);
 	tcase_add_test(tc, test_live_trace_file_mode_0600);
 	tcase_add_test(tc, test_live_trace_and_report_into_fifos);
+	tcase_add_test(tc, test_live_trace_max_cuts_file_not_report);
 	tcase_add_test(tc, test_live_self_test_passes_here);
 	suite_add_tcase(s, tc);
 

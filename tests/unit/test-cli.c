@@ -59,6 +59,10 @@ static const struct {
 	{ "--format=xml", "--format must be text or json, not 'xml'" },
 	{ "--policy=", "--policy needs a name or a file" },
 	{ "-o", "option '-o' needs an argument" },
+	{ "--trace-max=4095", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '4095'" },
+	{ "--trace-max=1Q", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '1Q'" },
+	{ "--trace-max=-8K", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '-8K'" },
+	{ "--trace-max=17179869184G", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '17179869184G'" },
 };
 
 START_TEST(test_cli_rejects_bad_options_with_one_line)
@@ -68,6 +72,22 @@ START_TEST(test_cli_rejects_bad_options_with_one_line)
 	char *a[] = { "vgpu-run", bad_cases[_i].arg, NULL };
 	ck_assert_int_eq(cli_parse(2, a, &o, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, bad_cases[_i].err);
+}
+END_TEST
+
+START_TEST(test_cli_trace_max_sizes)
+{
+	static const struct {
+		char *arg;
+		uint64_t bytes;
+	} sizes[] = { { "--trace-max=4096", 4096 }, { "--trace-max=64k", 65536 },
+		      { "--trace-max=64M", 67108864 }, { "--trace-max=2G", 2147483648 } };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char err[128] = "";
+		Options o;
+		ck_assert_int_eq(cli_parse(3, ARGS(sizes[i].arg, "true"), &o, err, sizeof(err)), 0);
+		ck_assert_uint_eq(o.trace_max, sizes[i].bytes);
+	}
 }
 END_TEST
 
@@ -89,7 +109,7 @@ END_TEST
 START_TEST(test_cli_usage_names_every_option)
 {
 	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
-					     "--trace=FILE", "--discover-only", "--stack", "--verbose", "--quiet", "--self-test", "--help",
+					     "--trace=FILE", "--trace-max=SIZE", "--discover-only", "--stack", "--verbose", "--quiet", "--self-test", "--help",
 					     "--version" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(cli_usage, opts[i]), "%s missing from --help", opts[i]);
@@ -131,6 +151,7 @@ int main(void)
 	tcase_add_test(tc, test_cli_stops_at_command_options);
 	tcase_add_loop_test(tc, test_cli_rejects_bad_options_with_one_line, 0,
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
+	tcase_add_test(tc, test_cli_trace_max_sizes);
 	tcase_add_test(tc, test_cli_actions_and_missing_command);
 	tcase_add_test(tc, test_cli_usage_names_every_option);
 	tcase_add_test(tc, test_command_resolve_path_search);
