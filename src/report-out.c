@@ -33,6 +33,25 @@ int report_render(const Report *r, ReportFormat format, FILE *f, bool color)
 	return rc;
 }
 
+/* Render into FD, which this takes over (closed in every case); with
+ * SYNC, on disk before returning. */
+static int render_to_fd(const Report *r, ReportFormat format, int fd, bool sync)
+{
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		int rc = neg_errno();
+		close(fd);
+		return rc;
+	}
+	int rc = report_render(r, format, f, false);
+	if (fflush(f) != 0 || (sync && fsync(fd) != 0))
+		rc = rc < 0 ? rc : neg_errno();
+	if (fclose(f) != 0)
+		rc = rc < 0 ? rc : neg_errno();
+	return rc;
+}
+
+/* A FIFO with no reader fails (ENXIO) rather than blocking the tracer. */
 static int report_write_special(const Report *r, ReportFormat format, const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -41,14 +60,7 @@ static int report_write_special(const Report *r, ReportFormat format, const char
 	int flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
 		return neg_errno();
-	FILE *f = fdopen(fd, "w");
-	if (!f)
-		return neg_errno();
-	TAKE_FD(fd);
-	int rc = report_render(r, format, f, false);
-	if (fclose(f) != 0)
-		rc = rc < 0 ? rc : neg_errno();
-	return rc;
+	return render_to_fd(r, format, TAKE_FD(fd), false);
 }
 
 int report_write_file(const Report *r, ReportFormat format, const char *path)
@@ -58,8 +70,7 @@ int report_write_file(const Report *r, ReportFormat format, const char *path)
 		return rc < 0 ? rc : fflush(stdout) ? neg_errno() : 0;
 	}
 	/* -o /dev/null, a FIFO, a terminal: write in place. Renaming over
-	 * them would replace a device node with a regular file. A FIFO with
-	 * no reader fails (ENXIO) rather than blocking the tracer. */
+	 * them would replace a device node with a regular file. */
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return report_write_special(r, format, path);
@@ -72,18 +83,7 @@ int report_write_file(const Report *r, ReportFormat format, const char *path)
 	int fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
 	if (fd < 0)
 		return neg_errno();
-	FILE *f = fdopen(fd, "w");
-	if (!f) {
-		int rc = neg_errno();
-		close(fd);
-		unlink(tmp);
-		return rc;
-	}
-	int rc = report_render(r, format, f, false);
-	if (fflush(f) != 0 || fsync(fd) != 0)
-		rc = rc < 0 ? rc : neg_errno();
-	if (fclose(f) != 0)
-		rc = rc < 0 ? rc : neg_errno();
+	int rc = render_to_fd(r, format, fd, true);
 	if (rc >= 0 && rename(tmp, path) < 0)
 		rc = neg_errno();
 	if (rc < 0)
