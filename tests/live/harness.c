@@ -73,12 +73,17 @@ void run_plain(const char *const *argv, RunResult *ret)
 	ck_assert_int_eq(waitpid(pid, &ret->status, 0), pid);
 }
 
+void temp_file(char *tmpl)
+{
+	int fd = mkstemp(tmpl);
+	ck_assert_msg(fd >= 0, "mkstemp %s: %s", tmpl, strerror(errno));
+	close(fd);
+}
+
 void run_traced(const char *const *argv, RunResult *ret)
 {
 	char tpath[] = "/tmp/vgpu-live-XXXXXX";
-	int fd = mkstemp(tpath);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(tpath);
 
 	const char *full[64] = { env_path("VGPU_RUN"), "-q", "-t", tpath, "--" };
 	size_t n = 5;

@@ -21,6 +21,9 @@ typedef struct RunResult {
 
 /* Paths from the environment meson sets (VGPU_RUN, TRACEE, ...). */
 const char *env_path(const char *name);
+/* mkstemp(TMPL) and close it: an empty file, mode 0600, for the test to
+ * name on a command line.  Fails the test if it cannot. */
+void temp_file(char *tmpl);
 
 /* Run "vgpu-run -q -t <tmp> -- ARGV..." with stdin /dev/null and collect
  * everything.  Fails the test on harness errors. */

@@ -44,9 +44,7 @@ static void serve(const char *const *env, Served *ret)
 {
 	make_install();
 	char trace[] = "/tmp/vgpu-ollama-XXXXXX", exe[600];
-	int fd = mkstemp(trace);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(trace);
 	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
 	const char *base_env[16] = { "OLLAMA_HOST=127.0.0.1:0" };
 	size_t n = 1;

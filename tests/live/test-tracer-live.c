@@ -94,9 +94,7 @@ START_TEST(test_live_launch_failures_have_documented_codes)
 	run_result_free(&r);
 
 	char noexec[] = "/tmp/vgpu-noexec-XXXXXX", want[128];
-	int fd = mkstemp(noexec);	/* mode 0600: no execute bit */
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(noexec);	/* mode 0600: no execute bit */
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", noexec), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 126);
 	snprintf(want, sizeof(want), "vgpu-run: cannot execute '%s': Permission denied\n", noexec);
@@ -525,9 +523,7 @@ END_TEST
 START_TEST(test_live_stack_at_failed_lookup)
 {
 	char trace[] = "/tmp/vgpu-stack-XXXXXX";
-	int fd = mkstemp(trace);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(trace);
 	RunResult r;
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-k", "-t", trace, "--", env_path("STACK_FCALL")), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
@@ -562,9 +558,7 @@ END_TEST
 START_TEST(test_live_memory_bounded_over_1m_traced_calls)
 {
 	char report[] = "/tmp/vgpu-mem-XXXXXX";
-	int fd = mkstemp(report);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(report);
 	pid_t pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
@@ -615,9 +609,7 @@ END_TEST
 START_TEST(test_live_trace_file_mode_0600)
 {
 	char path[] = "/tmp/vgpu-mode-XXXXXX";
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	close(fd);
+	temp_file(path);
 	ck_assert_int_eq(chmod(path, 0644), 0);	/* an existing file is narrowed */
 	RunResult r;
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", path, "/bin/true"), &r);
@@ -652,8 +644,8 @@ END_TEST
 START_TEST(test_live_trace_max_cuts_file_not_report)
 {
 	char trace[] = "/tmp/vgpu-cut-XXXXXX", report[] = "/tmp/vgpu-cutr-XXXXXX";
-	close(mkstemp(trace));
-	close(mkstemp(report));
+	temp_file(trace);
+	temp_file(report);
 	char t_arg[64], o_arg[64];
 	snprintf(t_arg, sizeof(t_arg), "--trace=%s", trace);
 	snprintf(o_arg, sizeof(o_arg), "--report=%s", report);
