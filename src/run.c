@@ -89,11 +89,11 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 	       !strcmp(ev->exec.argv[1], p->scanner_argv1);
 }
 
-/* The record in s->json is complete: one line to each trace. */
 /* The longest "truncated" line (four 20-digit numbers): reserved below
  * --trace-max so that the marker, too, fits under the cap. */
 #define TRUNCATED_LINE_MAX 160
 
+/* The record in s->json is complete: one line to each trace. */
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
