@@ -13,6 +13,8 @@ enum {
 	OPT_FORMAT,
 	OPT_DISCOVER_ONLY,
 	OPT_TRACE_MAX,
+	OPT_INJECT_METHOD,
+	OPT_NO_INJECT,
 };
 
 const char cli_usage[] =
@@ -30,6 +32,13 @@ const char cli_usage[] =
 	"                     'truncated' line; the report still sees every event\n"
 	"      --discover-only  stop COMMAND (SIGTERM) once the policy says discovery\n"
 	"                     is over, write the report, exit 0\n"
+	"  -s, --shim=[SONAME=]PATH  inject the shim library PATH into scanners, for\n"
+	"                     the policy's soname (libcuda.so.1) or SONAME; repeatable\n"
+	"                     (default: $VGPU_SHIM, then the policy's 'shim')\n"
+	"      --inject-method=redirect|preload  redirect the scanner's opens of the\n"
+	"                     soname to the shim, or put it in LD_PRELOAD at exec\n"
+	"                     (default: the policy's)\n"
+	"      --no-inject    trace and diagnose, inject nothing\n"
 	"  -k, --stack        backtrace (libunwind) at decision events and crashes\n"
 	"  -v, --verbose      print events live on stderr\n"
 	"  -q, --quiet        no report on stderr when COMMAND ends (unless -o)\n"
@@ -48,6 +57,9 @@ static const struct option long_options[] = {
 	{ "discover-only", no_argument, NULL, OPT_DISCOVER_ONLY },
 	{ "trace", required_argument, NULL, 't' },
 	{ "trace-max", required_argument, NULL, OPT_TRACE_MAX },
+	{ "shim", required_argument, NULL, 's' },
+	{ "inject-method", required_argument, NULL, OPT_INJECT_METHOD },
+	{ "no-inject", no_argument, NULL, OPT_NO_INJECT },
 	{ "stack", no_argument, NULL, 'k' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -98,7 +110,7 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 	 * missing argument distinctly.  opterr = 0: we word the messages. */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:o:t:kvqhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:p:o:t:s:kvqhV", long_options, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (!*optarg) {
@@ -130,6 +142,28 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				snprintf(err, err_size, "--format must be text or json, not '%s'", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 's':
+			if (!*optarg) {
+				snprintf(err, err_size, "--shim needs a library path");
+				return -EINVAL;
+			}
+			if (o.n_shims == CLI_SHIMS_MAX) {
+				snprintf(err, err_size, "more than %d --shim options", CLI_SHIMS_MAX);
+				return -EINVAL;
+			}
+			o.shims[o.n_shims++] = optarg;
+			break;
+		case OPT_INJECT_METHOD:
+			if (strcmp(optarg, "redirect") && strcmp(optarg, "preload")) {
+				snprintf(err, err_size, "--inject-method must be redirect or preload, not '%s'",
+					 optarg);
+				return -EINVAL;
+			}
+			o.inject_method = optarg;
+			break;
+		case OPT_NO_INJECT:
+			o.no_inject = true;
 			break;
 		case 'k':
 			o.stacks = true;

@@ -19,6 +19,8 @@ typedef enum CliFormat {
 	CLI_FORMAT_JSON,
 } CliFormat;
 
+#define CLI_SHIMS_MAX 4
+
 typedef struct Options {
 	CliAction action;
 	const char *trace_path;	/* -t FILE, or NULL */
@@ -30,6 +32,11 @@ typedef struct Options {
 	bool quiet;
 	bool stacks;		/* -k: backtraces at decision events */
 	bool discover_only;	/* stop COMMAND once discovery is over */
+	/* -s/--shim values as given ("PATH" or "SONAME=PATH"), in order. */
+	const char *shims[CLI_SHIMS_MAX];
+	size_t n_shims;
+	const char *inject_method;	/* --inject-method, or NULL: the policy's */
+	bool no_inject;
 	char **command;		/* points into argv; NULL-terminated */
 } Options;
 

@@ -77,7 +77,13 @@ struct Diagnosis {
 	uint64_t stops, backtraces, backtrace_ns;
 	uint64_t last_seq;
 	uint64_t cut_seq, cut_limit;	/* a "truncated" line: the trace ends there */
+	json_object *injects;	/* inject events, at most INJECTS_KEEP_MAX */
+	size_t injects_dropped;
 };
+
+/* Inject events kept for the report: one or two per scanner; a run that
+ * injects into thousands of processes (scanner = any) keeps the first. */
+#define INJECTS_KEEP_MAX 1024
 
 /* diagnose-model.c */
 Proc *diag_proc(const Diagnosis *d, pid_t pid);
@@ -90,6 +96,14 @@ int diag_directories(Diagnosis *d, Report *r);
 const char *diag_base_name(const char *path);
 /* Does ERE RE match TEXT?  Its group 1, when wanted, into GROUP1. */
 bool diag_regex_line(const char *re, const char *text, char *group1, size_t size);
+
+/* diagnose-inject.c: inject events, and what the report says of them. */
+int diag_on_inject(Diagnosis *d, json_object *ev);
+int diag_injections(const Diagnosis *d, Report *r);
+/* The note on what was (not) injected and why, from the header. */
+int diag_inject_notes(const Diagnosis *d, Report *r);
+/* add_note() of diagnose.c, for the other files. */
+__attribute__((format(printf, 2, 3))) int diag_add_note(Report *r, const char *fmt, ...);
 
 /* diagnose-evidence.c */
 /* The evidence record of event SEQ, from the model. */

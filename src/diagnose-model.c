@@ -121,6 +121,7 @@ Diagnosis *diagnosis_free(Diagnosis *d)
 	json_object_put(d->elf);
 	json_object_put(d->listing);
 	json_object_put(d->header);
+	json_object_put(d->injects);
 	policy_done(&d->policy);
 	free(d->policy_error);
 	strv_free_all(d->command);
@@ -451,7 +452,7 @@ static const struct {
 	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
 	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
 	{ "observe", on_observe }, { "stats", on_stats },	    { "stack", on_stack },
-	{ "truncated", on_truncated },
+	{ "truncated", on_truncated }, { "inject", diag_on_inject },
 };
 
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)

@@ -11,8 +11,7 @@
 #include "config.h"
 #include "diagnose-internal.h"
 
-static int add_note(Report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int add_note(Report *r, const char *fmt, ...)
+int diag_add_note(Report *r, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -143,7 +142,7 @@ static int note_empty_runpaths(const Diagnosis *d, Report *r)
 		for (size_t i = 0, len = 0; i < nd && len < sizeof(list); i++)
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", dirs[i]);
 		if (rc >= 0 && nd)
-			rc = add_note(r,
+			rc = diag_add_note(r,
 				      "the backend libraries in %s have RUNPATH '%s': its empty element makes "
 				      "the loader also search the working directory of the process loading them",
 				      list, *v);
@@ -157,19 +156,19 @@ static int fill_notes(const Diagnosis *d, Report *r)
 {
 	int rc = 0;
 	if (!d->have_policy)
-		rc = add_note(r, "no policy in the trace: no directory verdicts");
+		rc = diag_add_note(r, "no policy in the trace: no directory verdicts");
 	else {
 		bool scanner = false;
 		for (size_t i = 0; i < d->n_procs; i++)
 			scanner |= d->procs[i].is_scanner ||
 				   (d->policy.scanner_any && d->procs[i].n_opens > 0);
 		if (!scanner)
-			rc = add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
+			rc = diag_add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
 		if (rc >= 0 && d->policy.version_regex && !r->scanner_version)
-			rc = add_note(r, "the scanner's version was not found in the server's output");
+			rc = diag_add_note(r, "the scanner's version was not found in the server's output");
 		if (rc >= 0 && r->scanner_version && d->policy.version_min &&
 		    !version_in(r->scanner_version, d->policy.version_min, d->policy.version_max))
-			rc = add_note(r,
+			rc = diag_add_note(r,
 				      "scanner version %s is outside %s to %s, which policy %s was written "
 				      "for: verdicts may not match",
 				      r->scanner_version, d->policy.version_min, d->policy.version_max,
@@ -179,15 +178,15 @@ static int fill_notes(const Diagnosis *d, Report *r)
 		rc = note_empty_runpaths(d, r);
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
 		if (d->procs[i].opens_truncated)
-			rc = add_note(r, "process %d opened more than %d libraries: the diagnosis kept the "
+			rc = diag_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the "
 					 "first %d",
 				      (int)d->procs[i].pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
 	if (rc >= 0 && d->cut_seq)
-		rc = add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
+		rc = diag_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
 				 "verdicts see only what came before",
 			      (unsigned long long)d->cut_limit, (unsigned long long)d->cut_seq);
 	if (rc >= 0)
-		rc = add_note(r, "no shim configured: nothing injected");
+		rc = diag_inject_notes(d, r);
 	return rc;
 }
 
@@ -232,6 +231,8 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 		rc = fill_processes(d, &r);
 	if (rc >= 0)
 		rc = diag_directories(d, &r);
+	if (rc >= 0)
+		rc = diag_injections(d, &r);
 	if (rc >= 0)
 		rc = fill_notes(d, &r);
 	r.stops = d->stops;

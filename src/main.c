@@ -8,9 +8,11 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cli.h"
 #include "config.h"
 #include "policy.h"
+#include "shim.h"
 #include "report-out.h"
 #include "run.h"
 #include "selftest.h"
@@ -105,6 +107,36 @@ static int finish(const Options *o, const RunOutcome *out)
 	return res->code;
 }
 
+/* The shims to inject: --shim, else $VGPU_SHIM (blank-separated), else
+ * the policy's; each checked against the safety rule now, before COMMAND
+ * starts. */
+static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char *err, size_t err_size)
+{
+	const char *soname = p->n_inject_sonames ? p->inject_sonames[0] : "libcuda.so.1";
+	const char *env = getenv("VGPU_SHIM");
+	ret->method = o->inject_method ? o->inject_method : p->inject_method ? p->inject_method : "redirect";
+	ret->disabled = o->no_inject;
+	int r = 0;
+	if (o->n_shims) {
+		ret->source = "--shim";
+		for (size_t i = 0; i < o->n_shims && r >= 0; i++)
+			r = shim_set_add(ret, o->shims[i], soname, true, err, err_size);
+	} else if (env && *env) {
+		ret->source = "VGPU_SHIM";
+		_cleanup_free_ char *copy = strdup(env);
+		char *save = NULL;
+		for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && r >= 0;
+		     w = strtok_r(NULL, " \t", &save))
+			r = shim_set_add(ret, w, soname, false, err, err_size);
+	} else if (p->shim) {
+		ret->source = "policy";
+		r = shim_set_add(ret, p->shim, soname, false, err, err_size);
+	}
+	for (size_t i = 0; i < ret->n && r >= 0 && !ret->disabled; i++)
+		r = shim_check(ret->shims[i].path, err, err_size);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], SELFTEST_PROBE_ARG) == 0)
@@ -136,6 +168,12 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
+	_cleanup_(shim_set_done) ShimSet shims = { 0 };
+	if (configure_shims(&o, &policy, &shims, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
 	RunConfig cfg = {
 		.command = o.command,
 		.trace_path = o.trace_path,
@@ -148,6 +186,7 @@ int main(int argc, char **argv)
 				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
 								: report_format_for(o.report_path),
 		.policy = &policy,
+		.shims = &shims,
 		.diagnose = true,
 	};
 	RunOutcome out = { 0 };

@@ -187,7 +187,9 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
 	if (r <= 0)
 		return r;
 	memset(ret_facts, 0, sizeof(*ret_facts));
-	*ret_error = elf_parse_file(s->path, ret_facts);
+	/* A redirected open mapped the shim: its facts stand at the path the
+	 * loader asked for, which is where the loader's search found it. */
+	*ret_error = elf_parse_file(s->redirected ? s->redirected : s->path, ret_facts);
 	return 1;
 }
 

@@ -307,6 +307,18 @@ static int parse_scanner(Parser *ps, const KeyDef *k, char *value)
 	return fail(ps, "%s: '%s' is neither 'server-exe ARGV1' nor 'any'", k->key, value);
 }
 
+/* shim = /abs/path/libcuda.so.1: used when neither --shim nor VGPU_SHIM
+ * names one.  SONAME=PATH as for --shim.  Absolute: a policy is read
+ * from wherever vgpu-run runs. */
+static int parse_shim(Parser *ps, const KeyDef *k, char *value)
+{
+	const char *eq = strchr(value, '=');
+	const char *path = eq && !memchr(value, '/', (size_t)(eq - value)) ? eq + 1 : value;
+	if (path[0] != '/')
+		return fail(ps, "%s: '%s' is not an absolute path", k->key, path);
+	return set_string(ps, k, value);
+}
+
 static int parse_var(Parser *ps, const KeyDef *k, char *value)
 {
 	if (!is_var_name(value))
@@ -458,6 +470,7 @@ static const KeyDef keys[] = {
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
+	{ "shim", parse_shim, F(shim), 0, false, false, NULL },
 	{ "scanner", parse_scanner, 0, 0, false, true, NULL },
 	{ "scanner-dirs-env", parse_var, F(scanner_dirs_env), 0, false, false, NULL },
 	{ "version-regex", parse_regex, F(version_regex), 0, false, false, "the version" },
@@ -681,7 +694,7 @@ void policy_done(Policy *p)
 		&p->name, &p->path, &p->text, &p->description, &p->version_min, &p->version_max,
 		&p->version_regex, &p->library_root, &p->candidate_glob, &p->backend_glob,
 		&p->cpu_glob, &p->scanner_argv1, &p->scanner_dirs_env, &p->loaded_regex,
-		&p->kept_regex, &p->discovered_regex, &p->inject_method,
+		&p->kept_regex, &p->discovered_regex, &p->inject_method, &p->shim,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		free(*strings[i]);

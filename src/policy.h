@@ -96,6 +96,7 @@ typedef struct Policy {
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;
 	char *inject_method;			/* redirect | preload */
+	char *shim;				/* [SONAME=]/abs/path, or NULL */
 } Policy;
 
 /* Parse TEXT (LEN bytes) read from PATH.  Returns 0, or -EINVAL with

@@ -129,6 +129,8 @@ static const Field injection_fields[] = {
 	FIELD("seq", UINT, ReportInjection, seq, 0),
 	FIELD("status", STRING, ReportInjection, status, 0),
 	FIELD("why", STRING, ReportInjection, why, 0),
+	FIELD("path", STRING, ReportInjection, path, FIELD_OMIT_NULL),
+	FIELD("real", STRING, ReportInjection, real, FIELD_OMIT_NULL),
 };
 static const Shape injection_shape = SHAPE(ReportInjection, injection_fields);
 

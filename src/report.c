@@ -88,6 +88,8 @@ void report_done(Report *r)
 		free(in->shim);
 		free(in->status);
 		free(in->why);
+		free(in->path);
+		free(in->real);
 	}
 	free(r->injections);
 	strv_free(r->notes);

@@ -76,6 +76,8 @@ typedef struct ReportInjection {
 	uint64_t seq;
 	char *status;		/* "done" | "refused" */
 	char *why;
+	char *path;		/* redirect: what the scanner asked for */
+	char *real;		/* the real library the shim was told of */
 } ReportInjection;
 
 typedef struct ReportEnvVar {

@@ -15,6 +15,7 @@
 #include "command.h"
 #include "json.h"
 #include "diagnose.h"
+#include "inject.h"
 #include "observe.h"
 #include "report-out.h"
 #include "trace-json.h"
@@ -50,6 +51,7 @@ typedef struct Sink {
 	bool watch_discovery, discovery_seen;
 	pid_t root;		/* the command's process: its first exec */
 	char *root_exe;
+	Injector *injector;	/* NULL: nothing to inject */
 } Sink;
 
 /* Rewrite the report from what the trace holds so far (a long-running
@@ -188,6 +190,11 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		free(s->root_exe);
 		s->root_exe = strdup(ev->exec.exe);
 	}
+	/* The new program has not run yet: its inject events follow its exec. */
+	if (ev->kind == TRACER_EVENT_EXEC)
+		injector_on_exec(s->injector, s->tracer, ev, s->root_exe, ev->pid == s->root);
+	else if (ev->kind == TRACER_EVENT_EXIT)
+		injector_on_exit(s->injector, ev->pid);
 	if (s->cfg->report_path && s->observer) {
 		char key[32];
 		snprintf(key, sizeof(key), "scanner:%d", (int)ev->pid);
@@ -241,6 +248,27 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 }
 
+/* The injector did something: an inject event, numbered like the rest. */
+static void on_inject(const InjectAction *a, void *userdata)
+{
+	Sink *s = userdata;
+	uint64_t seq = ++s->seq;
+	if (encoding(s)) {
+		trace_json_inject(&s->json, seq, s->tracer ? tracer_now_ns(s->tracer) : 0, a);
+		emit(s);
+	}
+	if (s->cfg->verbose)
+		fprintf(stderr, "vgpu-run: #%llu [pid %d] inject %s %s %s: %s\n", (unsigned long long)seq,
+			(int)a->pid, a->method, a->library, a->status, a->why);
+}
+
+/* A path syscall about to run: the injector's one chance to redirect it. */
+static void on_path(const TracerEvent *ev, void *userdata)
+{
+	Sink *s = userdata;
+	injector_on_path(s->injector, s->tracer, ev);
+}
+
 static void write_header(Sink *s, const int *fds, size_t n_fds, const char *const *env_keep)
 {
 	const Policy *p = s->cfg->policy;
@@ -252,6 +280,7 @@ static void write_header(Sink *s, const int *fds, size_t n_fds, const char *cons
 		.policy_name = p ? p->name : NULL,
 		.policy_path = p ? p->path : NULL,
 		.policy_text = p ? p->text : NULL,
+		.shims = s->cfg->shims,
 	};
 	trace_json_header(&s->json, &h);
 	s->seq = 1;
@@ -339,6 +368,12 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 				 strerror(-r));
 	}
 
+	if (r >= 0) {
+		r = injector_new(cfg->shims, pol, on_inject, &sink, &sink.injector);
+		if (r < 0)
+			snprintf(err, err_size, "out of memory");
+	}
+
 	TracerConfig tc = {
 		.output_fds = fds,
 		.n_output_fds = n_fds,
@@ -348,6 +383,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		.request_signal = cfg->report_path ? SIGUSR1 : 0,
 		.on_request = on_request,
 		.on_event = on_event,
+		.on_path = injector_wants_paths(sink.injector) ? on_path : NULL,
 		.userdata = &sink,
 	};
 	Tracer *t = NULL;
@@ -392,6 +428,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 	tracer_free(t);
 	observer_free(sink.observer);
+	injector_free(sink.injector);
 	if (sink.scratch)
 		fclose(sink.scratch);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)

@@ -6,6 +6,7 @@
 
 #include "policy.h"
 #include "report.h"
+#include "shim.h"
 #include "tracer.h"
 
 typedef struct RunConfig {
@@ -14,6 +15,7 @@ typedef struct RunConfig {
 	uint64_t trace_max;	/* bytes of trace file; 0: no cap */
 	bool verbose;
 	const Policy *policy;	/* NULL: none (no listing, default capture) */
+	const ShimSet *shims;	/* NULL or empty: nothing to inject */
 	bool diagnose;		/* build the report (needs a policy) */
 	bool stacks;		/* backtraces at decision events (-k) */
 	bool discover_only;	/* SIGTERM the command at the policy's "discovered" */

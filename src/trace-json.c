@@ -46,6 +46,8 @@ static void enc_syscall(JsonWriter *w, const TracerEvent *ev)
 			kv_errno(w, "path_error", -s->path_error);
 		if (s->raw)
 			json_kv_string(w, "raw", s->raw);
+		if (s->redirected)
+			json_kv_string(w, "redirected", s->redirected);
 		if (s->dirfd != AT_FDCWD)
 			json_kv_int(w, "dirfd", s->dirfd);
 		kv_flags(w, "flags", s->flag_kind, s->flags);
@@ -72,6 +74,8 @@ static void enc_exec(JsonWriter *w, const TracerEvent *ev)
 	json_array_end(w);
 	if (x->argv_truncated)
 		json_kv_bool(w, "argv_truncated", true);
+	if (x->secure)
+		json_kv_bool(w, "secure", true);
 	json_key(w, "env");
 	json_object_begin(w);
 	for (size_t i = 0; i < x->envc; i++) {
@@ -169,6 +173,45 @@ int trace_json_event(JsonWriter *w, uint64_t seq, const TracerEvent *ev)
 	return w->failed ? -ENOMEM : 0;
 }
 
+int trace_json_inject(JsonWriter *w, uint64_t seq, uint64_t t_ns, const InjectAction *a)
+{
+	common(w, seq, t_ns, "inject");
+	json_kv_int(w, "pid", a->pid);
+	json_kv_int(w, "tid", a->tid);
+	json_kv_string(w, "method", a->method);
+	json_kv_string(w, "library", a->library);
+	json_kv_string(w, "shim", a->shim);
+	json_kv_string(w, "status", a->status);
+	json_kv_string(w, "why", a->why);
+	if (a->path)
+		json_kv_string(w, "path", a->path);
+	if (a->real)
+		json_kv_string(w, "real", a->real);
+	json_object_end(w);
+	return w->failed ? -ENOMEM : 0;
+}
+
+/* The shims the run was configured with: the diagnosis says why nothing
+ * was injected from this. */
+static void put_inject_config(JsonWriter *w, const ShimSet *s)
+{
+	json_key(w, "inject");
+	json_object_begin(w);
+	json_kv_string(w, "method", s->method);
+	json_kv_string(w, "source", s->source);
+	json_kv_bool(w, "disabled", s->disabled);
+	json_key(w, "shims");
+	json_array_begin(w);
+	for (size_t i = 0; i < s->n; i++) {
+		json_object_begin(w);
+		json_kv_string(w, "library", s->shims[i].soname);
+		json_kv_string(w, "shim", s->shims[i].path);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
 int trace_json_header(JsonWriter *w, const TraceHeader *h)
 {
 	struct utsname u;
@@ -211,6 +254,8 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 	for (const char *const *e = h->env_keep; e && *e; e++)
 		json_string(w, *e);
 	json_array_end(w);
+	if (h->shims && (h->shims->n || h->shims->disabled))
+		put_inject_config(w, h->shims);
 	json_object_end(w);
 	return w->failed ? -ENOMEM : 0;
 }
@@ -259,6 +304,8 @@ int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const Elf
 	json_kv_int(w, "tid", ev->tid);
 	json_kv_string(w, "what", "elf");
 	json_kv_string(w, "path", ev->sys.path);
+	if (ev->sys.redirected)
+		json_kv_string(w, "redirected", ev->sys.redirected);
 	if (error == -ENOEXEC)
 		json_kv_string(w, "error", "not-elf");
 	else if (error == -EINVAL)

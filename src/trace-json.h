@@ -6,6 +6,7 @@
 
 #include "elf-facts.h"
 #include "ldcache.h"
+#include "inject.h"
 #include "json.h"
 #include "tracer.h"
 
@@ -18,6 +19,7 @@ typedef struct TraceHeader {
 	const char *const *env_keep;	/* NULL-terminated, may be NULL */
 	/* The policy, whole: offline analysis uses exactly what live did. */
 	const char *policy_name, *policy_path, *policy_text;
+	const ShimSet *shims;		/* what was to be injected, or NULL */
 } TraceHeader;
 
 /* Encode one event (without the trailing newline) into W, replacing what
@@ -33,6 +35,9 @@ int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const Elf
  * taken, its frames, innermost first. */
 int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_t for_seq,
 		     const char *why, const TracerFrame *frames, size_t n);
+/* An inject event: what vgpu-run did (or refused) to put a shim into a
+ * scanner. */
+int trace_json_inject(JsonWriter *w, uint64_t seq, uint64_t t_ns, const InjectAction *a);
 /* The closing record: the run's costs as stop counts. */
 int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);
 /* The last line of a trace file cut by --trace-max: BYTES were written

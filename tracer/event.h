@@ -55,6 +55,8 @@ typedef struct TracerSyscallEvent {
 	 * gave it when that differs from path (relative, or not normal). */
 	const char *path;
 	const char *raw;
+	/* The path the kernel was given instead (tracer_redirect_path()). */
+	const char *redirected;
 	int path_error;
 	int dirfd;		/* AT_FDCWD when absent */
 	TracerFlagKind flag_kind;
@@ -81,6 +83,9 @@ typedef struct TracerExecEvent {
 	char *const *env;	/* recorded "NAME=VALUE" entries, NULL-terminated */
 	size_t envc;
 	pid_t former_tid;	/* exec by a non-leader thread: its old tid */
+	/* AT_SECURE: setuid/setgid or file capabilities; the dynamic
+	 * linker ignores most LD_* variables in such a program. */
+	bool secure;
 } TracerExecEvent;
 
 typedef struct TracerForkEvent {

@@ -132,7 +132,12 @@ static int on_exec(Tracer *t, Tracee *tr, int sig, int event)
 	if (tr->in_syscall && tr->pending.spec && tr->pending.spec->decode == DECODE_EXEC)
 		stop_emit_pending(t, tr, false, 0);
 	tracee_clear_pending(tr);
+	/* The consumer may give the new program another environment
+	 * (tracer_exec_edit) while the event is delivered. */
+	t->cur_tid = tr->tid;
+	t->cur_stop = CUR_EXEC;
 	proc_emit_exec(t, tr, (pid_t)former != leader ? (pid_t)former : 0);
+	t->cur_stop = CUR_NONE;
 	/* PTRACE_CONT drops the syscall-exit stop of the execve: its result
 	 * is known (0) and the stop would cost time for nothing. */
 	return PTRACE_CONT;

@@ -80,3 +80,23 @@ ssize_t mem_read_string(pid_t tid, uint64_t addr, char *buf, size_t size)
 	buf[size - 1] = '\0';
 	return -ENAMETOOLONG;
 }
+
+int mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len)
+{
+	char check[512];
+	for (size_t done = 0; done < len;) {
+		size_t n = chunk_len(addr + done, len - done);
+		if (n > sizeof(check))
+			n = sizeof(check);
+		struct iovec local = { .iov_base = (char *)buf + done, .iov_len = n };
+		struct iovec remote = { .iov_base = (void *)(uintptr_t)(addr + done), .iov_len = n };
+		ssize_t w = process_vm_writev(tid, &local, 1, &remote, 1, 0);
+		if (w < 0)
+			return -errno;
+		if ((size_t)w != n || read_chunk(tid, addr + done, check, n) < 0 ||
+		    memcmp(check, (const char *)buf + done, n) != 0)
+			return -EFAULT;
+		done += n;
+	}
+	return 0;
+}

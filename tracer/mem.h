@@ -22,3 +22,9 @@ ssize_t mem_read_partial(pid_t tid, uint64_t addr, void *buf, size_t len);
  * page), or -ENAMETOOLONG (no NUL within SIZE bytes; BUF then holds the
  * truncated prefix, NUL-terminated). */
 ssize_t mem_read_string(pid_t tid, uint64_t addr, char *buf, size_t size);
+
+/* Write LEN bytes at ADDR (split at page boundaries), then read them back:
+ * 0, or -EFAULT when a page is not writable or the bytes did not stick.
+ * process_vm_writev(2) honours page protections, unlike PTRACE_POKEDATA:
+ * a write can never land in read-only code or data. */
+int mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len);

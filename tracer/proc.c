@@ -171,6 +171,7 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 			.env = envv ? envv : empty,
 			.envc = envc,
 			.former_tid = former_tid,
+			.secure = inject_exec_secure(tr->tid),
 		},
 	};
 	tracer_emit(t, tr, &ev);

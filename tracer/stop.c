@@ -128,6 +128,56 @@ static void capture_output(Tracer *t, Tracee *tr, const SyscallSpec *s, const ui
 	tracer_emit(t, tr, &ev);
 }
 
+/* The syscall event of P, before (HAS_RESULT false) or after the kernel
+ * ran it. */
+static void fill_syscall_event(const PendingSyscall *p, TracerEvent *ev)
+{
+	const SyscallSpec *s = p->spec;
+	static const TracerArgKind arg_kind[] = {
+		[DECODE_PATH] = TRACER_ARGS_PATH,
+		[DECODE_EXEC] = TRACER_ARGS_EXEC,
+		[DECODE_SIGNAL] = TRACER_ARGS_SIGNAL,
+	};
+	*ev = (TracerEvent){
+		.kind = TRACER_EVENT_SYSCALL,
+		.sys = {
+			.name = s->name,
+			.nr = p->nr,
+			.args = arg_kind[s->decode],
+			.path = p->path,
+			.raw = p->raw,
+			.redirected = p->redirected,
+			.path_error = p->path_error,
+			.dirfd = s->dirfd_arg >= 0 ? (int)p->args[s->dirfd_arg] : AT_FDCWD,
+			.flag_kind = s->flags_arg >= 0 ? s->flag_kind : TRACER_FLAGS_NONE,
+			.flags = p->flags,
+			.flag2_kind = s->flags2_arg >= 0 ? s->flag2_kind : TRACER_FLAGS_NONE,
+			.flags2 = s->flags2_arg >= 0 ? p->args[s->flags2_arg] : 0,
+		},
+	};
+	if (s->decode == DECODE_SIGNAL) {
+		ev->sys.target = p->target;
+		ev->sys.target_tid = s->tid_arg >= 0 ? (pid_t)p->args[s->tid_arg] : 0;
+		ev->sys.signo = (int)p->args[s->signo_arg];
+	}
+}
+
+/* Offer the path syscall about to run to the consumer's on_path, the one
+ * moment it may be redirected. */
+static void offer_path(Tracer *t, Tracee *tr)
+{
+	TracerEvent ev;
+	fill_syscall_event(&tr->pending, &ev);
+	ev.t_ns = tracer_now_ns(t);
+	ev.pid = tr->tgid;
+	ev.tid = tr->tid;
+	ev.ppid = tr->ppid;
+	t->cur_tid = tr->tid;
+	t->cur_stop = CUR_PATH;
+	t->cfg.on_path(&ev, t->cfg.userdata);
+	t->cur_stop = CUR_NONE;
+}
+
 int stop_seccomp(Tracer *t, Tracee *tr)
 {
 	struct __ptrace_syscall_info info;
@@ -154,6 +204,8 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 	else {
 		decode_path(t, tr, s, p);
 		decode_flags(tr, s, p);
+		if (s->decode == DECODE_PATH && t->cfg.on_path)
+			offer_path(t, tr);
 	}
 	tr->in_syscall = true;
 	return PTRACE_SYSCALL;
@@ -161,37 +213,11 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 
 void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result)
 {
-	const PendingSyscall *p = &tr->pending;
-	const SyscallSpec *s = p->spec;
-	static const TracerArgKind arg_kind[] = {
-		[DECODE_PATH] = TRACER_ARGS_PATH,
-		[DECODE_EXEC] = TRACER_ARGS_EXEC,
-		[DECODE_SIGNAL] = TRACER_ARGS_SIGNAL,
-	};
-	TracerEvent ev = {
-		.kind = TRACER_EVENT_SYSCALL,
-		.sys = {
-			.name = s->name,
-			.nr = p->nr,
-			.args = arg_kind[s->decode],
-			.path = p->path,
-			.raw = p->raw,
-			.path_error = p->path_error,
-			.dirfd = s->dirfd_arg >= 0 ? (int)p->args[s->dirfd_arg] : AT_FDCWD,
-			.flag_kind = s->flags_arg >= 0 ? s->flag_kind : TRACER_FLAGS_NONE,
-			.flags = p->flags,
-			.flag2_kind = s->flags2_arg >= 0 ? s->flag2_kind : TRACER_FLAGS_NONE,
-			.flags2 = s->flags2_arg >= 0 ? p->args[s->flags2_arg] : 0,
-			.has_result = true,
-			.is_error = is_error,
-			.result = is_error ? -result : result,
-		},
-	};
-	if (s->decode == DECODE_SIGNAL) {
-		ev.sys.target = p->target;
-		ev.sys.target_tid = s->tid_arg >= 0 ? (pid_t)p->args[s->tid_arg] : 0;
-		ev.sys.signo = (int)p->args[s->signo_arg];
-	}
+	TracerEvent ev;
+	fill_syscall_event(&tr->pending, &ev);
+	ev.sys.has_result = true;
+	ev.sys.is_error = is_error;
+	ev.sys.result = is_error ? -result : result;
 	tracer_emit(t, tr, &ev);
 	tracee_clear_pending(tr);
 }

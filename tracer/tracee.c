@@ -29,6 +29,7 @@ void tracee_clear_pending(Tracee *tr)
 {
 	free(tr->pending.path);
 	free(tr->pending.raw);
+	free(tr->pending.redirected);
 	memset(&tr->pending, 0, sizeof(tr->pending));
 	tr->in_syscall = false;
 }

@@ -18,6 +18,7 @@ typedef struct PendingSyscall {
 	uint64_t args[6];
 	char *path;		/* normalised absolute path, or NULL */
 	char *raw;		/* the argument as given, when it differs */
+	char *redirected;	/* what the kernel got instead (redirect) */
 	int path_error;
 	uint64_t flags;		/* openat2: read from struct open_how */
 	pid_t target;		/* signal senders: resolved pid */

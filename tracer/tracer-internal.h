@@ -39,6 +39,10 @@ struct Tracer {
 	bool careful;		/* forwarded signals blocked (careful mode) */
 	TracerResult result;
 	char *scratch;		/* output capture buffer (cfg.output_max) */
+	/* The task stopped in the callback running now, and at what stop:
+	 * what tracer_exec_edit() and tracer_redirect_path() may act on. */
+	pid_t cur_tid;
+	enum { CUR_NONE, CUR_EXEC, CUR_PATH } cur_stop;
 };
 
 /* Emit EV (kind and payload set by the caller) for task TR. */
@@ -58,6 +62,9 @@ int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid);
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
 /* Emit the mapped files of TR's process (reads /proc/TID/maps). */
 void proc_emit_maps(Tracer *t, Tracee *tr);
+
+/* inject.c: AT_SECURE of TID's new program (false when unknown). */
+bool inject_exec_secure(pid_t tid);
 
 /* waitsig.c: taking SIGCHLD and forwarded signals synchronously. */
 int waitsig_take(Tracer *t);

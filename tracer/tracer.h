@@ -42,6 +42,11 @@ typedef struct TracerConfig {
 	int request_signal;
 	void (*on_request)(void *userdata);
 	TracerEventFn on_event;
+	/* Called at the seccomp stop of every path syscall, before the
+	 * kernel runs it: a TRACER_EVENT_SYSCALL with has_result false,
+	 * never numbered or recorded by the tracer.  The one place where
+	 * tracer_redirect_path() works.  NULL: not called. */
+	TracerEventFn on_path;
 	void *userdata;
 } TracerConfig;
 
@@ -96,6 +101,37 @@ int tracer_run(Tracer *t, TracerResult *ret);
 int tracer_backtrace(Tracer *t, pid_t tid, TracerFrame *frames, size_t max);
 
 void tracer_get_stats(const Tracer *t, TracerStats *ret);
+
+/* A new environment for a program that has just been exec'd. */
+typedef struct TracerExecEdit {
+	/* "NAME=VALUE" entries: each replaces NAME's entry, or is added. */
+	const char *const *env;
+	size_t n_env;
+	/* Strings placed beside them, outside the environment; their
+	 * addresses in the tracee come back in tracer_exec_edit()'s
+	 * RET_ADDRS (for tracer_redirect_path()). */
+	const char *const *strings;
+	size_t n_strings;
+} TracerExecEdit;
+
+/* During the TRACER_EVENT_EXEC callback of TID, before the new program
+ * has run one instruction: give it the environment E describes.  The
+ * kernel's argc/argv/envp/auxv block stays as it is; a changed copy of
+ * the vectors and the new strings go on the fresh stack just below it,
+ * and the stack pointer moves there.  Nothing is written below the stack
+ * pointer of a running thread (a vfork parent shares none of this new
+ * address space).  /proc/PID/environ keeps showing the kernel's block.
+ * Returns 0; -EINVAL when TID is not at its exec stop; -E2BIG when the
+ * block would pass the bound; -EFAULT when the stack is not writable. */
+int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *ret_addrs);
+
+/* During an on_path callback of TID: run the syscall on the string at
+ * ADDR in the tracee (placed by tracer_exec_edit) instead of its path
+ * argument.  ADDR must still hold EXPECT, an absolute path: a program
+ * may have written over it (-ESTALE).  The syscall event that completes
+ * the call carries EXPECT as "redirected".  -EINVAL when TID is not at
+ * the seccomp stop of a path syscall. */
+int tracer_redirect_path(Tracer *t, pid_t tid, uint64_t addr, const char *expect);
 
 /* Monotonic nanoseconds since tracer_new(): the clock of every event. */
 uint64_t tracer_now_ns(const Tracer *t);

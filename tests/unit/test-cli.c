@@ -62,6 +62,8 @@ static const struct {
 	{ "--trace-max=4095", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '4095'" },
 	{ "--trace-max=1Q", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '1Q'" },
 	{ "--trace-max=-8K", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '-8K'" },
+	{ "--shim=", "--shim needs a library path" },
+	{ "--inject-method=ld_preload", "--inject-method must be redirect or preload, not 'ld_preload'" },
 	{ "--trace-max=17179869184G", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '17179869184G'" },
 };
 
@@ -91,6 +93,24 @@ START_TEST(test_cli_trace_max_sizes)
 }
 END_TEST
 
+START_TEST(test_cli_shim_options)
+{
+	char err[128] = "";
+	Options o;
+	char **a = ARGS("-s", "shim/libcuda.so.1", "--shim=libnvidia-ml.so.1=/s/libnvidia-ml.so.1",
+			"--inject-method=preload", "--no-inject", "ollama");
+	ck_assert_int_eq(cli_parse(7, a, &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.n_shims, 2);
+	ck_assert_str_eq(o.shims[0], "shim/libcuda.so.1");
+	ck_assert_str_eq(o.shims[1], "libnvidia-ml.so.1=/s/libnvidia-ml.so.1");
+	ck_assert_str_eq(o.inject_method, "preload");
+	ck_assert(o.no_inject);
+	char **b = ARGS("-s", "a", "-s", "b", "-s", "c", "-s", "d", "-s", "e", "true");
+	ck_assert_int_eq(cli_parse(12, b, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "more than 4 --shim options");
+}
+END_TEST
+
 START_TEST(test_cli_actions_and_missing_command)
 {
 	char err[128] = "";
@@ -109,7 +129,8 @@ END_TEST
 START_TEST(test_cli_usage_names_every_option)
 {
 	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
-					     "--trace=FILE", "--trace-max=SIZE", "--discover-only", "--stack", "--verbose", "--quiet", "--self-test", "--help",
+					     "--trace=FILE", "--trace-max=SIZE", "--discover-only",
+					     "--shim=[SONAME=]PATH", "--inject-method=redirect|preload", "--no-inject", "--stack", "--verbose", "--quiet", "--self-test", "--help",
 					     "--version" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		ck_assert_msg(strstr(cli_usage, opts[i]), "%s missing from --help", opts[i]);
@@ -153,6 +174,7 @@ int main(void)
 			    sizeof(bad_cases) / sizeof(bad_cases[0]));
 	tcase_add_test(tc, test_cli_trace_max_sizes);
 	tcase_add_test(tc, test_cli_actions_and_missing_command);
+	tcase_add_test(tc, test_cli_shim_options);
 	tcase_add_test(tc, test_cli_usage_names_every_option);
 	tcase_add_test(tc, test_command_resolve_path_search);
 	suite_add_tcase(s, tc);
