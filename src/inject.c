@@ -290,6 +290,8 @@ void injector_on_exec(Injector *in, Tracer *t, const TracerEvent *ev, const char
 	}
 	if (ev->exec.secure) {
 		refuse_all(in, ev, "AT_SECURE program (setuid, setgid or file capabilities): not injected");
+		if (!in->redirect)
+			strip_inherited(in, t, ev);
 		return;
 	}
 	if (in->n_procs == in->cap_procs) {

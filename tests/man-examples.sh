@@ -107,6 +107,22 @@ example() {
 		[ "$(cat out err)" = 'cuda_v13: expected loaded, got failed:missing-dependency' ] ||
 			fail "'$line' said: $(cat out err)"
 		;;
+	'vgpu-run --shim=./libcuda.so.1 -o shim.json -- ollama serve')
+		[ "$mode" = run ] || return 0
+		cp "$build/examples/shim/libcuda.so.1" .
+		serve "$line"
+		[ "$rc" = 0 ] || fail "'$line' exited $rc: $(cat err)"
+		# the runner of cuda_v13 gets as far as libcuda.so.1 only with
+		# the CUDA 13 runtime; then the shim is in, and CUDA refuses its
+		# virtual device
+		if ldconfig -p | grep -q 'libcudart.so.13 '; then
+			grep -q '"status":"done"' shim.json || fail "'$line': no injection in shim.json"
+			grep -q '"name":"cuda_v13",[^}]*"verdict":"failed","reason":"init-failed"' shim.json ||
+				fail "'$line': cuda_v13 is not init-failed"
+		else
+			grep -q 'was injected nowhere' shim.json || fail "'$line': no note on the shim"
+		fi
+		;;
 	'vgpu-run -p /etc/vgpu-run/infer.policy -- /opt/infer/bin/infer serve')
 		# Needs a product in /opt; the policy it names is the page's
 		# own literal block, which must load: run it on /bin/true.
@@ -127,7 +143,7 @@ examples >"$work/list"
 while IFS= read -r line; do
 	example know "$line" || fail "an example no test covers: $line"
 done <"$work/list"
-[ "$(wc -l <"$work/list")" = 8 ] || fail "found $(wc -l <"$work/list") examples, expected 8: update this script"
+[ "$(wc -l <"$work/list")" = 9 ] || fail "found $(wc -l <"$work/list") examples, expected 9: update this script"
 
 # In an order where each example finds the files the earlier ones made.
 for line in 'vgpu-run -o report.json -- ollama serve' \
@@ -137,8 +153,9 @@ for line in 'vgpu-run -o report.json -- ollama serve' \
 	'vgpu-report show trace.jsonl' \
 	'vgpu-report diff before.json after.json' \
 	'vgpu-report check --expect=cuda_v13=loaded report.json' \
+	'vgpu-run --shim=./libcuda.so.1 -o shim.json -- ollama serve' \
 	'vgpu-run -p /etc/vgpu-run/infer.policy -- /opt/infer/bin/infer serve'; do
 	grep -qxF "$line" "$work/list" || fail "not in the man pages any more: $line"
 	example run "$line"
 done
-echo "man-examples: 8 examples ran as documented (the /opt/infer one: its policy, on /bin/true)"
+echo "man-examples: 9 examples ran as documented (the /opt/infer one: its policy, on /bin/true)"

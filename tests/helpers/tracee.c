@@ -4,6 +4,7 @@
  * what it got itself (so "the program was unharmed" is its exit status),
  * and exits 0 on success, 1 when something behaved wrongly, 2 on bad use.
  * Paths under /nonexistent-vgpu/ are probes: they fail with ENOENT. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -275,6 +276,14 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	const char *arg = argc > 2 ? argv[2] : NULL;
 
+	/* A child of the Go fixture (-child): loads $TRACEE_DLOPEN when set,
+	 * and exits 0 whatever came of it, so that its output and status
+	 * are the same with and without a shim. */
+	if (!strcmp(mode, "fixture-child")) {
+		if (getenv("TRACEE_DLOPEN"))
+			(void)dlopen(getenv("TRACEE_DLOPEN"), RTLD_NOW);
+		return 0;
+	}
 	if (!strcmp(mode, "open") && arg)
 		return probe(arg);
 	if (!strcmp(mode, "exit") && arg)

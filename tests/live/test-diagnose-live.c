@@ -338,6 +338,13 @@ START_TEST(test_installed_copy_same_verdicts)
 	snprintf(want, sizeof(want), "policies: %s%s/share/vgpu-run/policies\n", dest, env_path("PREFIX"));
 	ck_assert_ptr_nonnull(strstr(r.out, want));
 	run_result_free(&r);
+	/* the reference shims, where vgpu-run(1) says they are */
+	static const char *const shims[] = { "libcuda.so.1", "libnvidia-ml.so.1" };
+	for (size_t i = 0; i < 2; i++) {
+		struct stat st;
+		snprintf(want, sizeof(want), "%s%s/lib/vgpu-run/%s", dest, env_path("PREFIX"), shims[i]);
+		ck_assert_msg(stat(want, &st) == 0 && S_ISREG(st.st_mode), "%s not installed", want);
+	}
 
 	char live[600];
 	artifact("llm-library", "report.json", live, sizeof(live));
