@@ -143,6 +143,7 @@ static const struct {
 	{ "bad-library-root",
 	  "4: library-root: '../lib/ollama' is neither exe:RELATIVE-PATH nor an absolute path" },
 	{ "bad-inject-method", "4: inject-method: 'LD_PRELOAD' is neither 'redirect' nor 'preload'" },
+	{ "bad-shim", "4: shim: 'shims/libnvidia-ml.so.1' is not an absolute path" },
 	{ "bad-filter-enable", "4: filter-enable: needs a variable and a glob, VAR GLOB" },
 	{ "bad-record-env", "4: record-env: 'LD-PRELOAD' is not a variable name or PREFIX*" },
 	{ "glob-with-slash",
@@ -159,6 +160,19 @@ START_TEST(test_policy_fixture_fails_with_exact_line)
 	ck_assert_int_eq(policy_load_file(path, &p, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, want);
 	ck_assert_ptr_null(p.name);	/* zeroed on failure */
+	policy_done(&p);
+}
+END_TEST
+
+START_TEST(test_policy_shim)
+{
+	char err[256] = "";
+	Policy p;
+	ck_assert_int_eq(parse_str(MINIMAL "shim = libcuda.so.1=/opt/vgpu/libcuda.so.1\n", &p, err, sizeof(err)), 0);
+	ck_assert_str_eq(p.shim, "libcuda.so.1=/opt/vgpu/libcuda.so.1");
+	policy_done(&p);
+	ck_assert_int_eq(parse_str(MINIMAL, &p, err, sizeof(err)), 0);
+	ck_assert_ptr_null(p.shim);
 	policy_done(&p);
 }
 END_TEST
@@ -460,6 +474,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_policy_fixture_fails_with_exact_line, 0,
 			    sizeof(fixtures) / sizeof(fixtures[0]));
 	tcase_add_test(tc, test_policy_defaults_when_absent);
+	tcase_add_test(tc, test_policy_shim);
 	tcase_add_loop_test(tc, test_policy_probe_timeout_durations, 0,
 			    sizeof(durations) / sizeof(durations[0]));
 	tcase_add_test(tc, test_policy_line_length_bound);
