@@ -192,6 +192,19 @@ size_t trace_count(const Trace *t, const char *event, const char *key, const cha
 	return n;
 }
 
+json_object *report_dir(json_object *report, const char *name)
+{
+	json_object *dirs;
+	if (!json_object_object_get_ex(report, "directories", &dirs))
+		return NULL;
+	for (size_t i = 0; i < json_object_array_length(dirs); i++) {
+		json_object *d = json_object_array_get_idx(dirs, i);
+		if (!strcmp(ev_str(d, "name"), name))
+			return d;
+	}
+	return NULL;
+}
+
 bool trace_mapped(const Trace *t, long long pid, const char *file)
 {
 	for (size_t i = 0; i < t->n; i++) {

@@ -52,5 +52,7 @@ json_object *trace_find(const Trace *t, const char *event, const char *key, cons
 size_t trace_count(const Trace *t, const char *event, const char *key, const char *value);
 /* Does PID's observe/mappings event list FILE (mapped when it ended)? */
 bool trace_mapped(const Trace *t, long long pid, const char *file);
+/* The directory NAME of a JSON report, or NULL. */
+json_object *report_dir(json_object *report, const char *name);
 /* The final stats record's field. */
 long long trace_stat(const Trace *t, const char *field);

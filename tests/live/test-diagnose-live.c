@@ -89,19 +89,6 @@ static const Scenario scenarios[] = {
 	  { { "cuda_v13", "failed", "init-failed", "CUDA driver is a stub library" } } },
 };
 
-static json_object *report_dir(json_object *report, const char *name)
-{
-	json_object *dirs;
-	if (!json_object_object_get_ex(report, "directories", &dirs))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(dirs); i++) {
-		json_object *d = json_object_array_get_idx(dirs, i);
-		if (!strcmp(ev_str(d, "name"), name))
-			return d;
-	}
-	return NULL;
-}
-
 START_TEST(test_diagnose_scenario)
 {
 	const Scenario *sc = &scenarios[_i];

@@ -107,19 +107,6 @@ static long long runner_pid(const Trace *t, const char *dir)
 	return 0;
 }
 
-static json_object *report_dir(json_object *report, const char *name)
-{
-	json_object *dirs;
-	if (!json_object_object_get_ex(report, "directories", &dirs))
-		return NULL;
-	for (size_t i = 0; i < json_object_array_length(dirs); i++) {
-		json_object *d = json_object_array_get_idx(dirs, i);
-		if (!strcmp(ev_str(d, "name"), name))
-			return d;
-	}
-	return NULL;
-}
-
 static void assert_verdict(json_object *report, const char *dir, const char *verdict,
 			   const char *reason, const char *detail)
 {
