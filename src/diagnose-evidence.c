@@ -28,6 +28,11 @@ void diag_evidence_for(const Diagnosis *d, uint64_t seq, ReportEvidence *e)
 				e->text = strndup(p->output[k].text, strcspn(p->output[k].text, "\n"));
 				return;
 			}
+		if (seq == p->inject_seq) {
+			e->event = strdup("inject");
+			e->text = strdup(p->inject_why);
+			return;
+		}
 		if (seq == p->crash_stack_seq) {
 			e->event = strdup("stack");
 			e->text = strdup(p->crash_stack);

@@ -9,6 +9,16 @@
 
 int diag_on_inject(Diagnosis *d, json_object *ev)
 {
+	/* a scanner's verdict cites the shim that went into it */
+	json_object *v;
+	Proc *p = json_object_object_get_ex(ev, "pid", &v) ? diag_proc(d, (pid_t)json_object_get_int(v)) : NULL;
+	const char *status = jstr(ev, "status"), *why = jstr(ev, "why");
+	if (p && !p->inject_seq && status && !strcmp(status, "done") && why &&
+	    json_object_object_get_ex(ev, "seq", &v)) {
+		p->inject_seq = (uint64_t)json_object_get_int64(v);
+		if (!(p->inject_why = strdup(why)))
+			return -ENOMEM;
+	}
 	if (!d->injects && !(d->injects = json_object_new_array()))
 		return -ENOMEM;
 	if (json_object_array_length(d->injects) >= INJECTS_KEEP_MAX) {

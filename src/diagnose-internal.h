@@ -59,6 +59,8 @@ typedef struct Proc {
 	char *exit_signal;
 	uint64_t exit_seq, exit_ns;
 	char **maps;		/* files mapped at its end */
+	uint64_t inject_seq;	/* its first injection done, or 0 */
+	char *inject_why;
 } Proc;
 
 struct Diagnosis {

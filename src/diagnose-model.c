@@ -105,6 +105,7 @@ static void proc_done(Proc *p)
 	free(p->output);
 	free(p->fatal_signal);
 	free(p->crash_stack);
+	free(p->inject_why);
 	free(p->kill_signal);
 	free(p->exit_signal);
 	strv_free_all(p->maps);

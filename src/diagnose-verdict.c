@@ -281,6 +281,7 @@ static void judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool a
 			lib = o;
 	}
 	cite(j, p->exec_seq);
+	cite(j, p->inject_seq);	/* the shim that went into it, if any */
 	if (!first) {
 		set(j, "skipped", "never-scanned");
 		if (p->ended && (p->fatal_signal || p->exit_signaled))
