@@ -198,6 +198,15 @@ START_TEST(test_inject_ollama_runners)
 		ck_assert_msg(trace_mapped(t, v13, shim), "the shim is not mapped in the cuda_v13 runner");
 		assert_verdict(s.report, "cuda_v13", "failed", "init-failed",
 			       "ggml_cuda_init: failed to initialize CUDA: operation not supported");
+		/* the verdict cites the injection into the runner */
+		json_object *ev13, *d13 = report_dir(s.report, "cuda_v13");
+		bool cited = false;
+		ck_assert(json_object_object_get_ex(d13, "evidence", &ev13));
+		for (size_t i = 0; i < json_object_array_length(ev13); i++) {
+			json_object *e = json_object_array_get_idx(ev13, i);
+			cited |= ev_str(e, "event") && !strcmp(ev_str(e, "event"), "inject") && ev_int(e, "pid", 0) == v13;
+		}
+		ck_assert_msg(cited, "cuda_v13's evidence does not cite the injection");
 		/* the shim's own log: virtual mode, no real driver */
 		ck_assert(file_has(s.log, "libcuda.so.1 ") && file_has(s.log, " virtual start real=(none)"));
 	} else {
