@@ -13,14 +13,17 @@
 #include "inject.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "ldcache.h"
+#include "path.h"
 
 /* Where glibc looks after LD_LIBRARY_PATH and the cache, on x86-64. */
 static const char *const default_dirs[] = {
@@ -33,6 +36,9 @@ typedef struct ScannerState {
 	bool placed;			/* redirect: the strings are in its memory */
 	uint64_t shim_addr[SHIMS_MAX];	/* where the shim paths are */
 	char *real[SHIMS_MAX];		/* the real library ("" none) */
+	/* An open ran on the shim: from now on the real library's own path
+	 * is the shim loading the driver, not the linker's search. */
+	bool shim_in[SHIMS_MAX];
 } ScannerState;
 
 struct Injector {
@@ -119,13 +125,16 @@ static bool is_scanner(const Injector *in, const TracerEvent *ev, const char *se
 	       ev->exec.argc > 1 && !strcmp(ev->exec.argv[1], p->scanner_argv1);
 }
 
+/* NAME's value in EV's environment: the last entry, as the dynamic
+ * linker reads it (tracer_exec_edit leaves one). */
 static const char *env_of(const TracerEvent *ev, const char *name)
 {
 	size_t len = strlen(name);
+	const char *v = NULL;
 	for (size_t i = 0; i < ev->exec.envc; i++)
 		if (!strncmp(ev->exec.env[i], name, len) && ev->exec.env[i][len] == '=')
-			return ev->exec.env[i] + len + 1;
-	return NULL;
+			v = ev->exec.env[i] + len + 1;
+	return v;
 }
 
 /* A candidate for the real library: a regular file that is not a shim. */
@@ -148,13 +157,14 @@ static char *find_real(const Injector *in, const TracerEvent *ev, const char *so
 	const char *llp = env_of(ev, "LD_LIBRARY_PATH");
 	_cleanup_free_ char *dirs = llp ? strdup(llp) : NULL;
 	char *rest = dirs;
+	const char *cwd = ev->exec.cwd && ev->exec.cwd[0] == '/' ? ev->exec.cwd : "/";
 	for (char *dir; rest && (dir = strsep(&rest, ":;"));) {
-		/* an empty element is the working directory */
-		const char *d = *dir ? dir : ev->exec.cwd;
-		if (d[0] != '/') {
-			snprintf(path, sizeof(path), "%s/%s/%s", ev->exec.cwd, d, soname);
-		} else
-			snprintf(path, sizeof(path), "%s/%s", d, soname);
+		/* an empty element is the working directory; the result is
+		 * normal, as the tracer's paths are, so that it compares */
+		char d[PATH_MAX];
+		if (path_join(cwd, dir, d, sizeof(d)) < 0 ||
+		    path_join(d, soname, path, sizeof(path)) < 0)
+			continue;
 		if (real_candidate(in, path))
 			return strdup(path);
 	}
@@ -239,8 +249,12 @@ static void strip_inherited(Injector *in, Tracer *t, const TracerEvent *ev)
 	_cleanup_free_ char *v = preload_value(in->set, old, false);
 	const char *env[] = { v };
 	TracerExecEdit e = { .env = env, .n_env = 1 };
-	if (v)
-		(void)tracer_exec_edit(t, ev->tid, &e, NULL);
+	int r = v ? tracer_exec_edit(t, ev->tid, &e, NULL) : -ENOMEM;
+	if (r < 0) {
+		char why[256];
+		snprintf(why, sizeof(why), "inherited LD_PRELOAD with the shim not taken out: %s", strerror(-r));
+		refuse_all(in, ev, why);
+	}
 }
 
 /* The new environment: VGPU_REAL_* for each shim, and for preload
@@ -304,10 +318,12 @@ void injector_on_exec(Injector *in, Tracer *t, const TracerEvent *ev, const char
 	}
 	ScannerState *s = &in->procs[in->n_procs++];
 	*s = (ScannerState){ .pid = ev->pid };
-	for (size_t i = 0; i < in->set->n; i++)
+	int r = 0;
+	for (size_t i = 0; i < in->set->n && r >= 0; i++)
 		if (!(s->real[i] = find_real(in, ev, in->set->shims[i].soname)))
-			s->real[i] = NULL;
-	int r = edit_env(in, t, ev, s);
+			r = -ENOMEM;
+	if (r >= 0)
+		r = edit_env(in, t, ev, s);
 	char why[PATH_MAX + 128];
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot change the environment of the new program: %s",
@@ -333,6 +349,20 @@ static const char *base_name(const char *p)
 	return slash ? slash + 1 : p;
 }
 
+/* What the dynamic linker does to a candidate: open it to read, stat it,
+ * check it is there.  Never a write, a create, a readlink. */
+static bool read_only_probe(const TracerSyscallEvent *sys)
+{
+	if (!strncmp(sys->name, "readlink", 8))
+		return false;
+	if (sys->flag_kind == TRACER_FLAGS_OPEN)
+		return (sys->flags & O_ACCMODE) == O_RDONLY &&
+		       !(sys->flags & (O_CREAT | O_TRUNC | O_TMPFILE | O_DIRECTORY | O_PATH));
+	if (sys->flag_kind == TRACER_FLAGS_ACCESS)
+		return !(sys->flags & W_OK);
+	return true;	/* the stat family */
+}
+
 void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 {
 	if (!in || !ev->sys.path)
@@ -345,9 +375,11 @@ void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 		return;		/* the common case: not a shim's soname */
 	ScannerState *s = find(in, ev->pid);
 	const Shim *sh = &in->set->shims[k];
-	/* Not a scanner; the shim's own file; the shim loading the real one. */
+	/* Not a scanner; the shim's own file; the shim loading the real one;
+	 * a call that would write, or whose answer would mean something else
+	 * of a library (a write through a redirect would change the shim). */
 	if (!s || !s->placed || !strcmp(ev->sys.path, sh->path) ||
-	    (s->real[k] && !strcmp(ev->sys.path, s->real[k])))
+	    (s->shim_in[k] && !strcmp(ev->sys.path, s->real[k])) || !read_only_probe(&ev->sys))
 		return;
 	int r = tracer_redirect_path(t, ev->tid, s->shim_addr[k], sh->path);
 	char why[PATH_MAX * 2 + 128];
@@ -357,6 +389,8 @@ void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 		record(in, ev, sh, "refused", why, ev->sys.path, s->real[k]);
 		return;
 	}
+	if (ev->sys.flag_kind == TRACER_FLAGS_OPEN)
+		s->shim_in[k] = true;
 	snprintf(why, sizeof(why), "%s of %s ran on the shim; %s=%s", ev->sys.name, ev->sys.path,
 		 sh->real_env, s->real[k]);
 	record(in, ev, sh, "done", why, ev->sys.path, s->real[k]);

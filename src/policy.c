@@ -313,7 +313,7 @@ static int parse_scanner(Parser *ps, const KeyDef *k, char *value)
 static int parse_shim(Parser *ps, const KeyDef *k, char *value)
 {
 	const char *eq = strchr(value, '=');
-	const char *path = eq && !memchr(value, '/', (size_t)(eq - value)) ? eq + 1 : value;
+	const char *path = eq && eq != value && !memchr(value, '/', (size_t)(eq - value)) ? eq + 1 : value;
 	if (path[0] != '/')
 		return fail(ps, "%s: '%s' is not an absolute path", k->key, path);
 	return set_string(ps, k, value);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "path.h"
 
 void shim_real_env_name(const char *soname, char *buf, size_t size)
 {
@@ -28,35 +29,11 @@ void shim_real_env_name(const char *soname, char *buf, size_t size)
 /* Lexically normal absolute form of PATH (relative to the cwd). */
 static int absolute(const char *path, char *out, size_t size)
 {
-	char joined[PATH_MAX * 2];
-	if (path[0] == '/')
-		snprintf(joined, sizeof(joined), "%s", path);
-	else {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		snprintf(joined, sizeof(joined), "%s/%s", cwd, path);
-	}
-	size_t n = 0;
-	char *save = NULL;
-	for (char *c = strtok_r(joined, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(c, "."))
-			continue;
-		if (!strcmp(c, "..")) {
-			while (n > 0 && out[--n] != '/')
-				;
-			continue;
-		}
-		if (n + 1 + strlen(c) + 1 > size)
-			return -ENAMETOOLONG;
-		out[n++] = '/';
-		memcpy(out + n, c, strlen(c));
-		n += strlen(c);
-	}
-	if (n == 0)
-		out[n++] = '/';
-	out[n] = '\0';
-	return 0;
+	char cwd[PATH_MAX] = "/";
+	if (path[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	int r = path_join(cwd, path, out, size);
+	return r < 0 ? r : 0;
 }
 
 int shim_set_add(ShimSet *s, const char *spec, const char *default_soname, bool relative_ok,
@@ -97,6 +74,12 @@ int shim_set_add(ShimSet *s, const char *spec, const char *default_soname, bool 
 		return -EINVAL;
 	}
 	shim_real_env_name(soname, env, sizeof(env));
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->shims[i].real_env, env)) {
+			snprintf(err, err_size, "shims for %s and %s would share %s: give one of them",
+				 s->shims[i].soname, soname, env);
+			return -EINVAL;
+		}
 	Shim *sh = &s->shims[s->n];
 	sh->path = strdup(abs);
 	sh->real_env = strdup(env);
@@ -139,6 +122,14 @@ static int check_owners(const char *real, char *err, size_t err_size)
 		return -EINVAL;
 	for (bool file = true;; file = false) {
 		struct stat st;
+		/* A symlink on the way is as good as whoever owns it: its owner
+		 * may point it elsewhere (what it points to is checked too,
+		 * along the real path). */
+		if (lstat(p, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0) {
+			snprintf(err, err_size, "shim '%s': symbolic link '%s' is owned by uid %u, not root (vgpu-run runs as root)",
+				 real, p, (unsigned)st.st_uid);
+			return -EPERM;
+		}
 		if (stat(p, &st) < 0) {
 			int r = -errno;
 			snprintf(err, err_size, "shim '%s': cannot check '%s': %s", real, p, strerror(-r));

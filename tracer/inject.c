@@ -35,7 +35,8 @@
 #define VEC_MAX 4096		/* argv or envp entries looked at */
 #define AUXV_MAX 64		/* the kernel writes about 20 pairs */
 #define ENV_NAME_MAX 256
-#define EDIT_ENV_MAX 16		/* entries one edit may add */
+#define EDIT_ENV_MAX 16		/* entries (and strings) one edit may add */
+#define USER_CS_64 0x33		/* the code segment of 64-bit user code */
 
 bool inject_exec_secure(pid_t tid)
 {
@@ -51,15 +52,18 @@ bool inject_exec_secure(pid_t tid)
 }
 
 /* Read a NULL-terminated pointer vector at ADDR (at most VEC_MAX entries,
- * without the NULL) into V.  Returns the count, or a negative errno. */
+ * without the NULL) into V.  Returns the count, or a negative errno.
+ * Reads stop at what is mapped: a short environment may end a few bytes
+ * before the top of the stack. */
 static ssize_t read_vector(pid_t tid, uint64_t addr, uint64_t *v)
 {
 	size_t n = 0;
 	while (n < VEC_MAX) {
 		size_t want = VEC_MAX - n < 64 ? VEC_MAX - n : 64;
-		int r = mem_read(tid, addr + n * 8, v + n, want * 8);
-		if (r < 0)
-			return r;
+		ssize_t got = mem_read_partial(tid, addr + n * 8, v + n, want * 8);
+		if (got < 8)
+			return got < 0 ? got : -EFAULT;
+		want = (size_t)got / 8;
 		for (size_t i = 0; i < want; i++)
 			if (v[n + i] == 0)
 				return (ssize_t)(n + i);
@@ -118,13 +122,15 @@ static int read_vectors(pid_t tid, uint64_t sp, ExecVectors *x)
 
 int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *ret_addrs)
 {
-	if (t->cur_stop != CUR_EXEC || t->cur_tid != tid)
+	if (t->cur_stop != CUR_EXEC || t->cur_tid != tid || (e->n_strings && !ret_addrs))
 		return -EINVAL;
-	if (e->n_env > EDIT_ENV_MAX)
+	if (e->n_env > EDIT_ENV_MAX || e->n_strings > EDIT_ENV_MAX)
 		return -E2BIG;
 	struct user_regs_struct regs;
 	if (ptrace(PTRACE_GETREGS, tid, 0L, &regs) < 0)
 		return neg_errno();
+	if (regs.cs != USER_CS_64)
+		return -ENOEXEC;	/* a 32-bit program: another stack layout */
 	_cleanup_free_ ExecVectors *x = malloc(sizeof(*x));
 	if (!x)
 		return -ENOMEM;
@@ -153,19 +159,35 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 		off += len;
 	}
 
-	/* envp: each edit replaces its name's entry, or is appended. */
+	/* envp: each edit takes the place of its name's first entry and the
+	 * later ones go (the dynamic linker reads the last LD_PRELOAD, getenv
+	 * the first: one entry leaves no doubt), or it is appended. */
 	size_t envc = x->envc;
+	bool drop[VEC_MAX + EDIT_ENV_MAX] = { false };
 	for (size_t i = 0; i < e->n_env; i++) {
 		const char *eq = strchr(e->env[i], '=');
 		if (!eq || eq == e->env[i] || (size_t)(eq - e->env[i]) > ENV_NAME_MAX)
 			return -EINVAL;
-		size_t k = 0;
-		while (k < envc && !env_is(tid, x->envp[k], e->env[i], (size_t)(eq - e->env[i])))
-			k++;
-		x->envp[k] = addr[i];
-		if (k == envc)
+		size_t len = (size_t)(eq - e->env[i]), first = envc;
+		for (size_t k = 0; k < x->envc; k++)
+			if (!drop[k] && env_is(tid, x->envp[k], e->env[i], len)) {
+				if (first == envc)
+					first = k;
+				else
+					drop[k] = true;
+			}
+		for (size_t k = 0; k < i; k++)
+			if (!strncmp(e->env[k], e->env[i], len + 1))
+				return -EINVAL;	/* the same name twice in E */
+		x->envp[first] = addr[i];
+		if (first == envc)
 			envc++;
 	}
+	size_t kept = 0;
+	for (size_t k = 0; k < envc; k++)
+		if (!drop[k])
+			x->envp[kept++] = x->envp[k];
+	envc = kept;
 	x->envp[envc] = 0;
 
 	_cleanup_free_ uint64_t *vec = malloc(vec_bytes);

@@ -284,6 +284,13 @@ int main(int argc, char **argv)
 			(void)dlopen(getenv("TRACEE_DLOPEN"), RTLD_NOW);
 		return 0;
 	}
+	/* Exec ARG with LD_PRELOAD given twice, empty both times: the
+	 * dynamic linker reads the last, getenv() the first. */
+	if (!strcmp(mode, "dup-env-exec") && arg) {
+		char *const env[] = { "LD_PRELOAD=", "A=1", "LD_PRELOAD=", NULL };
+		execve(arg, argv + 2, env);
+		return 127;
+	}
 	if (!strcmp(mode, "open") && arg)
 		return probe(arg);
 	if (!strcmp(mode, "exit") && arg)

@@ -410,6 +410,87 @@ START_TEST(test_inject_unsafe_shims)
 }
 END_TEST
 
+/* The corners a cold review found, each on a small real program under
+ * the "any" policy. */
+START_TEST(test_inject_corner_cases)
+{
+	setup_paths();
+	char dir[] = "/tmp/vgpu-corner-XXXXXX", real[300], realdir_slash[300], other[300], shim_opt[700],
+	     trace[] = "/tmp/vgpu-corner-t-XXXXXX", cmd[1500];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(real, sizeof(real), "%s/real/libcuda.so.1", dir);
+	snprintf(realdir_slash, sizeof(realdir_slash), "LD_LIBRARY_PATH=%s/real/", dir);
+	snprintf(other, sizeof(other), "%s/other/libcuda.so.1", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/real' '%s/other' && cp '%s' '%s'", dir, dir, env_path("LIBPROBE"), real);
+	ck_assert_int_eq(system(cmd), 0);
+	temp_file(trace);
+	snprintf(shim_opt, sizeof(shim_opt), "--shim=%s", shim);
+	struct stat before;
+	ck_assert_int_eq(stat(shim, &before), 0);
+
+	/* a write to a file named like the soname is no probe: it goes
+	 * where it was meant to, and the shim is untouched */
+	snprintf(cmd, sizeof(cmd), "echo hello > '%s'", other);
+	const char *const w_argv[] = { env_path("VGPU_RUN"), "-q", "-p", "ggml", shim_opt, "-t", trace, "--", "sh", "-c", cmd, NULL };
+	RunResult r;
+	run_plain(w_argv, &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(trace_load(trace, &r.trace), 0);
+	ck_assert_uint_eq(trace_count(&r.trace, "inject", NULL, NULL), 0);
+	struct stat after;
+	ck_assert_int_eq(stat(shim, &after), 0);
+	ck_assert_int_eq(after.st_size, before.st_size);
+	ck_assert(file_has(other, "hello"));
+	run_result_free(&r);
+
+	/* the real library is the linker's first candidate (a trailing slash
+	 * on its directory): that open runs on the shim, and the shim is
+	 * told the real one's normal path */
+	setenv("TRACEE_DLOPEN", "libcuda.so.1", 1);
+	setenv("LD_LIBRARY_PATH", realdir_slash + strlen("LD_LIBRARY_PATH="), 1);
+	const char *const d_argv[] = { env_path("VGPU_RUN"), "-q", "-p", "ggml", shim_opt, "-t", trace, "--",
+				       env_path("TRACEE"), "fixture-child", NULL };
+	run_plain(d_argv, &r);
+	unsetenv("LD_LIBRARY_PATH");
+	unsetenv("TRACEE_DLOPEN");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(trace_load(trace, &r.trace), 0);
+	json_object *inj = trace_find(&r.trace, "inject", "status", "done");
+	ck_assert_ptr_nonnull(inj);
+	ck_assert_str_eq(ev_str(inj, "path"), real);
+	ck_assert_str_eq(ev_str(inj, "real"), real);
+	ck_assert(trace_mapped(&r.trace, ev_int(inj, "pid", 0), shim));
+	ck_assert(!trace_mapped(&r.trace, ev_int(inj, "pid", 0), real));
+	run_result_free(&r);
+
+	/* preload into 300 programs started with an empty environment (a
+	 * short stack block), then with LD_PRELOAD given twice */
+	const char *const e_argv[] = { env_path("VGPU_RUN"), "-q", "-p", "ggml", shim_opt, "--inject-method=preload",
+				       "-t", trace, "--", "sh", "-c",
+				       "i=0; while [ $i -lt 300 ]; do env -i /bin/true || exit 1; i=$((i+1)); done", NULL };
+	run_plain(e_argv, &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(trace_load(trace, &r.trace), 0);
+	ck_assert_uint_eq(trace_count(&r.trace, "inject", "status", "refused"), 0);
+	ck_assert_uint_eq(trace_count(&r.trace, "inject", "status", "done"), 601);
+	run_result_free(&r);
+	const char *const dup_argv[] = { env_path("VGPU_RUN"), "-q", "-p", "ggml", shim_opt, "--inject-method=preload",
+					 "-t", trace, "--", env_path("TRACEE"), "dup-env-exec", "/bin/true", NULL };
+	run_plain(dup_argv, &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(trace_load(trace, &r.trace), 0);
+	json_object *t_exec = trace_find(&r.trace, "exec", "exe", "/usr/bin/true");
+	ck_assert_ptr_nonnull(t_exec);
+	ck_assert_msg(trace_mapped(&r.trace, ev_int(t_exec, "pid", 0), shim), "LD_PRELOAD given twice: no shim");
+	run_result_free(&r);
+
+	unlink(trace);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 #define CHILDREN_TOTAL 1000
 
 /* 50 goroutines x 20 os/exec (vfork) children, every process a scanner
@@ -483,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, test_inject_passthrough_stub_driver);
 	tcase_add_test(tc, test_inject_refuses_at_secure);
 	tcase_add_test(tc, test_inject_unsafe_shims);
+	tcase_add_test(tc, test_inject_corner_cases);
 	tcase_add_loop_test(tc, test_inject_go_children, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

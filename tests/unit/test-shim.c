@@ -45,6 +45,8 @@ START_TEST(test_shim_set_add)
 	snprintf(want, sizeof(want), "two shims for libcuda.so.1: '%s/shim/libcuda.so.1' and '/other/libcuda.so.1'",
 		 strcmp(cwd, "/") ? cwd : "");
 	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(shim_set_add(&s, "libcuda.so.2=/x/libcuda.so.2", "libcuda.so.1", true, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "shims for libcuda.so.1 and libcuda.so.2 would share VGPU_REAL_LIBCUDA: give one of them");
 	ck_assert_int_eq(shim_set_add(&s, "cuda=/x.so", "libcuda.so.1", true, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "shim 'cuda=/x.so': 'cuda' is not a soname (like libcuda.so.1)");
 	shim_set_done(&s);
@@ -158,6 +160,19 @@ START_TEST(test_shim_check_owners_as_root)
 	snprintf(want, sizeof(want), "shim '%s': directory '%s' is world-writable (vgpu-run runs as root)", p, sub);
 	ck_assert_str_eq(err, want);
 	chmod(sub, 0755);
+
+	/* a symlink on the way that someone else owns may be re-pointed */
+	char link[400], via[500];
+	snprintf(link, sizeof(link), "%s/link", dir);
+	ck_assert_int_eq(symlink(sub, link), 0);
+	ck_assert_int_eq(lchown(link, 65534, 65534), 0);
+	snprintf(via, sizeof(via), "%s/libcuda.so.1", link);
+	ck_assert_int_eq(shim_check(via, err, sizeof(err)), -EPERM);
+	snprintf(want, sizeof(want),
+		 "shim '%s': symbolic link '%s' is owned by uid 65534, not root (vgpu-run runs as root)", via, link);
+	ck_assert_str_eq(err, want);
+	ck_assert_int_eq(lchown(link, 0, 0), 0);
+	ck_assert_msg(shim_check(via, err, sizeof(err)) == 0, "%s", err);
 
 	ck_assert_int_eq(chown(p, 65534, 65534), 0);
 	ck_assert_int_eq(shim_check(p, err, sizeof(err)), -EPERM);
