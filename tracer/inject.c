@@ -120,6 +120,41 @@ static int read_vectors(pid_t tid, uint64_t sp, ExecVectors *x)
 	return -E2BIG;
 }
 
+/* envp of X with E's entries at ADDR: each takes the place of its name's
+ * first entry and the later ones go (the dynamic linker reads the last
+ * LD_PRELOAD, getenv the first: one entry leaves no doubt), or it is
+ * appended.  Returns the new count, or -EINVAL for a malformed E. */
+static ssize_t merge_env(pid_t tid, ExecVectors *x, const TracerExecEdit *e, const uint64_t *addr)
+{
+	size_t envc = x->envc;
+	bool drop[VEC_MAX + EDIT_ENV_MAX] = { false };
+	for (size_t i = 0; i < e->n_env; i++) {
+		const char *eq = strchr(e->env[i], '=');
+		if (!eq || eq == e->env[i] || (size_t)(eq - e->env[i]) > ENV_NAME_MAX)
+			return -EINVAL;
+		size_t len = (size_t)(eq - e->env[i]), first = envc;
+		for (size_t k = 0; k < i; k++)
+			if (!strncmp(e->env[k], e->env[i], len + 1))
+				return -EINVAL;	/* the same name twice in E */
+		for (size_t k = 0; k < x->envc; k++)
+			if (!drop[k] && env_is(tid, x->envp[k], e->env[i], len)) {
+				if (first == envc)
+					first = k;
+				else
+					drop[k] = true;
+			}
+		x->envp[first] = addr[i];
+		if (first == envc)
+			envc++;
+	}
+	size_t kept = 0;
+	for (size_t k = 0; k < envc; k++)
+		if (!drop[k])
+			x->envp[kept++] = x->envp[k];
+	x->envp[kept] = 0;
+	return (ssize_t)kept;
+}
+
 int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *ret_addrs)
 {
 	if (t->cur_stop != CUR_EXEC || t->cur_tid != tid || (e->n_strings && !ret_addrs))
@@ -159,36 +194,9 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 		off += len;
 	}
 
-	/* envp: each edit takes the place of its name's first entry and the
-	 * later ones go (the dynamic linker reads the last LD_PRELOAD, getenv
-	 * the first: one entry leaves no doubt), or it is appended. */
-	size_t envc = x->envc;
-	bool drop[VEC_MAX + EDIT_ENV_MAX] = { false };
-	for (size_t i = 0; i < e->n_env; i++) {
-		const char *eq = strchr(e->env[i], '=');
-		if (!eq || eq == e->env[i] || (size_t)(eq - e->env[i]) > ENV_NAME_MAX)
-			return -EINVAL;
-		size_t len = (size_t)(eq - e->env[i]), first = envc;
-		for (size_t k = 0; k < x->envc; k++)
-			if (!drop[k] && env_is(tid, x->envp[k], e->env[i], len)) {
-				if (first == envc)
-					first = k;
-				else
-					drop[k] = true;
-			}
-		for (size_t k = 0; k < i; k++)
-			if (!strncmp(e->env[k], e->env[i], len + 1))
-				return -EINVAL;	/* the same name twice in E */
-		x->envp[first] = addr[i];
-		if (first == envc)
-			envc++;
-	}
-	size_t kept = 0;
-	for (size_t k = 0; k < envc; k++)
-		if (!drop[k])
-			x->envp[kept++] = x->envp[k];
-	envc = kept;
-	x->envp[envc] = 0;
+	ssize_t envc = merge_env(tid, x, e, addr);
+	if (envc < 0)
+		return (int)envc;
 
 	_cleanup_free_ uint64_t *vec = malloc(vec_bytes);
 	if (!vec)
@@ -197,8 +205,8 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 	vec[n++] = x->argc;
 	memcpy(vec + n, x->argv, (x->argc + 1) * 8);
 	n += x->argc + 1;
-	memcpy(vec + n, x->envp, (envc + 1) * 8);
-	n += envc + 1;
+	memcpy(vec + n, x->envp, ((size_t)envc + 1) * 8);
+	n += (size_t)envc + 1;
 	memcpy(vec + n, x->auxv, x->n_aux * 16);
 	n += 2 * x->n_aux;
 
