@@ -57,6 +57,11 @@ static void print_syscall(FILE *f, const TracerSyscallEvent *s)
 		if (s->flag_kind != TRACER_FLAGS_NONE)
 			fprintf(f, ", %s", names_flags(s->flag_kind, s->flags, b, sizeof(b)));
 		fputc(')', f);
+		if (s->redirected) {
+			fputs(" (ran on \"", f);
+			print_str(f, s->redirected);
+			fputs("\")", f);
+		}
 	}
 	print_result(f, s);
 }

@@ -449,7 +449,7 @@ START_TEST(test_inject_corner_cases)
 	 * told the real one's normal path */
 	setenv("TRACEE_DLOPEN", "libcuda.so.1", 1);
 	setenv("LD_LIBRARY_PATH", realdir_slash + strlen("LD_LIBRARY_PATH="), 1);
-	const char *const d_argv[] = { env_path("VGPU_RUN"), "-q", "-p", "ggml", shim_opt, "-t", trace, "--",
+	const char *const d_argv[] = { env_path("VGPU_RUN"), "-q", "-v", "-p", "ggml", shim_opt, "-t", trace, "--",
 				       env_path("TRACEE"), "fixture-child", NULL };
 	run_plain(d_argv, &r);
 	unsetenv("LD_LIBRARY_PATH");
@@ -462,6 +462,11 @@ START_TEST(test_inject_corner_cases)
 	ck_assert_str_eq(ev_str(inj, "real"), real);
 	ck_assert(trace_mapped(&r.trace, ev_int(inj, "pid", 0), shim));
 	ck_assert(!trace_mapped(&r.trace, ev_int(inj, "pid", 0), real));
+	/* -v says so too */
+	char said[1024];
+	snprintf(said, sizeof(said), "openat(\"%s\", O_RDONLY|O_CLOEXEC) (ran on \"%s\") = ", real, shim);
+	ck_assert_msg(strstr(r.err, said), "-v lacks '%s'", said);
+	ck_assert_ptr_nonnull(strstr(r.err, "inject redirect libcuda.so.1 done: openat of "));
 	run_result_free(&r);
 
 	/* preload into 300 programs started with an empty environment (a
