@@ -80,6 +80,9 @@ static void serve(const char *const *opts, const char *const *env, Served *ret)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s.jsonl' && cp '%s' '%s.json' && '%s/scripts/validate-schemas' '%s.jsonl' '%s.json' >/dev/null; r=$?; rm -f '%s.jsonl' '%s.json'; exit $r",
 		 trace, trace, report, report, env_path("SOURCE_ROOT"), trace, report, trace, report);
 	ck_assert_msg(system(cmd) == 0, "trace or report not valid against schemas/");
+	/* offline from the trace, the same report to the byte */
+	snprintf(cmd, sizeof(cmd), "'%s' show --format=json '%s' | cmp -s - '%s'", env_path("VGPU_REPORT"), trace, report);
+	ck_assert_msg(system(cmd) == 0, "vgpu-report show of the trace differs from the live report");
 	unlink(trace);
 	unlink(report);
 }
