@@ -30,10 +30,10 @@ static const char *const default_dirs[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
 };
 
+/* A scanner whose new program got its environment (and, for redirect,
+ * the shim paths): one that could not is never kept. */
 typedef struct ScannerState {
 	pid_t pid;
-	bool secure;
-	bool placed;			/* redirect: the strings are in its memory */
 	uint64_t shim_addr[SHIMS_MAX];	/* where the shim paths are */
 	char *real[SHIMS_MAX];		/* the real library ("" none) */
 	/* An open ran on the shim: from now on the real library's own path
@@ -332,7 +332,6 @@ void injector_on_exec(Injector *in, Tracer *t, const TracerEvent *ev, const char
 		injector_on_exit(in, ev->pid);
 		return;
 	}
-	s->placed = true;
 	if (in->redirect)
 		return;		/* done when a scanner opens the soname */
 	for (size_t i = 0; i < in->set->n; i++) {
@@ -378,7 +377,7 @@ void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 	/* Not a scanner; the shim's own file; the shim loading the real one;
 	 * a call that would write, or whose answer would mean something else
 	 * of a library (a write through a redirect would change the shim). */
-	if (!s || !s->placed || !strcmp(ev->sys.path, sh->path) ||
+	if (!s || !strcmp(ev->sys.path, sh->path) ||
 	    (s->shim_in[k] && !strcmp(ev->sys.path, s->real[k])) || !read_only_probe(&ev->sys))
 		return;
 	int r = tracer_redirect_path(t, ev->tid, s->shim_addr[k], sh->path);
