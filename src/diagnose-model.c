@@ -253,9 +253,8 @@ static int on_exec(Diagnosis *d, json_object *ev)
 	p->is_scanner = false;
 	strv_free_all(p->scans);
 	p->scans = NULL;
-	if (d->have_policy && !d->policy.scanner_any && !p->is_server && server && server->exe &&
-	    p->exe && !strcmp(server->exe, p->exe) && strv_len(p->argv) > 1 &&
-	    !strcmp(p->argv[1], d->policy.scanner_argv1)) {
+	if (d->have_policy && policy_scanner_exec(&d->policy, server ? server->exe : NULL, p->is_server, p->exe,
+						  p->argv, strv_len(p->argv))) {
 		p->is_scanner = true;
 		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
 		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;

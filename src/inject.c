@@ -119,10 +119,8 @@ void injector_on_exit(Injector *in, pid_t pid)
 static bool is_scanner(const Injector *in, const TracerEvent *ev, const char *server_exe, bool is_server)
 {
 	const Policy *p = in->policy;
-	if (!p || p->scanner_any)
-		return true;
-	return !is_server && p->scanner_argv1 && server_exe && !strcmp(ev->exec.exe, server_exe) &&
-	       ev->exec.argc > 1 && !strcmp(ev->exec.argv[1], p->scanner_argv1);
+	return !p || p->scanner_any ||
+	       policy_scanner_exec(p, server_exe, is_server, ev->exec.exe, ev->exec.argv, ev->exec.argc);
 }
 
 /* NAME's value in EV's environment: the last entry, as the dynamic

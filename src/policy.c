@@ -686,6 +686,13 @@ int policy_find(const char *name_or_file, const char *self_exe, const char *data
 	return -ENOENT;
 }
 
+bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server, const char *exe,
+			 char *const *argv, size_t argc)
+{
+	return p && !p->scanner_any && p->scanner_argv1 && !is_server && server_exe && exe &&
+	       !strcmp(exe, server_exe) && argc > 1 && !strcmp(argv[1], p->scanner_argv1);
+}
+
 void policy_done(Policy *p)
 {
 	if (!p)

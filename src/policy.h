@@ -116,4 +116,10 @@ int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size);
 int policy_find(const char *name_or_file, const char *self_exe, const char *datadir, char *out,
 		size_t size, char *err, size_t err_size);
 
+/* The "server-exe ARGV1" rule: did a process other than the server exec
+ * the server's executable SERVER_EXE with the policy's argv[1]?  False for
+ * "scanner = any", which singles out no process, and for a NULL P. */
+bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server, const char *exe,
+			 char *const *argv, size_t argc);
+
 void policy_done(Policy *p);

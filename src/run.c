@@ -85,10 +85,8 @@ static void on_request(void *userdata)
  * the policy's argv[1])?  Its end is when the report may change. */
 static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 {
-	const Policy *p = s->cfg->policy;
-	return p && !p->scanner_any && p->scanner_argv1 && s->root_exe && ev->pid != s->root &&
-	       !strcmp(ev->exec.exe, s->root_exe) && ev->exec.argc > 1 &&
-	       !strcmp(ev->exec.argv[1], p->scanner_argv1);
+	return policy_scanner_exec(s->cfg->policy, s->root_exe, ev->pid == s->root, ev->exec.exe,
+				   ev->exec.argv, ev->exec.argc);
 }
 
 /* The longest "truncated" line (four 20-digit numbers): reserved below
