@@ -10,12 +10,10 @@
 int diag_on_inject(Diagnosis *d, json_object *ev)
 {
 	/* a scanner's verdict cites the shim that went into it */
-	json_object *v;
-	Proc *p = json_object_object_get_ex(ev, "pid", &v) ? diag_proc(d, (pid_t)json_object_get_int(v)) : NULL;
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
 	const char *status = jstr(ev, "status"), *why = jstr(ev, "why");
-	if (p && !p->inject_seq && status && !strcmp(status, "done") && why &&
-	    json_object_object_get_ex(ev, "seq", &v)) {
-		p->inject_seq = (uint64_t)json_object_get_int64(v);
+	if (p && !p->inject_seq && status && !strcmp(status, "done") && why && jnum(ev, "seq", 0) > 0) {
+		p->inject_seq = (uint64_t)jnum(ev, "seq", 0);
 		if (!(p->inject_why = strdup(why)))
 			return -ENOMEM;
 	}
@@ -43,12 +41,10 @@ int diag_injections(const Diagnosis *d, Report *r)
 	if (!r->injections)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		json_object *ev = json_object_array_get_idx(d->injects, i), *v;
+		json_object *ev = json_object_array_get_idx(d->injects, i);
 		ReportInjection *in = &r->injections[r->n_injections++];
-		if (json_object_object_get_ex(ev, "pid", &v) && json_object_is_type(v, json_type_int))
-			in->pid = (pid_t)json_object_get_int(v);
-		if (json_object_object_get_ex(ev, "seq", &v) && json_object_is_type(v, json_type_int))
-			in->seq = (uint64_t)json_object_get_int64(v);
+		in->pid = (pid_t)jnum(ev, "pid", 0);
+		in->seq = (uint64_t)jnum(ev, "seq", 0);
 		in->method = dup_or_null(ev, "method");
 		in->library = dup_or_null(ev, "library");
 		in->shim = dup_or_null(ev, "shim");

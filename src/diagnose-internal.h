@@ -125,6 +125,15 @@ static inline const char *jstr(json_object *o, const char *key)
 		       : NULL;
 }
 
+/* The integer KEY of O, or DFLT. */
+static inline int64_t jnum(json_object *o, const char *key, int64_t dflt)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+		       ? json_object_get_int64(v)
+		       : dflt;
+}
+
 /* The array KEY of O, or NULL. */
 static inline json_object *jarray(json_object *o, const char *key)
 {

@@ -48,14 +48,6 @@ int strv_push_all(char ***v, json_object *arr)
 	return 0;
 }
 
-static int64_t num(json_object *o, const char *key, int64_t dflt)
-{
-	json_object *v;
-	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
-		       ? json_object_get_int64(v)
-		       : dflt;
-}
-
 /* The trace's "result": a number, or an errno name. */
 static char *result_text(json_object *ev, bool *ok)
 {
@@ -223,15 +215,15 @@ static bool wanted_path(const char *path)
 
 static int on_exec(Diagnosis *d, json_object *ev)
 {
-	pid_t pid = (pid_t)num(ev, "pid", 0);
-	Proc *p = proc_for(d, pid, (pid_t)num(ev, "ppid", 0), (uint64_t)num(ev, "t_ns", 0));
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (!d->root_pid)
 		d->root_pid = pid;
 	p->exec_seen = true;
-	p->exec_seq = (uint64_t)num(ev, "seq", 0);
-	p->exec_ns = (uint64_t)num(ev, "t_ns", 0);
+	p->exec_seq = (uint64_t)jnum(ev, "seq", 0);
+	p->exec_ns = (uint64_t)jnum(ev, "t_ns", 0);
 	free(p->exe);
 	p->exe = str(ev, "exe") ? strdup(str(ev, "exe")) : NULL;
 	free(p->cwd);
@@ -269,25 +261,25 @@ static int on_exec(Diagnosis *d, json_object *ev)
 static int on_syscall(Diagnosis *d, json_object *ev)
 {
 	const char *sc = str(ev, "syscall");
-	pid_t pid = (pid_t)num(ev, "pid", 0);
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
 	if (!sc)
 		return 0;
 	if (str(ev, "signal") && json_object_object_get_ex(ev, "target", NULL)) {
 		const char *sig = str(ev, "signal");
-		Proc *target = diag_proc(d, (pid_t)num(ev, "target", 0));
+		Proc *target = diag_proc(d, (pid_t)jnum(ev, "target", 0));
 		if (target && !target->ended && strcmp(sig, "0") != 0) {
 			target->killer = pid;
 			free(target->kill_signal);
 			target->kill_signal = strdup(sig);
-			target->kill_seq = (uint64_t)num(ev, "seq", 0);
-			target->kill_ns = (uint64_t)num(ev, "t_ns", 0);
+			target->kill_seq = (uint64_t)jnum(ev, "seq", 0);
+			target->kill_ns = (uint64_t)jnum(ev, "t_ns", 0);
 		}
 		return 0;
 	}
 	const char *path = str(ev, "path");
 	if (!path || strncmp(sc, "open", 4) != 0 || !wanted_path(path))
 		return 0;
-	Proc *p = proc_for(d, pid, 0, (uint64_t)num(ev, "t_ns", 0));
+	Proc *p = proc_for(d, pid, 0, (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (p->n_opens >= OPENS_KEEP_MAX) {
@@ -304,7 +296,7 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	}
 	Open *o = &p->opens[p->n_opens];
 	memset(o, 0, sizeof(*o));
-	o->seq = (uint64_t)num(ev, "seq", 0);
+	o->seq = (uint64_t)jnum(ev, "seq", 0);
 	o->syscall = strdup(sc);
 	o->path = strdup(path);
 	o->result = result_text(ev, &o->ok);
@@ -317,7 +309,7 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 static int on_output(Diagnosis *d, json_object *ev)
 {
 	const char *text = str(ev, "text");
-	Proc *p = proc_for(d, (pid_t)num(ev, "pid", 0), 0, (uint64_t)num(ev, "t_ns", 0));
+	Proc *p = proc_for(d, (pid_t)jnum(ev, "pid", 0), 0, (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
@@ -330,7 +322,7 @@ static int on_output(Diagnosis *d, json_object *ev)
 		p->output = nc;
 		p->cap_output = cap;
 	}
-	p->output[p->n_output].seq = (uint64_t)num(ev, "seq", 0);
+	p->output[p->n_output].seq = (uint64_t)jnum(ev, "seq", 0);
 	if (!(p->output[p->n_output].text = strdup(text)))
 		return -ENOMEM;
 	p->n_output++;
@@ -350,10 +342,10 @@ static bool is_crash_signal(const char *sig)
 static int on_signal(Diagnosis *d, json_object *ev)
 {
 	const char *sig = str(ev, "signal");
-	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
 	if (p && !p->fatal_signal && is_crash_signal(sig)) {
 		p->fatal_signal = strdup(sig);
-		p->fatal_seq = (uint64_t)num(ev, "seq", 0);
+		p->fatal_seq = (uint64_t)jnum(ev, "seq", 0);
 	}
 	return 0;
 }
@@ -363,26 +355,26 @@ static int on_fork(Diagnosis *d, json_object *ev)
 	const char *kind = str(ev, "kind");
 	if (kind && !strcmp(kind, "thread"))
 		return 0;
-	return new_proc(d, (pid_t)num(ev, "child_pid", 0), (pid_t)num(ev, "pid", 0),
-			(uint64_t)num(ev, "t_ns", 0))
+	return new_proc(d, (pid_t)jnum(ev, "child_pid", 0), (pid_t)jnum(ev, "pid", 0),
+			(uint64_t)jnum(ev, "t_ns", 0))
 		       ? 0
 		       : -ENOMEM;
 }
 
 static int on_exit_event(Diagnosis *d, json_object *ev)
 {
-	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
 	if (!p)
 		return 0;
 	p->ended = true;
-	p->exit_seq = (uint64_t)num(ev, "seq", 0);
-	p->exit_ns = (uint64_t)num(ev, "t_ns", 0);
+	p->exit_seq = (uint64_t)jnum(ev, "seq", 0);
+	p->exit_ns = (uint64_t)jnum(ev, "t_ns", 0);
 	if (str(ev, "signal")) {
 		p->exit_signaled = true;
 		free(p->exit_signal);
 		p->exit_signal = strdup(str(ev, "signal"));
 	} else {
-		p->exit_code = (int)num(ev, "code", 0);
+		p->exit_code = (int)jnum(ev, "code", 0);
 	}
 	return 0;
 }
@@ -398,7 +390,7 @@ static int on_observe(Diagnosis *d, json_object *ev)
 		json_object_put(d->listing);
 		d->listing = json_object_get(ev);
 	} else if (!strcmp(what, "mappings")) {
-		Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+		Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
 		if (!p)
 			return 0;
 		strv_free_all(p->maps);
@@ -410,16 +402,16 @@ static int on_observe(Diagnosis *d, json_object *ev)
 
 static int on_stats(Diagnosis *d, json_object *ev)
 {
-	d->stops = (uint64_t)num(ev, "stops", 0);
-	d->backtraces = (uint64_t)num(ev, "backtraces", 0);
-	d->backtrace_ns = (uint64_t)num(ev, "backtrace_ns", 0);
+	d->stops = (uint64_t)jnum(ev, "stops", 0);
+	d->backtraces = (uint64_t)jnum(ev, "backtraces", 0);
+	d->backtrace_ns = (uint64_t)jnum(ev, "backtrace_ns", 0);
 	return 0;
 }
 
 static int on_truncated(Diagnosis *d, json_object *ev)
 {
-	d->cut_seq = (uint64_t)num(ev, "seq", 0);
-	d->cut_limit = (uint64_t)num(ev, "limit", 0);
+	d->cut_seq = (uint64_t)jnum(ev, "seq", 0);
+	d->cut_limit = (uint64_t)jnum(ev, "limit", 0);
 	return 0;
 }
 
@@ -429,7 +421,7 @@ static int on_truncated(Diagnosis *d, json_object *ev)
 static int on_stack(Diagnosis *d, json_object *ev)
 {
 	const char *why = str(ev, "why");
-	Proc *p = diag_proc(d, (pid_t)num(ev, "pid", 0));
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
 	json_object *frames = jarray(ev, "frames");
 	if (!p || !why || strcmp(why, "signal") || p->crash_stack || !frames)
 		return 0;
@@ -440,7 +432,7 @@ static int on_stack(Diagnosis *d, json_object *ev)
 		len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, "%s%s",
 					i ? " < " : "", sym ? sym : "?");
 	}
-	p->crash_stack_seq = (uint64_t)num(ev, "seq", 0);
+	p->crash_stack_seq = (uint64_t)jnum(ev, "seq", 0);
 	p->crash_stack = strdup(text);
 	return p->crash_stack ? 0 : -ENOMEM;
 }
@@ -460,7 +452,7 @@ int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
 	const char *event = str(ev, "event");
 	if (!event)
 		return 0;
-	d->last_seq = (uint64_t)num(ev, "seq", 0);
+	d->last_seq = (uint64_t)jnum(ev, "seq", 0);
 	if (!strcmp(event, "header"))
 		return on_header(d, ev, err, err_size);
 	for (size_t i = 0; i < ELEMENTSOF(handlers); i++)
