@@ -72,14 +72,6 @@ static ssize_t read_vector(pid_t tid, uint64_t addr, uint64_t *v)
 	return -E2BIG;
 }
 
-/* Does the tracee's string at ADDR start with NAME= (NAME_LEN bytes)? */
-static bool env_is(pid_t tid, uint64_t addr, const char *entry, size_t name_len)
-{
-	char buf[ENV_NAME_MAX + 1];
-	ssize_t n = mem_read_partial(tid, addr, buf, name_len + 1);
-	return n == (ssize_t)name_len + 1 && memcmp(buf, entry, name_len + 1) == 0;
-}
-
 /* The vectors as the kernel laid them out at SP: argc, argv, NULL, envp,
  * NULL, auxv pairs up to AT_NULL. */
 typedef struct ExecVectors {
@@ -123,29 +115,41 @@ static int read_vectors(pid_t tid, uint64_t sp, ExecVectors *x)
 /* envp of X with E's entries at ADDR: each takes the place of its name's
  * first entry and the later ones go (the dynamic linker reads the last
  * LD_PRELOAD, getenv the first: one entry leaves no doubt), or it is
- * appended.  Returns the new count, or -EINVAL for a malformed E. */
+ * appended.  Each entry of envp is read once.  Returns the new count, or
+ * -EINVAL for a malformed E. */
 static ssize_t merge_env(pid_t tid, ExecVectors *x, const TracerExecEdit *e, const uint64_t *addr)
 {
-	size_t envc = x->envc;
-	bool drop[VEC_MAX + EDIT_ENV_MAX] = { false };
+	size_t len[EDIT_ENV_MAX], slot[EDIT_ENV_MAX], longest = 0;
 	for (size_t i = 0; i < e->n_env; i++) {
 		const char *eq = strchr(e->env[i], '=');
 		if (!eq || eq == e->env[i] || (size_t)(eq - e->env[i]) > ENV_NAME_MAX)
 			return -EINVAL;
-		size_t len = (size_t)(eq - e->env[i]), first = envc;
+		len[i] = (size_t)(eq - e->env[i]);
 		for (size_t k = 0; k < i; k++)
-			if (!strncmp(e->env[k], e->env[i], len + 1))
+			if (len[k] == len[i] && !memcmp(e->env[k], e->env[i], len[i]))
 				return -EINVAL;	/* the same name twice in E */
-		for (size_t k = 0; k < x->envc; k++)
-			if (!drop[k] && env_is(tid, x->envp[k], e->env[i], len)) {
-				if (first == envc)
-					first = k;
+		slot[i] = SIZE_MAX;
+		if (len[i] > longest)
+			longest = len[i];
+	}
+	bool drop[VEC_MAX + EDIT_ENV_MAX] = { false };
+	char name[ENV_NAME_MAX + 1];
+	for (size_t k = 0; k < x->envc && e->n_env; k++) {
+		ssize_t n = mem_read_partial(tid, x->envp[k], name, longest + 1);
+		for (size_t i = 0; i < e->n_env; i++)
+			if (n > (ssize_t)len[i] && !memcmp(name, e->env[i], len[i] + 1)) {
+				if (slot[i] == SIZE_MAX)
+					slot[i] = k;
 				else
 					drop[k] = true;
+				break;	/* an entry has one name */
 			}
-		x->envp[first] = addr[i];
-		if (first == envc)
-			envc++;
+	}
+	size_t envc = x->envc;
+	for (size_t i = 0; i < e->n_env; i++) {
+		if (slot[i] == SIZE_MAX)
+			slot[i] = envc++;
+		x->envp[slot[i]] = addr[i];
 	}
 	size_t kept = 0;
 	for (size_t k = 0; k < envc; k++)
