@@ -46,15 +46,15 @@ struct Injector {
 	const Policy *policy;
 	bool redirect;
 	struct stat shim_st[SHIMS_MAX];
-	LdCache cache;
+	const LdCache *cache;		/* the observer's, or NULL */
 	InjectRecordFn record;
 	void *userdata;
 	ScannerState *procs;		/* live scanners only */
 	size_t n_procs, cap_procs;
 };
 
-int injector_new(const ShimSet *set, const Policy *policy, InjectRecordFn record, void *userdata,
-		 Injector **ret)
+int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, InjectRecordFn record,
+		 void *userdata, Injector **ret)
 {
 	*ret = NULL;
 	if (!set || set->disabled || set->n == 0)
@@ -69,7 +69,7 @@ int injector_new(const ShimSet *set, const Policy *policy, InjectRecordFn record
 	in->userdata = userdata;
 	for (size_t i = 0; i < set->n; i++)
 		(void)stat(set->shims[i].path, &in->shim_st[i]);
-	(void)ldcache_load("/etc/ld.so.cache", &in->cache);	/* none: dirs only */
+	in->cache = cache;
 	*ret = in;
 	return 0;
 }
@@ -87,7 +87,6 @@ Injector *injector_free(Injector *in)
 	for (size_t i = 0; i < in->n_procs; i++)
 		state_clear(&in->procs[i]);
 	free(in->procs);
-	ldcache_done(&in->cache);
 	free(in);
 	return NULL;
 }
@@ -166,7 +165,7 @@ static char *find_real(const Injector *in, const TracerEvent *ev, const char *so
 		if (real_candidate(in, path))
 			return strdup(path);
 	}
-	const char *cached = in->cache.data ? ldcache_lookup(&in->cache, soname) : NULL;
+	const char *cached = in->cache ? ldcache_lookup(in->cache, soname) : NULL;
 	if (cached && real_candidate(in, cached))
 		return strdup(cached);
 	for (size_t i = 0; i < sizeof(default_dirs) / sizeof(*default_dirs); i++) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "ldcache.h"
 #include "policy.h"
 #include "shim.h"
 #include "tracer.h"
@@ -29,9 +30,10 @@ typedef struct InjectAction {
 
 typedef void (*InjectRecordFn)(const InjectAction *a, void *userdata);
 
-/* NULL *ret (and 0) when nothing is to be injected. */
-int injector_new(const ShimSet *set, const Policy *policy, InjectRecordFn record, void *userdata,
-		 Injector **ret);
+/* NULL *ret (and 0) when nothing is to be injected.  CACHE (the
+ * observer's ld.so.cache, NULL when there is none) must outlive it. */
+int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, InjectRecordFn record,
+		 void *userdata, Injector **ret);
 Injector *injector_free(Injector *in);
 
 /* Does the injector need the tracer's on_path offers? */

@@ -367,7 +367,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 
 	if (r >= 0) {
-		r = injector_new(cfg->shims, pol, on_inject, &sink, &sink.injector);
+		r = injector_new(cfg->shims, pol, observer_ldcache(sink.observer), on_inject, &sink,
+				 &sink.injector);
 		if (r < 0)
 			snprintf(err, err_size, "out of memory");
 	}
@@ -425,8 +426,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			ret->have_report = true;
 	}
 	tracer_free(t);
+	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);
-	injector_free(sink.injector);
 	if (sink.scratch)
 		fclose(sink.scratch);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
