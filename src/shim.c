@@ -187,7 +187,7 @@ int shim_check(const char *path, char *err, size_t err_size)
 	/* Both chains: the directories holding each symlink of PATH decide
 	 * where it leads, the real ones decide what is there. */
 	int r = check_owners(path, err, err_size);
-	return r < 0 ? r : check_owners(real, err, err_size);
+	return r < 0 || !strcmp(path, real) ? r : check_owners(real, err, err_size);
 }
 
 void shim_set_done(ShimSet *s)
