@@ -168,10 +168,7 @@ static void offer_path(Tracer *t, Tracee *tr)
 {
 	TracerEvent ev;
 	fill_syscall_event(&tr->pending, &ev);
-	ev.t_ns = tracer_now_ns(t);
-	ev.pid = tr->tgid;
-	ev.tid = tr->tid;
-	ev.ppid = tr->ppid;
+	tracer_stamp(t, tr, &ev);
 	t->cur_tid = tr->tid;
 	t->cur_stop = CUR_PATH;
 	t->cfg.on_path(&ev, t->cfg.userdata);

@@ -45,6 +45,8 @@ struct Tracer {
 	enum { CUR_NONE, CUR_EXEC, CUR_PATH } cur_stop;
 };
 
+/* Set EV's time and ids for task TR. */
+void tracer_stamp(const Tracer *t, const Tracee *tr, TracerEvent *ev);
 /* Emit EV (kind and payload set by the caller) for task TR. */
 void tracer_emit(Tracer *t, const Tracee *tr, TracerEvent *ev);
 

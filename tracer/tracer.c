@@ -97,12 +97,17 @@ uint64_t tracer_now_ns(const Tracer *t)
 	       (uint64_t)now.tv_nsec - (uint64_t)t->t0.tv_nsec;
 }
 
-void tracer_emit(Tracer *t, const Tracee *tr, TracerEvent *ev)
+void tracer_stamp(const Tracer *t, const Tracee *tr, TracerEvent *ev)
 {
 	ev->t_ns = tracer_now_ns(t);
 	ev->pid = tr->tgid;
 	ev->tid = tr->tid;
 	ev->ppid = tr->ppid;
+}
+
+void tracer_emit(Tracer *t, const Tracee *tr, TracerEvent *ev)
+{
+	tracer_stamp(t, tr, ev);
 	t->cfg.on_event(ev, t->cfg.userdata);
 }
 
