@@ -1,5 +1,6 @@
 /* Building the diagnosis's model from trace events (see diagnose.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,10 @@ int diagnosis_new(Diagnosis **ret)
 		return -ENOMEM;
 	d->by_pid = json_object_new_object();
 	d->elf = json_object_new_object();
-	if (!d->by_pid || !d->elf) {
+	d->dir_index = json_object_new_object();
+	d->accel_dirs = json_object_new_object();
+	d->rx = diag_regexes_new();
+	if (!d->by_pid || !d->elf || !d->dir_index || !d->accel_dirs || !d->rx) {
 		diagnosis_free(d);
 		return -ENOMEM;
 	}
@@ -79,8 +83,10 @@ int diagnosis_new(Diagnosis **ret)
 	return 0;
 }
 
-static void proc_done(Proc *p)
+static void proc_free(Proc *p)
 {
+	if (!p)
+		return;
 	free(p->exe);
 	free(p->cwd);
 	strv_free_all(p->argv);
@@ -101,6 +107,7 @@ static void proc_done(Proc *p)
 	free(p->kill_signal);
 	free(p->exit_signal);
 	strv_free_all(p->maps);
+	free(p);
 }
 
 Diagnosis *diagnosis_free(Diagnosis *d)
@@ -108,8 +115,24 @@ Diagnosis *diagnosis_free(Diagnosis *d)
 	if (!d)
 		return NULL;
 	for (size_t i = 0; i < d->n_procs; i++)
-		proc_done(&d->procs[i]);
+		proc_free(d->procs[i]);
 	free(d->procs);
+	for (size_t i = 0; i < d->n_done; i++)
+		report_process_done(&d->done[i]);
+	free(d->done);
+	for (size_t i = 0; i < d->n_dirs; i++)
+		diag_dir_free(d->dirs[i]);
+	free(d->dirs);
+	for (size_t i = 0; i < d->n_reprobes; i++) {
+		free(d->reprobes[i].lib);
+		free(d->reprobes[i].exe);
+	}
+	json_object_put(d->dir_index);
+	json_object_put(d->accel_dirs);
+	free(d->scanner_version);
+	report_exit_done(&d->command_exit);
+	report_evidence_done(&d->kept_ev);
+	diag_regexes_free(d->rx);
 	json_object_put(d->by_pid);
 	json_object_put(d->elf);
 	json_object_put(d->listing);
@@ -125,6 +148,7 @@ Diagnosis *diagnosis_free(Diagnosis *d)
 int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size)
 {
 	policy_done(&d->policy);
+	diag_regexes_reset(d->rx);
 	int r = policy_load_file(path, &d->policy, err, err_size);
 	d->have_policy = r >= 0;
 	d->policy_overridden = r >= 0;
@@ -138,7 +162,7 @@ Proc *diag_proc(const Diagnosis *d, pid_t pid)
 	snprintf(key, sizeof(key), "%d", (int)pid);
 	if (!json_object_object_get_ex(d->by_pid, key, &v))
 		return NULL;
-	return &d->procs[json_object_get_int64(v)];
+	return d->procs[json_object_get_int64(v)];
 }
 
 const char *diag_env(const Proc *p, const char *name)
@@ -146,27 +170,61 @@ const char *diag_env(const Proc *p, const char *name)
 	return p ? str(p->env, name) : NULL;
 }
 
+static void set_slot(Diagnosis *d, const Proc *p);
+
 /* A new process record for PID (a pid reused after an exit gets a new one). */
 static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
 	if (d->n_procs == d->cap_procs) {
 		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
-		Proc *np = realloc(d->procs, cap * sizeof(*np));
+		Proc **np = realloc(d->procs, cap * sizeof(*np));
 		if (!np)
 			return NULL;
 		d->procs = np;
 		d->cap_procs = cap;
 	}
-	Proc *p = &d->procs[d->n_procs];
-	memset(p, 0, sizeof(*p));
+	Proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
 	p->pid = pid;
 	p->ppid = ppid;
 	p->start_ns = t_ns;
-	char key[16];
-	snprintf(key, sizeof(key), "%d", (int)pid);
-	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)d->n_procs));
-	d->n_procs++;
+	p->first_seq = d->last_seq;
+	Proc *old = diag_proc(d, pid);
+	if (old && old != d->server)
+		diag_reduce(d, old);	/* a process whose end never came */
+	p->slot = d->n_procs;
+	d->procs[d->n_procs++] = p;
+	set_slot(d, p);
 	return p;
+}
+
+static void set_slot(Diagnosis *d, const Proc *p)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "%d", (int)p->pid);
+	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)p->slot));
+}
+
+void diag_forget(Diagnosis *d, Proc *p)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "%d", (int)p->pid);
+	if (diag_proc(d, p->pid) == p)
+		json_object_object_del(d->by_pid, key);
+	/* the last one fills the hole: O(1); the report orders by first_seq */
+	size_t i = p->slot;
+	Proc *last = d->procs[--d->n_procs];
+	if (last != p) {
+		bool indexed = diag_proc(d, last->pid) == last;
+		d->procs[i] = last;
+		last->slot = i;
+		if (indexed)
+			set_slot(d, last);
+	}
+	if (d->server == p)
+		d->server = NULL;
+	proc_free(p);
 }
 
 /* The live record of PID, created when the trace never announced it. */
@@ -219,8 +277,8 @@ static int on_exec(Diagnosis *d, json_object *ev)
 	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
-	if (!d->root_pid)
-		d->root_pid = pid;
+	if (!d->command_pid)
+		d->command_pid = pid;
 	p->exec_seen = true;
 	p->exec_seq = (uint64_t)jnum(ev, "seq", 0);
 	p->exec_ns = (uint64_t)jnum(ev, "t_ns", 0);
@@ -238,22 +296,36 @@ static int on_exec(Diagnosis *d, json_object *ev)
 			 ? json_object_get(env)
 			 : NULL;
 
-	/* Roles: the traced command is the server; a scanner is what the
-	 * policy says (the server's executable with a given argv[1]). */
-	Proc *server = diag_proc(d, d->root_pid);
-	p->is_server = pid == d->root_pid;
+	/* Roles: the server is the exec the policy's server rule names (the
+	 * traced command without one); what led to it is a wrapper; a
+	 * scanner is what the policy says (the server's executable with a
+	 * given argv[1]). */
+	bool command = pid == d->command_pid;
+	if ((!d->server || (d->server == p && !d->policy.server_name)) &&
+	    (d->have_policy ? policy_server_exec(&d->policy, command, p->exe, p->argv, strv_len(p->argv))
+			    : command)) {
+		d->server = p;
+		p->is_wrapper = false;
+		for (Proc *a = diag_proc(d, p->ppid); a && !a->is_wrapper && a != p; a = diag_proc(d, a->ppid))
+			a->is_wrapper = true;
+	}
+	p->is_server = p == d->server;
 	p->is_scanner = false;
 	strv_free_all(p->scans);
 	p->scans = NULL;
-	if (d->have_policy && policy_scanner_exec(&d->policy, server ? server->exe : NULL, p->is_server, p->exe,
-						  p->argv, strv_len(p->argv))) {
+	if (d->have_policy && policy_scanner_exec(&d->policy, d->server ? d->server->exe : NULL,
+						  p->is_server, p->exe, p->argv, strv_len(p->argv))) {
 		p->is_scanner = true;
+		d->scanner_seen = true;
 		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
 		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;
 		char *save = NULL;
-		for (char *el = copy ? strtok_r(copy, ":", &save) : NULL; el; el = strtok_r(NULL, ":", &save))
-			if (*el && strv_push(&p->scans, el) < 0)
+		for (char *el = copy ? strtok_r(copy, ":", &save) : NULL; el; el = strtok_r(NULL, ":", &save)) {
+			if (!*el)
+				continue;
+			if (strv_push(&p->scans, el) < 0 || diag_dir_probed(d, el, p->exec_seq, true) < 0)
 				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -282,10 +354,16 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	Proc *p = proc_for(d, pid, 0, (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
+	bool ok = false;
+	_cleanup_free_ char *res = result_text(ev, &ok);
+	int r = diag_note_backend_open(d, p, path, ok);
+	if (r < 0)
+		return r;
 	if (p->n_opens >= OPENS_KEEP_MAX) {
 		p->opens_truncated = true;
 		return 0;
 	}
+	d->scanner_seen |= d->policy.scanner_any;
 	if (p->n_opens == p->cap_opens) {
 		size_t cap = p->cap_opens ? p->cap_opens * 2 : 32;
 		Open *no = realloc(p->opens, cap * sizeof(*no));
@@ -312,6 +390,10 @@ static int on_output(Diagnosis *d, json_object *ev)
 	Proc *p = proc_for(d, (pid_t)jnum(ev, "pid", 0), 0, (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
+	/* The server's word (its version, what it kept) is read as it comes:
+	 * it may speak weeks after its first OUTPUT_KEEP_MAX bytes. */
+	if (p == d->server && text)
+		diag_server_says(d, p, (uint64_t)jnum(ev, "seq", 0), text);
 	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
 		return 0;
 	if (p->n_output == p->cap_output) {
@@ -363,7 +445,8 @@ static int on_fork(Diagnosis *d, json_object *ev)
 
 static int on_exit_event(Diagnosis *d, json_object *ev)
 {
-	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	Proc *p = diag_proc(d, pid);
 	if (!p)
 		return 0;
 	p->ended = true;
@@ -376,7 +459,11 @@ static int on_exit_event(Diagnosis *d, json_object *ev)
 	} else {
 		p->exit_code = (int)jnum(ev, "code", 0);
 	}
-	return 0;
+	if (pid == d->command_pid)
+		diag_fill_exit(p, &d->command_exit);	/* vgpu-run's own end */
+	/* Its runs are judged now, once; then it is forgotten.  The server
+	 * stays: the report's environment and root are its. */
+	return p == d->server ? 0 : diag_reduce(d, p);
 }
 
 static int on_observe(Diagnosis *d, json_object *ev)
@@ -387,6 +474,12 @@ static int on_observe(Diagnosis *d, json_object *ev)
 	if (!strcmp(what, "elf") && str(ev, "path")) {
 		json_object_object_add(d->elf, str(ev, "path"), json_object_get(ev));
 	} else if (!strcmp(what, "listing")) {
+		/* A listing of another directory (the root of a wrapper's exe)
+		 * says nothing about the server's root. */
+		char root[PATH_MAX];
+		const char *lp = str(ev, "path");
+		if (!d->have_policy || !diag_library_root(d, root, sizeof(root)) || !lp || strcmp(lp, root))
+			return 0;
 		json_object_put(d->listing);
 		d->listing = json_object_get(ev);
 	} else if (!strcmp(what, "mappings")) {
@@ -405,6 +498,9 @@ static int on_stats(Diagnosis *d, json_object *ev)
 	d->stops = (uint64_t)jnum(ev, "stops", 0);
 	d->backtraces = (uint64_t)jnum(ev, "backtraces", 0);
 	d->backtrace_ns = (uint64_t)jnum(ev, "backtrace_ns", 0);
+	d->rewrites = (uint64_t)jnum(ev, "rewrites", 0);
+	d->rewrite_p50_ns = (uint64_t)jnum(ev, "rewrite_p50_ns", 0);
+	d->rewrite_p99_ns = (uint64_t)jnum(ev, "rewrite_p99_ns", 0);
 	return 0;
 }
 

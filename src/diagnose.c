@@ -29,7 +29,7 @@ static const char *killed_by(const Proc *p)
 	return p->killer == p->ppid ? "parent" : p->killer == p->pid ? "self" : "other";
 }
 
-static int fill_exit(const Proc *p, ReportExit *e)
+int diag_fill_exit(const Proc *p, ReportExit *e)
 {
 	e->known = p->ended;
 	if (!p->ended)
@@ -45,42 +45,45 @@ static int fill_exit(const Proc *p, ReportExit *e)
 	return 0;
 }
 
-static int fill_processes(const Diagnosis *d, Report *r)
+int diag_fill_process(const Diagnosis *d, const Proc *p, ReportProcess *rp)
 {
-	r->processes = calloc(d->n_procs ? d->n_procs : 1, sizeof(*r->processes));
-	if (!r->processes)
-		return -ENOMEM;
-	for (size_t i = 0; i < d->n_procs; i++) {
-		const Proc *p = &d->procs[i];
-		if (!p->exec_seen)
-			continue;	/* a fork that never exec'd: part of its parent */
-		ReportProcess *rp = &r->processes[r->n_processes++];
-		rp->pid = p->pid;
-		rp->ppid = p->ppid;
-		rp->role = strdup(p->is_server ? "server" : p->is_scanner ? "scanner" : "other");
-		for (char **a = p->argv; a && *a; a++)
-			strv_push(&rp->argv, *a);
-		for (char **s = p->scans; s && *s; s++)
-			strv_push(&rp->scans, *s);
-		fill_exit(p, &rp->exit);
-	}
-	return 0;
+	(void)d;
+	rp->pid = p->pid;
+	rp->ppid = p->ppid;
+	rp->order = p->first_seq;
+	rp->wrapper = p->is_wrapper;
+	rp->role = strdup(p->is_server ? "server" : p->is_scanner ? "scanner" : "other");
+	int r = rp->role ? 0 : -ENOMEM;
+	for (char **a = p->argv; r >= 0 && a && *a; a++)
+		r = strv_push(&rp->argv, *a);
+	for (char **s = p->scans; r >= 0 && s && *s; s++)
+		r = strv_push(&rp->scans, *s);
+	diag_fill_exit(p, &rp->exit);
+	return r;
 }
 
-/* The scanner version from the server's output, by the policy's regex. */
-static void find_version(const Diagnosis *d, Report *r)
+static int by_order(const void *a, const void *b)
 {
-	const Proc *server = diag_proc(d, d->root_pid);
-	regex_t rx;
-	if (!server || !d->policy.version_regex || regcomp(&rx, d->policy.version_regex, REG_EXTENDED))
-		return;
-	for (size_t i = 0; i < server->n_output && !r->scanner_version; i++) {
-		regmatch_t m[2];
-		const char *t = server->output[i].text;
-		if (!regexec(&rx, t, 2, m, 0) && m[1].rm_so >= 0)
-			r->scanner_version = strndup(t + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
-	}
-	regfree(&rx);
+	uint64_t x = ((const ReportProcess *)a)->order, y = ((const ReportProcess *)b)->order;
+	return x < y ? -1 : x > y;
+}
+
+/* The processes that ended (kept in their report form) and those still
+ * running, in the order they appeared. */
+static int fill_processes(const Diagnosis *d, Report *r)
+{
+	r->processes = calloc(d->n_done + d->n_procs + 1, sizeof(*r->processes));
+	if (!r->processes)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_done; i++)
+		report_process_copy(&d->done[i], &r->processes[r->n_processes++]);
+	int rc = 0;
+	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
+		if (d->procs[i]->exec_seen)	/* a fork that never exec'd: part of its parent */
+			rc = diag_fill_process(d, d->procs[i], &r->processes[r->n_processes++]);
+	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
+	r->processes_omitted = d->done_omitted;
+	return rc;
 }
 
 /* "0.16.3" within "0.13".."0.20" by major.minor. */
@@ -152,17 +155,24 @@ static int note_empty_runpaths(const Diagnosis *d, Report *r)
 	return rc;
 }
 
+static int note_truncated(Report *r, pid_t pid)
+{
+	return diag_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the first %d",
+			     (int)pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
+}
+
 static int fill_notes(const Diagnosis *d, Report *r)
 {
 	int rc = 0;
 	if (!d->have_policy)
 		rc = diag_add_note(r, "no policy in the trace: no directory verdicts");
+	else if (d->policy.server_name && !d->server)
+		rc = diag_add_note(r, "no exec matched the policy's server rule (server = %s%s%s): no "
+				 "directory verdicts",
+			      d->policy.server_name, d->policy.server_argv1 ? " " : "",
+			      d->policy.server_argv1 ? d->policy.server_argv1 : "");
 	else {
-		bool scanner = false;
-		for (size_t i = 0; i < d->n_procs; i++)
-			scanner |= d->procs[i].is_scanner ||
-				   (d->policy.scanner_any && d->procs[i].n_opens > 0);
-		if (!scanner)
+		if (!d->scanner_seen)
 			rc = diag_add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
 		if (rc >= 0 && d->policy.version_regex && !r->scanner_version)
 			rc = diag_add_note(r, "the scanner's version was not found in the server's output");
@@ -176,11 +186,15 @@ static int fill_notes(const Diagnosis *d, Report *r)
 	}
 	if (rc >= 0)
 		rc = note_empty_runpaths(d, r);
+	for (size_t i = 0; rc >= 0 && i < d->n_truncated; i++)
+		rc = note_truncated(r, d->truncated_pids[i]);
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
-		if (d->procs[i].opens_truncated)
-			rc = diag_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the "
-					 "first %d",
-				      (int)d->procs[i].pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
+		if (d->procs[i]->opens_truncated)
+			rc = note_truncated(r, d->procs[i]->pid);
+	if (rc >= 0 && r->processes_omitted)
+		rc = diag_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
+				 "%d and the latest %d)",
+			      r->processes_omitted, PROCS_HEAD, PROCS_KEEP - PROCS_HEAD);
 	if (rc >= 0 && d->cut_seq)
 		rc = diag_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
 				 "verdicts see only what came before",
@@ -192,7 +206,7 @@ static int fill_notes(const Diagnosis *d, Report *r)
 
 static int fill_environment(const Diagnosis *d, Report *r)
 {
-	const Proc *server = diag_proc(d, d->root_pid);
+	const Proc *server = d->server;
 	if (!server || !server->env)
 		return 0;
 	size_t n = (size_t)json_object_object_length(server->env);
@@ -210,7 +224,7 @@ static int fill_environment(const Diagnosis *d, Report *r)
 	return 0;
 }
 
-int diagnosis_finish(Diagnosis *d, Report *ret)
+int diagnosis_render(const Diagnosis *d, Report *ret)
 {
 	Report r = { 0 };
 	int rc = 0;
@@ -221,10 +235,14 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 		r.policy_name = strdup(d->policy.name);
 		r.policy_path = d->policy.path ? strdup(d->policy.path) : NULL;
 	}
-	const Proc *server = diag_proc(d, d->root_pid);
-	if (server)
-		fill_exit(server, &r.exit);
-	find_version(d, &r);
+	/* the command's end: what vgpu-run itself ends with */
+	const Proc *command = diag_proc(d, d->command_pid);
+	if (d->command_exit.known)
+		report_exit_copy(&d->command_exit, &r.exit);
+	else if (command)
+		diag_fill_exit(command, &r.exit);
+	if (d->scanner_version && !(r.scanner_version = strdup(d->scanner_version)))
+		rc = -ENOMEM;
 	if (rc >= 0)
 		rc = fill_environment(d, &r);
 	if (rc >= 0)
@@ -238,6 +256,9 @@ int diagnosis_finish(Diagnosis *d, Report *ret)
 	r.stops = d->stops;
 	r.backtraces = d->backtraces;
 	r.backtrace_ms = d->backtrace_ns / 1000000;
+	r.rewrites = d->rewrites;
+	r.rewrite_p50_us = (d->rewrite_p50_ns + 999) / 1000;
+	r.rewrite_p99_us = (d->rewrite_p99_ns + 999) / 1000;
 	if (rc < 0) {
 		report_done(&r);
 		return rc;
@@ -288,7 +309,7 @@ int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Re
 		r = -EPROTO;
 	}
 	if (r >= 0)
-		r = diagnosis_finish(d, ret);
+		r = diagnosis_render(d, ret);
 	diagnosis_free(d);
 	return r;
 }

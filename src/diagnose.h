@@ -30,8 +30,10 @@ Diagnosis *diagnosis_free(Diagnosis *d);
  * -EPROTO for a trace of an unknown schema. */
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size);
 
-/* Conclude.  Fills RET (release with report_done). */
-int diagnosis_finish(Diagnosis *d, Report *ret);
+/* The report of what was fed so far, at any moment (the diagnosis goes
+ * on): costs what the state holds, never what the run has lasted.  Fills
+ * RET (release with report_done). */
+int diagnosis_render(const Diagnosis *d, Report *ret);
 
 /* Read a JSON Lines trace file and diagnose it.  -errno / -EPROTO /
  * -EINVAL with a one-line reason in ERR ("FILE:LINE: not JSON"). */

@@ -27,7 +27,6 @@ struct Observer {
 	Seen **buckets;
 	size_t n_buckets, count;
 	const Policy *policy;
-	pid_t root_pid;		/* the traced command: its first exec */
 	LdCache ldcache;
 };
 
@@ -287,15 +286,9 @@ static void listing_entry(JsonWriter *w, const char *root, const char *name)
 	json_object_end(w);
 }
 
-int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w)
+int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w)
 {
-	/* Every exec of the command's own process: a wrapper (env, a shell)
-	 * that execs the server lists the server's root last. */
-	if (ev->kind != TRACER_EVENT_EXEC)
-		return 0;
-	if (!o->root_pid)
-		o->root_pid = ev->pid;
-	if (ev->pid != o->root_pid)
+	if (ev->kind != TRACER_EVENT_EXEC || !is_server)
 		return 0;
 	const char *lr = o->policy ? o->policy->library_root : NULL;
 	if (!lr)

@@ -25,12 +25,13 @@ Observer *observer_free(Observer *o);
  * malformed, -errno: unreadable); 0 when there is nothing to observe. */
 int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, int *ret_error);
 
-/* Is EV an exec of the traced command's process and does the policy have
+/* Is EV the server's exec (IS_SERVER: the caller knows the policy's server
+ * rule) and does the policy have
  * a library root?  Then list the root and its subdirectories (lstat,
  * symlink targets, file names) into W as an observe/listing event
  * numbered SEQ and return 1; else 0.  Done while the command is stopped
  * at its exec, before any scanner runs. */
-int observer_listing(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);
+int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w);
 
 /* This machine's ld.so.cache, read when the observer was made (empty
  * when it could not be read). */

@@ -307,6 +307,20 @@ static int parse_scanner(Parser *ps, const KeyDef *k, char *value)
 	return fail(ps, "%s: '%s' is neither 'server-exe ARGV1' nor 'any'", k->key, value);
 }
 
+/* server = NAME [ARGV1]: the exec that is the server, by the basename of
+ * its executable (or of its argv[0]) and its argv[1]. */
+static int parse_server(Parser *ps, const KeyDef *k, char *value)
+{
+	char *save = NULL, *name = strtok_r(value, BLANKS, &save);
+	char *argv1 = strtok_r(NULL, BLANKS, &save);
+	if (!name || strchr(name, '/') || strtok_r(NULL, BLANKS, &save))
+		return fail(ps, "%s: '%s' is not 'NAME [ARGV1]' (an executable's file name, then "
+			    "its first argument)", k->key, value);
+	ps->p->server_name = strdup(name);
+	ps->p->server_argv1 = argv1 ? strdup(argv1) : NULL;
+	return ps->p->server_name && (!argv1 || ps->p->server_argv1) ? 0 : oom(ps);
+}
+
 /* shim = /abs/path/libcuda.so.1: used when neither --shim nor VGPU_SHIM
  * names one.  SONAME=PATH as for --shim.  Absolute: a policy is read
  * from wherever vgpu-run runs. */
@@ -472,6 +486,7 @@ static const KeyDef keys[] = {
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
 	{ "shim", parse_shim, F(shim), 0, false, false, NULL },
 	{ "scanner", parse_scanner, 0, 0, false, true, NULL },
+	{ "server", parse_server, 0, 0, false, false, NULL },
 	{ "scanner-dirs-env", parse_var, F(scanner_dirs_env), 0, false, false, NULL },
 	{ "version-regex", parse_regex, F(version_regex), 0, false, false, "the version" },
 	{ "versions", parse_versions, 0, 0, false, false, NULL },
@@ -693,6 +708,21 @@ bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server
 	       !strcmp(exe, server_exe) && argc > 1 && !strcmp(argv[1], p->scanner_argv1);
 }
 
+static const char *base_of(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path;
+}
+
+bool policy_server_exec(const Policy *p, bool command, const char *exe, char *const *argv, size_t argc)
+{
+	if (!p || !p->server_name)
+		return command;
+	bool named = (exe && !strcmp(base_of(exe), p->server_name)) ||
+		     (argc > 0 && argv[0] && !strcmp(base_of(argv[0]), p->server_name));
+	return named && (!p->server_argv1 || (argc > 1 && !strcmp(argv[1], p->server_argv1)));
+}
+
 void policy_done(Policy *p)
 {
 	if (!p)
@@ -702,6 +732,7 @@ void policy_done(Policy *p)
 		&p->version_regex, &p->library_root, &p->candidate_glob, &p->backend_glob,
 		&p->cpu_glob, &p->scanner_argv1, &p->scanner_dirs_env, &p->loaded_regex,
 		&p->kept_regex, &p->discovered_regex, &p->inject_method, &p->shim,
+		&p->server_name, &p->server_argv1,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		free(*strings[i]);

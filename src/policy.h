@@ -67,6 +67,10 @@ typedef struct Policy {
 	 * equal to scanner_argv1; any: every process that opens a backend. */
 	bool scanner_any;
 	char *scanner_argv1;
+	/* server = NAME [ARGV1]: the first exec of an executable whose file
+	 * name (resolved, or argv[0]'s) is NAME, with argv[1] ARGV1, is the
+	 * server (the library root is its); NULL: the traced command. */
+	char *server_name, *server_argv1;
 	/* scanner-dirs-env = VAR: colon-separated directories a scanner is
 	 * pointed at. */
 	char *scanner_dirs_env;
@@ -121,5 +125,10 @@ int policy_find(const char *name_or_file, const char *self_exe, const char *data
  * "scanner = any", which singles out no process, and for a NULL P. */
 bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server, const char *exe,
 			 char *const *argv, size_t argc);
+
+/* Is this exec the server?  By the policy's "server" rule (the first exec
+ * that matches it is); without one, every exec of the traced command's
+ * own process (COMMAND) is. */
+bool policy_server_exec(const Policy *p, bool command, const char *exe, char *const *argv, size_t argc);
 
 void policy_done(Policy *p);

@@ -31,6 +31,7 @@ typedef enum FieldKind {
 	FIELD_STRV,		/* char **, NULL-terminated */
 	FIELD_PID,		/* pid_t */
 	FIELD_UINT,		/* uint64_t */
+	FIELD_BOOL,		/* bool */
 	FIELD_RESULT,		/* char *, a number or an errno name; omitted when NULL */
 	FIELD_EXIT,		/* ReportExit */
 	FIELD_OBJECTS,		/* array of .shape at offset, its count at .count */
@@ -40,7 +41,7 @@ typedef enum FieldKind {
 
 enum {
 	FIELD_REQUIRED = 1 << 0,	/* reading: absent or null is malformed */
-	FIELD_OMIT_NULL = 1 << 1,	/* writing: no member at all when NULL */
+	FIELD_OMIT_NULL = 1 << 1,	/* writing: no member at all when NULL, 0 or false */
 };
 
 typedef struct Shape Shape;
@@ -108,6 +109,8 @@ static const Field directory_fields[] = {
 	OBJECTS("libraries", ReportDirectory, libraries, n_libraries, library_shape),
 	OBJECTS("runs", ReportDirectory, runs, n_runs, run_shape),
 	OBJECTS("evidence", ReportDirectory, evidence, n_evidence, evidence_shape),
+	FIELD("runs_omitted", UINT, ReportDirectory, runs_omitted, FIELD_OMIT_NULL),
+	FIELD("evidence_omitted", UINT, ReportDirectory, evidence_omitted, FIELD_OMIT_NULL),
 };
 static const Shape directory_shape = SHAPE(ReportDirectory, directory_fields);
 
@@ -117,6 +120,7 @@ static const Field process_fields[] = {
 	FIELD("argv", STRV, ReportProcess, argv, 0),
 	FIELD("role", STRING, ReportProcess, role, 0),
 	FIELD("scans", STRV, ReportProcess, scans, 0),
+	FIELD("wrapper", BOOL, ReportProcess, wrapper, FIELD_OMIT_NULL),
 	FIELD("exit", EXIT, ReportProcess, exit, 0),
 };
 static const Shape process_shape = SHAPE(ReportProcess, process_fields);
@@ -150,6 +154,9 @@ static const Field costs_fields[] = {
 	FIELD("stops", UINT, Report, stops, 0),
 	FIELD("backtraces", UINT, Report, backtraces, 0),
 	FIELD("backtrace_ms", UINT, Report, backtrace_ms, 0),
+	FIELD("rewrites", UINT, Report, rewrites, FIELD_OMIT_NULL),
+	FIELD("rewrite_p50_us", UINT, Report, rewrite_p50_us, FIELD_OMIT_NULL),
+	FIELD("rewrite_p99_us", UINT, Report, rewrite_p99_us, FIELD_OMIT_NULL),
 };
 static const Shape costs_shape = SHAPE(Report, costs_fields);
 
@@ -163,6 +170,7 @@ static const Field report_fields[] = {
 	FIELD("exit", EXIT, Report, exit, 0),
 	FIELD("environment", ENVIRONMENT, Report, environment, 0),
 	OBJECTS("processes", Report, processes, n_processes, process_shape),
+	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),
 	OBJECTS("directories", Report, directories, n_directories, directory_shape),
 	OBJECTS("injections", Report, injections, n_injections, injection_shape),
 	FIELD("notes", STRV, Report, notes, 0),
@@ -224,6 +232,9 @@ static void write_field(JsonWriter *w, const void *base, const Field *f)
 
 	if (!s && ((f->kind == FIELD_STRING && (f->flags & FIELD_OMIT_NULL)) || f->kind == FIELD_RESULT))
 		return;
+	if ((f->flags & FIELD_OMIT_NULL) && ((f->kind == FIELD_UINT && !*(const uint64_t *)p) ||
+					     (f->kind == FIELD_BOOL && !*(const bool *)p)))
+		return;
 	json_key(w, f->key);
 	switch (f->kind) {
 	case FIELD_CONSTANT:
@@ -243,6 +254,9 @@ static void write_field(JsonWriter *w, const void *base, const Field *f)
 		break;
 	case FIELD_UINT:
 		json_uint(w, *(const uint64_t *)p);
+		break;
+	case FIELD_BOOL:
+		json_write_bool(w, *(const bool *)p);
 		break;
 	case FIELD_EXIT:
 		write_exit(w, p);
@@ -348,6 +362,7 @@ static int dup_string(Reader *rd, json_object *v, char **ret)
 static int want(Reader *rd, json_object *v, json_type t, const char *at, const char *key)
 {
 	static const char *const what[] = {
+		[json_type_boolean] = "is not true or false",
 		[json_type_int] = "is not an integer",
 		[json_type_string] = "is not a string",
 		[json_type_array] = "is not an array",
@@ -524,6 +539,11 @@ static int read_field(Reader *rd, json_object *o, const char *at, const Field *f
 	case FIELD_PID:
 	case FIELD_UINT:
 		return read_integer(rd, v, at, f, p);
+	case FIELD_BOOL:
+		if ((r = want(rd, v, json_type_boolean, at, f->key)) < 0)
+			return r;
+		*(bool *)p = json_object_get_boolean(v);
+		return 0;
 	case FIELD_EXIT:
 		if ((r = want(rd, v, json_type_object, at, f->key)) < 0)
 			return r;

@@ -346,6 +346,8 @@ static void put_processes(const Report *r, FILE *f)
 		const ReportProcess *p = &r->processes[i];
 		fprintf(f, "  %d ", (int)p->pid);
 		put_escaped(f, or_unknown(p->role));
+		if (p->wrapper)
+			fputs(" (wrapper)", f);
 		if (p->ppid > 0)
 			fprintf(f, ", child of %d", (int)p->ppid);
 		fputs(": ", f);

@@ -26,7 +26,9 @@ typedef struct ReportProcess {
 	char **argv;		/* NULL-terminated */
 	char *role;		/* "server" | "scanner" | "other" */
 	char **scans;		/* directories it was pointed at, NULL-terminated */
+	bool wrapper;		/* led to the server: a shell, env, nohup */
 	ReportExit exit;
+	uint64_t order;		/* not rendered: when it appeared in the trace */
 } ReportProcess;
 
 typedef struct ReportLibrary {
@@ -66,6 +68,7 @@ typedef struct ReportDirectory {
 	size_t n_runs;
 	ReportEvidence *evidence;
 	size_t n_evidence;
+	uint64_t runs_omitted, evidence_omitted;	/* left out of a long run's lists */
 } ReportDirectory;
 
 typedef struct ReportInjection {
@@ -94,12 +97,25 @@ typedef struct Report {
 	size_t n_environment;
 	ReportProcess *processes;
 	size_t n_processes;
+	uint64_t processes_omitted;	/* ended processes left out of a long run's list */
 	ReportDirectory *directories;	/* sorted by name */
 	size_t n_directories;
 	ReportInjection *injections;
 	size_t n_injections;
 	char **notes;			/* NULL-terminated */
 	uint64_t stops, backtraces, backtrace_ms;
+	/* reports rewritten while the command ran, and the event loop's time
+	 * per rewrite (median, 99th percentile) */
+	uint64_t rewrites, rewrite_p50_us, rewrite_p99_us;
 } Report;
 
 void report_done(Report *r);
+/* Parts, for whoever builds or keeps them piecewise (the diagnosis). */
+void report_exit_done(ReportExit *e);
+void report_exit_copy(const ReportExit *from, ReportExit *to);
+void report_evidence_done(ReportEvidence *ev);
+void report_evidence_copy(const ReportEvidence *from, ReportEvidence *to);
+void report_library_done(ReportLibrary *l);
+void report_library_copy(const ReportLibrary *from, ReportLibrary *to);
+void report_process_done(ReportProcess *p);
+void report_process_copy(const ReportProcess *from, ReportProcess *to);

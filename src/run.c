@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "command.h"
 #include "json.h"
+#include "latency.h"
 #include "diagnose.h"
 #include "inject.h"
 #include "observe.h"
@@ -37,43 +38,46 @@ typedef struct Sink {
 	Tracer *tracer;		/* for backtraces during a callback */
 	Observer *observer;
 	FILE *trace;		/* the user's -t file */
-	/* The diagnosis reads the trace, as vgpu-report would, from this
-	 * scratch copy once the command has ended: the traced program never
-	 * waits for it, and live equals offline by construction. */
-	FILE *scratch;
+	/* The diagnosis is fed each trace line as it is written, parsed back
+	 * as vgpu-report would parse it: live equals offline by
+	 * construction, and nothing of the trace is kept but its state. */
+	Diagnosis *diag;
+	json_tokener *tok;
+	int diag_error;
+	Latency rewrites;	/* event-loop time per report rewrite */
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;
 	uint64_t trace_bytes;	/* written to the -t file, for --trace-max */
 	bool trace_cut;
-	int scratch_error;
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
-	pid_t root;		/* the command's process: its first exec */
-	char *root_exe;
+	pid_t command;		/* the command's process: its first exec */
+	pid_t server;		/* the exec the policy's server rule names */
+	char *server_exe;
+	json_object *scanners;	/* live scanner pids: their end rewrites the report */
 	Injector *injector;	/* NULL: nothing to inject */
 } Sink;
 
-/* Rewrite the report from what the trace holds so far (a long-running
- * server's report is current once discovery is over, weeks before it
- * exits).  The scratch trace is read through a second open file, so the
- * writer's position stays where it is. */
+/* Rewrite the report from the diagnosis's state (a long-running server's
+ * report is current once discovery is over, weeks before it exits).  It
+ * costs what the state holds, not what the run has lasted; the time it
+ * takes the event loop is measured. */
 static void refresh_report(Sink *s)
 {
-	char path[64], err[512];
-	if (!s->cfg->report_path || !strcmp(s->cfg->report_path, "-") || !s->scratch ||
-	    s->scratch_error || fflush(s->scratch) != 0)
+	if (!s->cfg->report_path || !strcmp(s->cfg->report_path, "-") || !s->diag || s->diag_error)
 		return;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fileno(s->scratch));
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	uint64_t t0 = s->tracer ? tracer_now_ns(s->tracer) : 0;
 	Report r;
-	if (!f || diagnose_trace_stream(f, "(live trace)", NULL, &r, err, sizeof(err)) < 0)
+	if (diagnosis_render(s->diag, &r) < 0)
 		return;
 	int rc = report_write_file(&r, (ReportFormat)s->cfg->report_format, s->cfg->report_path);
 	if (rc < 0)
 		fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", s->cfg->report_path,
 			strerror(-rc));
 	report_done(&r);
+	if (s->tracer)
+		latency_add(&s->rewrites, tracer_now_ns(s->tracer) - t0);
 }
 
 static void on_request(void *userdata)
@@ -85,7 +89,7 @@ static void on_request(void *userdata)
  * the policy's argv[1])?  Its end is when the report may change. */
 static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 {
-	return policy_scanner_exec(s->cfg->policy, s->root_exe, ev->pid == s->root, ev->exec.exe,
+	return policy_scanner_exec(s->cfg->policy, s->server_exe, ev->pid == s->server, ev->exec.exe,
 				   ev->exec.argv, ev->exec.argc);
 }
 
@@ -93,19 +97,38 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
  * --trace-max so that the marker, too, fits under the cap. */
 #define TRUNCATED_LINE_MAX 160
 
+/* The line in s->json, parsed back, to the diagnosis. */
+static void feed(Sink *s)
+{
+	char err[512];
+	if (!s->diag || s->diag_error)
+		return;
+	json_tokener_reset(s->tok);
+	json_object *ev = json_tokener_parse_ex(s->tok, s->json.buf, (int)s->json.len);
+	if (!ev) {
+		s->diag_error = -ENOMEM;
+		fprintf(stderr, "vgpu-run: no report: event %llu could not be read back\n",
+			(unsigned long long)s->seq);
+		return;
+	}
+	int r = diagnosis_feed(s->diag, ev, err, sizeof(err));
+	json_object_put(ev);
+	if (r < 0) {
+		s->diag_error = r;
+		fprintf(stderr, "vgpu-run: no report: %s\n", err);
+	}
+}
+
 /* The record in s->json is complete: one line to each trace. */
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
 		s->trace_error = s->trace_error ? s->trace_error : -ENOMEM;
-		s->scratch_error = -ENOMEM;
+		s->diag_error = -ENOMEM;
 		return;
 	}
 	json_raw(&s->json, "\n");
-	/* Buffered: read back only at the end. */
-	if (s->scratch && !s->scratch_error &&
-	    fwrite(s->json.buf, 1, s->json.len, s->scratch) != s->json.len)
-		s->scratch_error = -errno;
+	feed(s);
 	if (!s->trace || s->trace_error || s->trace_cut)
 		return;
 	/* --trace-max: the line that would pass the cap is replaced by a
@@ -134,43 +157,7 @@ static void emit(Sink *s)
 
 static bool encoding(const Sink *s)
 {
-	return s->trace || s->scratch;
-}
-
-/* An anonymous file in the temporary directory, never inherited. */
-static int open_scratch(FILE **ret)
-{
-	const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/vgpu-run-XXXXXX", dir);
-		fd = mkostemp(path, O_CLOEXEC);
-		if (fd < 0)
-			return neg_errno();
-		unlink(path);
-	}
-	FILE *f = fdopen(fd, "w+");
-	if (!f) {
-		int r = neg_errno();
-		close(fd);
-		return r;
-	}
-	*ret = f;
-	return 0;
-}
-
-static int diagnose_scratch(Sink *s, Report *ret)
-{
-	char err[512];
-	if (s->scratch_error)
-		return s->scratch_error;
-	if (fflush(s->scratch) != 0 || fseek(s->scratch, 0, SEEK_SET) != 0)
-		return neg_errno();
-	int r = diagnose_trace_stream(s->scratch, "(live trace)", NULL, ret, err, sizeof(err));
-	if (r < 0)
-		fprintf(stderr, "vgpu-run: no report: %s\n", err);
-	return r;
+	return s->trace || s->diag;
 }
 
 static void on_event(const TracerEvent *ev, void *userdata)
@@ -183,33 +170,46 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 	if (s->cfg->verbose)
 		verbose_print(stderr, seq, ev);
-	if (ev->kind == TRACER_EVENT_EXEC && (!s->root || ev->pid == s->root)) {
-		s->root = ev->pid;
-		free(s->root_exe);
-		s->root_exe = strdup(ev->exec.exe);
+	/* The server, as the diagnosis finds it: the exec the policy's
+	 * server rule names (through wrappers: sh -c, env, nohup), or
+	 * without a rule the command's own process. */
+	bool is_server = false;
+	if (ev->kind == TRACER_EVENT_EXEC) {
+		if (!s->command)
+			s->command = ev->pid;
+		const Policy *pol = s->cfg->policy;
+		if ((!s->server || (s->server == ev->pid && !(pol && pol->server_name))) &&
+		    policy_server_exec(pol, ev->pid == s->command, ev->exec.exe, ev->exec.argv,
+				       ev->exec.argc)) {
+			s->server = ev->pid;
+			free(s->server_exe);
+			s->server_exe = strdup(ev->exec.exe);
+		}
+		is_server = ev->pid == s->server;
 	}
 	/* The new program has not run yet: its inject events follow its exec. */
 	if (ev->kind == TRACER_EVENT_EXEC)
-		injector_on_exec(s->injector, s->tracer, ev, s->root_exe, ev->pid == s->root);
+		injector_on_exec(s->injector, s->tracer, ev, s->server_exe, is_server);
 	else if (ev->kind == TRACER_EVENT_EXIT)
 		injector_on_exit(s->injector, ev->pid);
-	if (s->cfg->report_path && s->observer) {
-		char key[32];
-		snprintf(key, sizeof(key), "scanner:%d", (int)ev->pid);
+	if (s->cfg->report_path && s->scanners) {
+		char key[16];
+		snprintf(key, sizeof(key), "%d", (int)ev->pid);
 		if (ev->kind == TRACER_EVENT_EXEC && scanner_exec(s, ev))
-			(void)observer_first(s->observer, key);
-		else if (ev->kind == TRACER_EVENT_EXIT && ev->pid != s->root &&
-			 observer_seen(s->observer, key))
+			json_object_object_add(s->scanners, key, NULL);
+		else if (ev->kind == TRACER_EVENT_EXIT && json_object_object_get_ex(s->scanners, key, NULL)) {
+			json_object_object_del(s->scanners, key);
 			refresh_report(s);	/* a scanner ended: discovery moved on */
+		}
 	}
 	/* --discover-only: the server said discovery is over; stop it as a
 	 * service manager would, and let the run end normally. */
 	if (s->watch_discovery && !s->discovery_seen && ev->kind == TRACER_EVENT_OUTPUT &&
-	    ev->pid == s->root) {
+	    ev->pid == s->server) {
 		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
 		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
 			s->discovery_seen = true;
-			kill(s->root, SIGTERM);
+			kill(s->server, SIGTERM);
 		}
 	}
 	if (s->cfg->observer)
@@ -225,7 +225,7 @@ static void on_event(const TracerEvent *ev, void *userdata)
 			emit(s);
 		}
 	}
-	if (s->observer && encoding(s) && observer_listing(s->observer, ev, s->seq + 1, &s->json) > 0) {
+	if (s->observer && encoding(s) && observer_listing(s->observer, ev, is_server, s->seq + 1, &s->json) > 0) {
 		++s->seq;
 		emit(s);
 	}
@@ -338,7 +338,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	const int *fds = pol && pol->n_capture_fds ? pol->capture_fds : default_capture_fds;
 	size_t n_fds = pol && pol->n_capture_fds ? pol->n_capture_fds : ELEMENTSOF(default_capture_fds);
 
-	Sink sink = { .cfg = cfg };
+	Sink sink = { .cfg = cfg, .scanners = json_object_new_object() };
 	json_init(&sink.json);
 	if (cfg->discover_only) {
 		if (!pol || !pol->discovered_regex ||
@@ -354,10 +354,11 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
 	if (r >= 0 && cfg->diagnose) {
-		r = open_scratch(&sink.scratch);
+		r = diagnosis_new(&sink.diag);
+		if (r >= 0 && !(sink.tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH)))
+			r = -ENOMEM;
 		if (r < 0)
-			snprintf(err, err_size, "cannot create a temporary file for the trace: %s",
-				 strerror(-r));
+			snprintf(err, err_size, "out of memory");
 	}
 	if (r >= 0 && cfg->trace_path) {
 		r = open_trace(cfg->trace_path, &sink.trace);
@@ -415,25 +416,27 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (r >= 0) {
 		tracer_get_stats(t, &ret->stats);
 		if (encoding(&sink)) {
-			trace_json_stats(&sink.json, ++sink.seq, tracer_now_ns(t), &ret->stats);
+			trace_json_stats(&sink.json, ++sink.seq, tracer_now_ns(t), &ret->stats, &sink.rewrites);
 			emit(&sink);
 		}
 		ret->events = sink.seq;
 		ret->discovered = sink.discovery_seen;
 		ret->trace_error = sink.trace_error;
 		ret->trace_cut = sink.trace_cut;
-		if (sink.scratch && diagnose_scratch(&sink, &ret->report) >= 0)
+		if (sink.diag && !sink.diag_error && diagnosis_render(sink.diag, &ret->report) >= 0)
 			ret->have_report = true;
 	}
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);
-	if (sink.scratch)
-		fclose(sink.scratch);
+	diagnosis_free(sink.diag);
+	if (sink.tok)
+		json_tokener_free(sink.tok);
 	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
 		ret->trace_error = -errno;
 	json_done(&sink.json);
-	free(sink.root_exe);
+	free(sink.server_exe);
+	json_object_put(sink.scanners);
 	if (sink.watch_discovery)
 		regfree(&sink.discovered);
 	if (r == -ENOMEM || (r < 0 && !t))

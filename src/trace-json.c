@@ -260,7 +260,8 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 	return w->failed ? -ENOMEM : 0;
 }
 
-int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st)
+int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st,
+		     const Latency *rewrites)
 {
 	common(w, seq, t_ns, "stats");
 	json_kv_uint(w, "stops", st->stops);
@@ -273,6 +274,11 @@ int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerSta
 	json_kv_uint(w, "backtrace_ns", st->backtrace_ns);
 	json_kv_uint(w, "tasks", st->tasks);
 	json_kv_uint(w, "max_live_tasks", st->max_live_tasks);
+	if (rewrites && rewrites->n) {
+		json_kv_uint(w, "rewrites", rewrites->n);
+		json_kv_uint(w, "rewrite_p50_ns", latency_percentile(rewrites, 50));
+		json_kv_uint(w, "rewrite_p99_ns", latency_percentile(rewrites, 99));
+	}
 	json_object_end(w);
 	return w->failed ? -ENOMEM : 0;
 }

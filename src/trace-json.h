@@ -8,6 +8,7 @@
 #include "ldcache.h"
 #include "inject.h"
 #include "json.h"
+#include "latency.h"
 #include "tracer.h"
 
 #define TRACE_SCHEMA "vgpu-run/trace/1"
@@ -39,7 +40,10 @@ int trace_json_stack(JsonWriter *w, uint64_t seq, const TracerEvent *ev, uint64_
  * scanner. */
 int trace_json_inject(JsonWriter *w, uint64_t seq, uint64_t t_ns, const InjectAction *a);
 /* The closing record: the run's costs as stop counts. */
-int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st);
+/* The last line: the tracer's stop counts, and the event loop's time per
+ * report rewrite (REWRITES may be NULL). */
+int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerStats *st,
+		     const Latency *rewrites);
 /* The last line of a trace file cut by --trace-max: BYTES were written
  * (LIMIT the cap); events from SEQ on are not in the file. */
 int trace_json_truncated(JsonWriter *w, uint64_t seq, uint64_t t_ns, uint64_t bytes, uint64_t limit);

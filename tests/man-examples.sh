@@ -89,7 +89,7 @@ example() {
 	'vgpu-report show trace.jsonl')
 		[ "$mode" = run ] || return 0
 		sh -c "$line" >out 2>err || fail "'$line' exited $?"
-		grep -q 'no scanner process was seen' out || fail "'$line' gave: $(head -3 out)"
+		grep -q "no exec matched the policy's server rule (server = ollama serve)" out || fail "'$line' gave: $(head -3 out)"
 		;;
 	'vgpu-report diff before.json after.json')
 		[ "$mode" = run ] || return 0
