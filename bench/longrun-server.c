@@ -31,7 +31,7 @@ static void say_runs(int sig)
 
 static int runner(const char *lib, long opens)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX + 32];
 	const char *colon = strrchr(lib, ':');
 	snprintf(dir, sizeof(dir), "%s", colon ? colon + 1 : lib);
 	snprintf(path, sizeof(path), "%s/libggml-cuda.so", dir);

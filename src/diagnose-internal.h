@@ -107,8 +107,8 @@ typedef struct Reprobe {
 } Reprobe;
 #define REPROBES_MAX 64
 
-#define PROCS_KEEP 256		/* ended processes listed in the report */
-#define PROCS_HEAD 64		/* of which the first ones; the rest the latest */
+#define PROCS_KEEP 64		/* ended processes listed in the report */
+#define PROCS_HEAD 16		/* of which the first ones; the rest the latest */
 #define TRUNCATED_PIDS_MAX 16
 
 typedef struct DiagRegexes DiagRegexes;

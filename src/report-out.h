@@ -21,3 +21,9 @@ int report_render(const Report *r, ReportFormat format, FILE *f, bool color);
 
 /* Write R to PATH ("-": stdout) atomically.  -errno on failure. */
 int report_write_file(const Report *r, ReportFormat format, const char *path);
+/* R rendered in FORMAT into a new buffer (*RET, free it). */
+int report_render_buffer(const Report *r, ReportFormat format, char **ret, size_t *ret_len);
+
+/* Write LEN bytes of BUF to PATH as report_write_file does; SYNC: fsync
+ * before the rename. */
+int report_write_buffer(const char *buf, size_t len, const char *path, bool sync);

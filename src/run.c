@@ -19,6 +19,7 @@
 #include "inject.h"
 #include "observe.h"
 #include "report-out.h"
+#include "report-writer.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -45,6 +46,7 @@ typedef struct Sink {
 	json_tokener *tok;
 	int diag_error;
 	Latency rewrites;	/* event-loop time per report rewrite */
+	ReportWriter *writer;	/* puts rewrites in place off the loop */
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;
@@ -69,12 +71,14 @@ static void refresh_report(Sink *s)
 		return;
 	uint64_t t0 = s->tracer ? tracer_now_ns(s->tracer) : 0;
 	Report r;
+	char *text;
+	size_t len;
+	if (!s->writer && report_writer_new(s->cfg->report_path, &s->writer) < 0)
+		return;
 	if (diagnosis_render(s->diag, &r) < 0)
 		return;
-	int rc = report_write_file(&r, (ReportFormat)s->cfg->report_format, s->cfg->report_path);
-	if (rc < 0)
-		fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", s->cfg->report_path,
-			strerror(-rc));
+	if (report_render_buffer(&r, (ReportFormat)s->cfg->report_format, &text, &len) >= 0)
+		report_writer_post(s->writer, text, len);
 	report_done(&r);
 	if (s->tracer)
 		latency_add(&s->rewrites, tracer_now_ns(s->tracer) - t0);
@@ -426,6 +430,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		if (sink.diag && !sink.diag_error && diagnosis_render(sink.diag, &ret->report) >= 0)
 			ret->have_report = true;
 	}
+	/* the last rewrite is in place before the final report replaces it */
+	report_writer_free(sink.writer);
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);

@@ -1,0 +1,22 @@
+/* Rewriting a report file while the command runs, off the event loop: the
+ * loop renders the report into memory (what the diagnosis's state costs)
+ * and posts it; one writer thread puts the latest posted text in place
+ * (temporary file, rename), so the traced program never waits on the
+ * disk.  A text posted while another waits replaces it: only the newest
+ * report matters. */
+#pragma once
+
+#include <stddef.h>
+
+typedef struct ReportWriter ReportWriter;
+
+/* A writer for PATH (kept, not copied: it must outlive the writer).
+ * -errno when the thread cannot be started. */
+int report_writer_new(const char *path, ReportWriter **ret);
+
+/* Hand TEXT (LEN bytes, malloc'd) over; the writer frees it. */
+void report_writer_post(ReportWriter *w, char *text, size_t len);
+
+/* Write what is pending, stop the thread, free W.  Returns the last
+ * write's result (0 or -errno).  NULL is fine. */
+int report_writer_free(ReportWriter *w);
