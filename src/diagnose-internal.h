@@ -143,6 +143,7 @@ struct Diagnosis {
 	DiagRegexes *rx;	/* the policy's regexes, compiled once */
 	json_object *elf;	/* path -> observe/elf event */
 	json_object *listing;	/* the observe/listing event, or NULL */
+	bool complete;		/* the stats line, the trace's last, was read */
 	uint64_t stops, backtraces, backtrace_ns;
 	uint64_t rewrites, rewrite_p50_ns, rewrite_p99_ns;
 	uint64_t last_seq;

@@ -495,6 +495,7 @@ static int on_observe(Diagnosis *d, json_object *ev)
 
 static int on_stats(Diagnosis *d, json_object *ev)
 {
+	d->complete = true;
 	d->stops = (uint64_t)jnum(ev, "stops", 0);
 	d->backtraces = (uint64_t)jnum(ev, "backtraces", 0);
 	d->backtrace_ns = (uint64_t)jnum(ev, "backtrace_ns", 0);

@@ -397,6 +397,13 @@ void diag_judge_unscanned(const Diagnosis *d, const char *name, const char *path
 	}
 	if (judge_filters(d, name, j))
 		return;
+	if (!d->complete) {
+		diag_set(j, "skipped", "not-reached");
+		snprintf(j->detail, sizeof(j->detail),
+			 "the trace ends at event %llu, before any scanner was pointed at %s",
+			 (unsigned long long)d->last_seq, path);
+		return;
+	}
 	diag_set(j, "skipped", "never-scanned");
 	snprintf(j->detail, sizeof(j->detail), "no scanner was pointed at %s and no process opened a file in it",
 		 path);

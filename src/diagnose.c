@@ -195,6 +195,10 @@ static int fill_notes(const Diagnosis *d, Report *r)
 		rc = diag_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
 				 "%d and the latest %d)",
 			      r->processes_omitted, PROCS_HEAD, PROCS_KEEP - PROCS_HEAD);
+	if (rc >= 0 && !d->complete && !d->cut_seq)
+		rc = diag_add_note(r, "the trace ends at event %llu without its stats line (the run was still "
+				 "going, or vgpu-run was killed): verdicts see only what came before",
+			      (unsigned long long)d->last_seq);
 	if (rc >= 0 && d->cut_seq)
 		rc = diag_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
 				 "verdicts see only what came before",
@@ -253,6 +257,7 @@ int diagnosis_render(const Diagnosis *d, Report *ret)
 		rc = diag_injections(d, &r);
 	if (rc >= 0)
 		rc = fill_notes(d, &r);
+	r.complete = d->complete;
 	r.stops = d->stops;
 	r.backtraces = d->backtraces;
 	r.backtrace_ms = d->backtrace_ns / 1000000;

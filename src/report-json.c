@@ -168,6 +168,7 @@ static const Field report_fields[] = {
 	GROUP("policy", policy_shape),
 	FIELD("scanner_version", STRING, Report, scanner_version, 0),
 	FIELD("exit", EXIT, Report, exit, 0),
+	FIELD("complete", BOOL, Report, complete, 0),
 	FIELD("environment", ENVIRONMENT, Report, environment, 0),
 	OBJECTS("processes", Report, processes, n_processes, process_shape),
 	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),

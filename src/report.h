@@ -93,6 +93,7 @@ typedef struct Report {
 	char *policy_name, *policy_path;
 	char *scanner_version;		/* NULL when not established */
 	ReportExit exit;
+	bool complete;			/* the whole run: the trace's stats line was read */
 	ReportEnvVar *environment;
 	size_t n_environment;
 	ReportProcess *processes;

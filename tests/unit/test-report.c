@@ -354,6 +354,7 @@ static const char small_json[] =
 	"\"policy\":{\"name\":\"ollama\",\"path\":null},"
 	"\"scanner_version\":null,"
 	"\"exit\":{\"signal\":\"SIGTERM\"},"
+	"\"complete\":false,"
 	"\"environment\":{\"OLLAMA_VULKAN\":\"1\"},"
 	"\"processes\":[{\"pid\":7,\"ppid\":1,\"argv\":[\"ollama\",\"serve\"],\"role\":\"server\","
 	"\"scans\":[],\"exit\":{\"code\":2,\"by\":\"self\",\"fatal_signal\":\"SIGSEGV\"}}],"
