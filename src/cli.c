@@ -46,6 +46,9 @@ const char cli_usage[] =
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
 	"\n"
+	"Signals sent to vgpu-run go on to COMMAND, except SIGCHLD, SIGUSR1 with -o\n"
+	"(rewrite the report) and faults (SIGSEGV...); see vgpu-run(1), SIGNALS.\n"
+	"\n"
 	"Exit status: COMMAND's; its fatal signal is re-raised; 125 when vgpu-run\n"
 	"failed before COMMAND started; 126 COMMAND not executable; 127 not found.\n"
 	"See vgpu-run(1).\n";

@@ -18,6 +18,7 @@
 #include "inject.h"
 #include "observe.h"
 #include "report-out.h"
+#include "signals.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -27,8 +28,6 @@ static const char *const loader_env[] = {
 	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW",
 };
 static const int default_capture_fds[] = { 2 };
-/* What a service manager or a user sends to stop the command. */
-static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 #define ENV_KEEP_MAX (ELEMENTSOF(loader_env) + POLICY_LIST_MAX + 1)
 
@@ -373,12 +372,13 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			snprintf(err, err_size, "out of memory");
 	}
 
+	sigset_t forward;
+	signals_forward_set(&forward, cfg->report_path);
 	TracerConfig tc = {
 		.output_fds = fds,
 		.n_output_fds = n_fds,
 		.env_keep = env_keep,
-		.forward_signals = forward_signals,
-		.n_forward_signals = ELEMENTSOF(forward_signals),
+		.forward_signals = &forward,
 		.request_signal = cfg->report_path ? SIGUSR1 : 0,
 		.on_request = on_request,
 		.on_event = on_event,
@@ -400,15 +400,16 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 				 cfg->command[0], strerror(-r));
 	}
 	if (r >= 0) {
-		/* A reader of the trace or of -v output that goes away must
-		 * not kill us: EXITKILL would take the command with us.  The
-		 * command keeps its own SIGPIPE disposition (already forked). */
-		signal(SIGPIPE, SIG_IGN);
 		/* Events are dispatched only in tracer_run(): the header,
 		 * written now, is still the first record. */
 		if (encoding(&sink))
 			write_header(&sink, fds, n_fds, env_keep);
 		r = tracer_run(t, &ret->result);
+		/* A reader of the trace, the report or -v output that goes
+		 * away must not kill us.  While tracing, the tracer's handler
+		 * takes the SIGPIPE of our own writes (and forwards only one
+		 * another process sent); from here on, nothing takes it. */
+		signal(SIGPIPE, SIG_IGN);
 		if (r < 0)
 			snprintf(err, err_size, "tracing failed: %s", strerror(-r));
 	}

@@ -256,6 +256,35 @@ static int mode_catch_term(int code)
 	return 1;	/* not reached */
 }
 
+static void on_any(int sig)
+{
+	char line[16];
+	int n = snprintf(line, sizeof(line), "got %d\n", sig);
+	(void)!write(1, line, (size_t)n);
+	_exit(100 + sig);
+}
+
+/* A handler for every signal that can have one: says "ready <pid>", then
+ * opens a probe path every 50 ms (events for the tracer to write) until a
+ * signal comes; says "got <n>" for it and exits 100+n.  Without CATCH
+ * ("wait"): no handler, each signal has its default action. */
+static int mode_signals(int catch)
+{
+	for (int sig = 1; catch && sig <= SIGRTMAX; sig++) {
+		struct sigaction sa = { .sa_handler = on_any };
+		/* the first signal only: "got" to a closed pipe raises SIGPIPE */
+		sigfillset(&sa.sa_mask);
+		(void)sigaction(sig, &sa, NULL);	/* EINVAL: KILL, STOP, glibc's */
+	}
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (int i = 0; i < 600; i++) {	/* 30 s, then give up */
+		usleep(50000);
+		(void)probe("/nonexistent-vgpu/tick");
+	}
+	return 1;
+}
+
 /* Print this process's NoNewPrivs flag (0 or 1) from /proc/self/status. */
 static int mode_nnp(void)
 {
@@ -322,6 +351,10 @@ int main(int argc, char **argv)
 		return mode_kill_child();
 	if (!strcmp(mode, "nnp"))
 		return mode_nnp();
+	if (!strcmp(mode, "catch-all"))
+		return mode_signals(1);
+	if (!strcmp(mode, "wait"))
+		return mode_signals(0);
 	if (!strcmp(mode, "catch-term") && arg)
 		return mode_catch_term(atoi(arg));
 	fprintf(stderr, "usage: tracee MODE [ARG] (see tests/helpers/tracee.c)\n");
