@@ -48,6 +48,8 @@ typedef struct Sink {
 	int scratch_error;
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
+	bool timed_out;		/* --discover-timeout passed first */
+	int report_error;	/* the last rewrite's failure, said once */
 	pid_t root;		/* the command's process: its first exec */
 	char *root_exe;
 	Injector *injector;	/* NULL: nothing to inject */
@@ -69,15 +71,41 @@ static void refresh_report(Sink *s)
 	if (!f || diagnose_trace_stream(f, "(live trace)", NULL, &r, err, sizeof(err)) < 0)
 		return;
 	int rc = report_write_file(&r, (ReportFormat)s->cfg->report_format, s->cfg->report_path);
-	if (rc < 0)
+	if (rc < 0 && rc != s->report_error)
 		fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", s->cfg->report_path,
 			strerror(-rc));
+	s->report_error = rc;
 	report_done(&r);
 }
 
 static void on_request(void *userdata)
 {
 	refresh_report(userdata);
+}
+
+static void on_kill_after(void *userdata)
+{
+	Sink *s = userdata;
+	tracer_kill_all(s->tracer, SIGKILL);
+}
+
+/* --discover-only: stop the command as a service manager would (SIGTERM
+ * to its main process), and everything left of it after --kill-after. */
+static void stop_command(Sink *s)
+{
+	if (s->root > 0)
+		kill(s->root, SIGTERM);
+	else
+		tracer_kill_all(s->tracer, SIGTERM);	/* not exec'd yet */
+	if (s->cfg->kill_after_ns)
+		tracer_set_deadline(s->tracer, (int64_t)s->cfg->kill_after_ns, on_kill_after);
+}
+
+static void on_discover_timeout(void *userdata)
+{
+	Sink *s = userdata;
+	s->timed_out = true;
+	stop_command(s);
 }
 
 /* Is EV's process a scanner by the policy (the server's executable with
@@ -203,12 +231,12 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 	/* --discover-only: the server said discovery is over; stop it as a
 	 * service manager would, and let the run end normally. */
-	if (s->watch_discovery && !s->discovery_seen && ev->kind == TRACER_EVENT_OUTPUT &&
-	    ev->pid == s->root) {
+	if (s->watch_discovery && !s->discovery_seen && !s->timed_out &&
+	    ev->kind == TRACER_EVENT_OUTPUT && ev->pid == s->root) {
 		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
 		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
 			s->discovery_seen = true;
-			kill(s->root, SIGTERM);
+			stop_command(s);
 		}
 	}
 	if (s->cfg->observer)
@@ -404,6 +432,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		 * written now, is still the first record. */
 		if (encoding(&sink))
 			write_header(&sink, fds, n_fds, env_keep);
+		if (sink.watch_discovery && cfg->discover_timeout_ns)
+			tracer_set_deadline(t, (int64_t)cfg->discover_timeout_ns, on_discover_timeout);
 		r = tracer_run(t, &ret->result);
 		/* A reader of the trace, the report or -v output that goes
 		 * away must not kill us.  While tracing, the tracer's handler
@@ -421,6 +451,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		}
 		ret->events = sink.seq;
 		ret->discovered = sink.discovery_seen;
+		ret->timed_out = sink.timed_out;
 		ret->trace_error = sink.trace_error;
 		ret->trace_cut = sink.trace_cut;
 		if (sink.scratch && diagnose_scratch(&sink, &ret->report) >= 0)

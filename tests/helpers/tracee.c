@@ -285,6 +285,24 @@ static int mode_signals(int catch)
 	return 1;
 }
 
+/* A fake server for --discover-only: says the ollama policy's
+ * "discovered" line on fd 2 (pointed at /dev/null: the tracer captures it
+ * at the write) unless HOW is "silent", ignores SIGTERM when HOW is
+ * "deaf", and runs until a signal ends it (30 s at most). */
+static int mode_fake_server(const char *how)
+{
+	static const char line[] = "time=now level=INFO msg=\"inference compute\" id=0 library=cpu\n";
+	int null = open("/dev/null", O_WRONLY);
+	if (null < 0 || dup2(null, 2) < 0)
+		return 1;
+	if (!strcmp(how, "deaf"))
+		signal(SIGTERM, SIG_IGN);
+	if (strcmp(how, "silent") && write(2, line, sizeof(line) - 1) < 0)
+		return 1;
+	sleep(30);
+	return 1;
+}
+
 /* Print this process's NoNewPrivs flag (0 or 1) from /proc/self/status. */
 static int mode_nnp(void)
 {
@@ -351,6 +369,8 @@ int main(int argc, char **argv)
 		return mode_kill_child();
 	if (!strcmp(mode, "nnp"))
 		return mode_nnp();
+	if (!strcmp(mode, "fake-server") && arg)
+		return mode_fake_server(arg);
 	if (!strcmp(mode, "catch-all"))
 		return mode_signals(1);
 	if (!strcmp(mode, "wait"))

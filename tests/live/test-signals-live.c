@@ -194,6 +194,83 @@ START_TEST(test_signals_sent_together_none_lost)
 }
 END_TEST
 
+/* --discover-only with a fake server (tracee fake-server): it says the
+ * policy's "discovered" line on fd 2, captured at the write though fd 2 is
+ * /dev/null, so that vgpu-run's stderr holds only vgpu-run's lines. */
+
+static double seconds_since(const struct timespec *t0)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Report path in a fresh directory. */
+static void report_in_tmp(char *dir, char *report, size_t size)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(report, size, "%s/r.json", dir);
+}
+
+START_TEST(test_discover_only_kills_server_that_ignores_sigterm_after_kill_after)
+{
+	char dir[] = "/tmp/vgpu-disc-XXXXXX", report[600];
+	report_in_tmp(dir, report, sizeof(report));
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	RunResult r;
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--kill-after=1s", "-o", report, "--",
+		       env_path("TRACEE"), "fake-server", "deaf"),
+		  &r);
+	double took = seconds_since(&t0);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "");
+	ck_assert_msg(took >= 1.0 && took < 10.0, "took %.2f s", took);
+	json_object *rep = json_object_from_file(report);
+	ck_assert_ptr_nonnull(rep);
+	json_object_put(rep);
+	run_result_free(&r);
+	unlink(report);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_discover_only_without_discovery_exits_124_at_its_time_limit)
+{
+	char dir[] = "/tmp/vgpu-disc-XXXXXX", report[600];
+	report_in_tmp(dir, report, sizeof(report));
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	RunResult r;
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--discover-timeout=1s", "-o", report,
+		       "--", env_path("TRACEE"), "fake-server", "silent"),
+		  &r);
+	double took = seconds_since(&t0);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 124, "status %#x: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "vgpu-run: discovery did not end within 1 s (--discover-timeout)\n");
+	ck_assert_msg(took >= 1.0 && took < 10.0, "took %.2f s", took);
+	json_object *rep = json_object_from_file(report);	/* still written */
+	ck_assert_ptr_nonnull(rep);
+	json_object_put(rep);
+	run_result_free(&r);
+	unlink(report);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(test_discover_only_with_unwritable_report_exits_125_with_one_line)
+{
+	RunResult r;
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "-o", "/nonexistent-vgpu/dir/r.json", "--",
+		       env_path("TRACEE"), "fake-server", "discovered"),
+		  &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125, "status %#x: %s", r.status, r.err);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot write the report '/nonexistent-vgpu/dir/r.json': "
+				"No such file or directory\n");
+	run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	list_forwarded();
@@ -208,6 +285,13 @@ int main(void)
 	tcase_add_test(tc, test_own_sigpipe_neither_kills_nor_is_forwarded);
 	tcase_add_test(tc, test_signals_sent_together_none_lost);
 	suite_add_tcase(s, tc);
+
+	TCase *disc = tcase_create("discover-only");
+	tcase_set_timeout(disc, 60);
+	tcase_add_test(disc, test_discover_only_kills_server_that_ignores_sigterm_after_kill_after);
+	tcase_add_test(disc, test_discover_only_without_discovery_exits_124_at_its_time_limit);
+	tcase_add_test(disc, test_discover_only_with_unwritable_report_exits_125_with_one_line);
+	suite_add_tcase(s, disc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
