@@ -15,6 +15,8 @@ enum {
 	OPT_TRACE_MAX,
 	OPT_INJECT_METHOD,
 	OPT_NO_INJECT,
+	OPT_DISCOVER_TIMEOUT,
+	OPT_KILL_AFTER,
 };
 
 const char cli_usage[] =
@@ -31,7 +33,12 @@ const char cli_usage[] =
 	"      --trace-max=SIZE  stop the trace at SIZE bytes (K, M, G suffixes) with a\n"
 	"                     'truncated' line; the report still sees every event\n"
 	"      --discover-only  stop COMMAND (SIGTERM) once the policy says discovery\n"
-	"                     is over, write the report, exit 0\n"
+	"                     is over, write the report, exit 0 (124: time limit\n"
+	"                     passed, 125: report not written)\n"
+	"      --discover-timeout=DURATION  time limit of --discover-only (number, s m h\n"
+	"                     d suffix; 0: none; default from the policy's probe-timeout)\n"
+	"      --kill-after=DURATION  SIGKILL what is left DURATION after the SIGTERM\n"
+	"                     of --discover-only (default 10s; 0: never)\n"
 	"  -s, --shim=[SONAME=]PATH  inject the shim library PATH into scanners, for\n"
 	"                     the policy's soname (libcuda.so.1) or SONAME; repeatable\n"
 	"                     (default: $VGPU_SHIM, then the policy's 'shim')\n"
@@ -46,6 +53,9 @@ const char cli_usage[] =
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
 	"\n"
+	"Signals sent to vgpu-run go on to COMMAND, except SIGCHLD, SIGUSR1 with -o\n"
+	"(rewrite the report) and faults (SIGSEGV...); see vgpu-run(1), SIGNALS.\n"
+	"\n"
 	"Exit status: COMMAND's; its fatal signal is re-raised; 125 when vgpu-run\n"
 	"failed before COMMAND started; 126 COMMAND not executable; 127 not found.\n"
 	"See vgpu-run(1).\n";
@@ -55,6 +65,8 @@ static const struct option long_options[] = {
 	{ "report", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "discover-only", no_argument, NULL, OPT_DISCOVER_ONLY },
+	{ "discover-timeout", required_argument, NULL, OPT_DISCOVER_TIMEOUT },
+	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
 	{ "trace", required_argument, NULL, 't' },
 	{ "trace-max", required_argument, NULL, OPT_TRACE_MAX },
 	{ "shim", required_argument, NULL, 's' },
@@ -101,9 +113,40 @@ static int parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* timeout(1)'s DURATION: "90", "1.5m", "2h", "0.5d" -> ns.  Seconds when
+ * there is no suffix; 0 is allowed (the caller says what it means). */
+static int parse_duration(const char *s, uint64_t *ret)
+{
+	static const struct {
+		char suffix;
+		double seconds;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	/* digits and at most one '.', then the suffix: strtod alone would
+	 * also take " 1", "+1", "-1", "inf", "0x10", "1e3" */
+	size_t n = strspn(s, "0123456789.");
+	const char *dot = memchr(s, '.', n);
+	if (n == 0 || (n == 1 && dot) || (dot && memchr(dot + 1, '.', n - (size_t)(dot - s) - 1)))
+		return -EINVAL;
+	double v = strtod(s, NULL);
+	const char *end = s + n;
+	for (size_t i = 0; *end && i < sizeof(units) / sizeof(units[0]); i++)
+		if (*end == units[i].suffix) {
+			v *= units[i].seconds;
+			end++;
+			break;
+		}
+	if (*end)
+		return -EINVAL;
+	if (v * 1e9 >= 9.2e18)		/* past int64_t ns: 292 years */
+		return -ERANGE;
+	*ret = (uint64_t)(v * 1e9 + 0.5);
+	return 0;
+}
+
 int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 {
-	Options o = { .action = CLI_RUN, .policy = "ollama" };
+	Options o = { .action = CLI_RUN, .policy = "ollama", .kill_after_ns = CLI_KILL_AFTER_DEFAULT_NS };
+	bool timeout_given = false, kill_after_given = false;
 	int c;
 
 	/* '+': stop at COMMAND, whose options are its own.  ':': report a
@@ -179,6 +222,19 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 		case OPT_DISCOVER_ONLY:
 			o.discover_only = true;
 			break;
+		case OPT_DISCOVER_TIMEOUT:
+		case OPT_KILL_AFTER: {
+			bool timeout = c == OPT_DISCOVER_TIMEOUT;
+			if (parse_duration(optarg, timeout ? &o.discover_timeout_ns : &o.kill_after_ns) < 0) {
+				snprintf(err, err_size,
+					 "--%s must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '%s'",
+					 timeout ? "discover-timeout" : "kill-after", optarg);
+				return -EINVAL;
+			}
+			*(timeout ? &timeout_given : &kill_after_given) = true;
+			o.discover_timeout_set |= timeout;
+			break;
+		}
 		case 'v':
 			o.verbose = true;
 			break;
@@ -207,6 +263,11 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 			snprintf(err, err_size, "cannot parse the command line");
 			return -EINVAL;
 		}
+	}
+	if (!o.discover_only && (timeout_given || kill_after_given)) {
+		snprintf(err, err_size, "--%s needs --discover-only",
+			 timeout_given ? "discover-timeout" : "kill-after");
+		return -EINVAL;
 	}
 	if (o.action == CLI_RUN) {
 		if (optind >= argc) {

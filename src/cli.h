@@ -20,6 +20,7 @@ typedef enum CliFormat {
 } CliFormat;
 
 #define CLI_SHIMS_MAX 4
+#define CLI_KILL_AFTER_DEFAULT_NS (10 * 1000000000ULL)
 
 typedef struct Options {
 	CliAction action;
@@ -32,6 +33,11 @@ typedef struct Options {
 	bool quiet;
 	bool stacks;		/* -k: backtraces at decision events */
 	bool discover_only;	/* stop COMMAND once discovery is over */
+	/* --discover-timeout in ns (0: none), when discover_timeout_set;
+	 * else the caller derives it from the policy. */
+	uint64_t discover_timeout_ns;
+	bool discover_timeout_set;
+	uint64_t kill_after_ns;	/* --kill-after; 0: never SIGKILL */
 	/* -s/--shim values as given ("PATH" or "SONAME=PATH"), in order. */
 	const char *shims[CLI_SHIMS_MAX];
 	size_t n_shims;

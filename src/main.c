@@ -18,15 +18,17 @@
 #include "selftest.h"
 #include "signals.h"
 
+#define EXIT_TIMED_OUT 124	/* as timeout(1) */
 #define EXIT_OWN_FAILURE 125
 #define EXIT_CANNOT_EXECUTE 126
 #define EXIT_NOT_FOUND 127
 
-/* The report: to -o's file, else to stderr for the person who ran us. */
-static void write_report(const Options *o, RunOutcome *out)
+/* The report: to -o's file, else to stderr for the person who ran us.
+ * Returns -errno when there was none to write or -o's file failed. */
+static int write_report(const Options *o, RunOutcome *out)
 {
 	if (!out->have_report)
-		return;
+		return -ENODATA;	/* run.c said why */
 	ReportFormat fmt = o->format == CLI_FORMAT_JSON   ? REPORT_FORMAT_JSON
 			   : o->format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
 							  : report_format_for(o->report_path);
@@ -35,9 +37,23 @@ static void write_report(const Options *o, RunOutcome *out)
 		if (r < 0)
 			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", o->report_path,
 				strerror(-r));
-	} else if (!o->quiet) {
-		report_render(&out->report, fmt, stderr, isatty(STDERR_FILENO));
+		return r;
 	}
+	if (!o->quiet)
+		report_render(&out->report, fmt, stderr, isatty(STDERR_FILENO));
+	return 0;
+}
+
+#define NS_PER_S 1000000000ULL
+
+/* --discover-only's default time limit: the policy's probe timeout for
+ * each expected directory one after another, plus one for a directory
+ * beyond them, all of it twice (a server may probe again, as Ollama's
+ * second pass does), plus 30 s to start and stop.  A policy without a
+ * probe timeout gets the 30 s alone. */
+static uint64_t discover_timeout_default(const Policy *p)
+{
+	return (p->n_expected + 1) * p->probe_timeout_ns * 2 + 30 * NS_PER_S;
 }
 
 /* The running executable, for finding built-in policies beside it. */
@@ -181,6 +197,9 @@ int main(int argc, char **argv)
 		.verbose = o.verbose,
 		.stacks = o.stacks,
 		.discover_only = o.discover_only,
+		.discover_timeout_ns = o.discover_timeout_set ? o.discover_timeout_ns
+							      : discover_timeout_default(&policy),
+		.kill_after_ns = o.kill_after_ns,
 		.report_path = o.report_path,
 		.report_format = o.format == CLI_FORMAT_JSON	 ? REPORT_FORMAT_JSON
 				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
@@ -196,16 +215,20 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXECUTE : EXIT_OWN_FAILURE;
 	}
+	int written = -ENODATA;
 	if (out.result.launch_stage == TRACER_LAUNCH_OK)
-		write_report(&o, &out);
+		written = write_report(&o, &out);
 	if (out.have_report)
 		report_done(&out.report);
 	policy_done(&policy);
-	/* a probe that reached the end of discovery succeeded, whatever the
-	 * stopped server's own status */
-	if (o.discover_only && out.discovered) {
+	/* A probe that vgpu-run ended: it succeeded when discovery ended and
+	 * its report was written, whatever the stopped server's own status. */
+	if (o.discover_only && (out.discovered || out.timed_out)) {
 		report_problems(&o, &out);
-		return 0;
+		if (out.timed_out)
+			fprintf(stderr, "vgpu-run: discovery did not end within %.3g s (--discover-timeout)\n",
+				(double)cfg.discover_timeout_ns / NS_PER_S);
+		return written < 0 ? EXIT_OWN_FAILURE : out.discovered ? 0 : EXIT_TIMED_OUT;
 	}
 	return finish(&o, &out);
 }

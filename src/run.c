@@ -20,6 +20,7 @@
 #include "observe.h"
 #include "report-out.h"
 #include "report-writer.h"
+#include "signals.h"
 #include "trace-json.h"
 #include "verbose.h"
 
@@ -29,8 +30,6 @@ static const char *const loader_env[] = {
 	"LD_LIBRARY_PATH", "LD_PRELOAD", "LD_AUDIT", "LD_BIND_NOW",
 };
 static const int default_capture_fds[] = { 2 };
-/* What a service manager or a user sends to stop the command. */
-static const int forward_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 #define ENV_KEEP_MAX (ELEMENTSOF(loader_env) + POLICY_LIST_MAX + 1)
 
@@ -54,6 +53,7 @@ typedef struct Sink {
 	bool trace_cut;
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
+	bool timed_out;		/* --discover-timeout passed first */
 	pid_t command;		/* the command's process: its first exec */
 	pid_t server;		/* the exec the policy's server rule names */
 	char *server_exe;
@@ -87,6 +87,35 @@ static void refresh_report(Sink *s)
 static void on_request(void *userdata)
 {
 	refresh_report(userdata);
+}
+
+static void on_kill_after(void *userdata)
+{
+	Sink *s = userdata;
+	tracer_kill_all(s->tracer, SIGKILL);
+}
+
+/* --discover-only: stop the command as a service manager would (SIGTERM
+ * to its main process), and everything left of it after --kill-after. */
+static void stop_command(Sink *s)
+{
+	/* the server (through wrappers: a shell around it goes on as it
+	 * would when a service manager stops the server), else the command */
+	if (s->server > 0)
+		kill(s->server, SIGTERM);
+	else if (s->command > 0)
+		kill(s->command, SIGTERM);
+	else
+		tracer_kill_all(s->tracer, SIGTERM);	/* not exec'd yet */
+	if (s->cfg->kill_after_ns)
+		tracer_set_deadline(s->tracer, (int64_t)s->cfg->kill_after_ns, on_kill_after);
+}
+
+static void on_discover_timeout(void *userdata)
+{
+	Sink *s = userdata;
+	s->timed_out = true;
+	stop_command(s);
 }
 
 /* Is EV's process a scanner by the policy (the server's executable with
@@ -208,12 +237,12 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	}
 	/* --discover-only: the server said discovery is over; stop it as a
 	 * service manager would, and let the run end normally. */
-	if (s->watch_discovery && !s->discovery_seen && ev->kind == TRACER_EVENT_OUTPUT &&
-	    ev->pid == s->server) {
+	if (s->watch_discovery && !s->discovery_seen && !s->timed_out &&
+	    ev->kind == TRACER_EVENT_OUTPUT && ev->pid == s->server) {
 		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
 		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
 			s->discovery_seen = true;
-			kill(s->server, SIGTERM);
+			stop_command(s);
 		}
 	}
 	if (s->cfg->observer)
@@ -378,12 +407,13 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			snprintf(err, err_size, "out of memory");
 	}
 
+	sigset_t forward;
+	signals_forward_set(&forward, cfg->report_path);
 	TracerConfig tc = {
 		.output_fds = fds,
 		.n_output_fds = n_fds,
 		.env_keep = env_keep,
-		.forward_signals = forward_signals,
-		.n_forward_signals = ELEMENTSOF(forward_signals),
+		.forward_signals = &forward,
 		.request_signal = cfg->report_path ? SIGUSR1 : 0,
 		.on_request = on_request,
 		.on_event = on_event,
@@ -405,15 +435,18 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 				 cfg->command[0], strerror(-r));
 	}
 	if (r >= 0) {
-		/* A reader of the trace or of -v output that goes away must
-		 * not kill us: EXITKILL would take the command with us.  The
-		 * command keeps its own SIGPIPE disposition (already forked). */
-		signal(SIGPIPE, SIG_IGN);
 		/* Events are dispatched only in tracer_run(): the header,
 		 * written now, is still the first record. */
 		if (encoding(&sink))
 			write_header(&sink, fds, n_fds, env_keep);
+		if (sink.watch_discovery && cfg->discover_timeout_ns)
+			tracer_set_deadline(t, (int64_t)cfg->discover_timeout_ns, on_discover_timeout);
 		r = tracer_run(t, &ret->result);
+		/* A reader of the trace, the report or -v output that goes
+		 * away must not kill us.  While tracing, the tracer's handler
+		 * takes the SIGPIPE of our own writes (and forwards only one
+		 * another process sent); from here on, nothing takes it. */
+		signal(SIGPIPE, SIG_IGN);
 		if (r < 0)
 			snprintf(err, err_size, "tracing failed: %s", strerror(-r));
 	}
@@ -425,6 +458,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		}
 		ret->events = sink.seq;
 		ret->discovered = sink.discovery_seen;
+		ret->timed_out = sink.timed_out;
 		ret->trace_error = sink.trace_error;
 		ret->trace_cut = sink.trace_cut;
 		if (sink.diag && !sink.diag_error && diagnosis_render(sink.diag, &ret->report) >= 0)

@@ -19,6 +19,8 @@ typedef struct RunConfig {
 	bool diagnose;		/* build the report (needs a policy) */
 	bool stacks;		/* backtraces at decision events (-k) */
 	bool discover_only;	/* SIGTERM the command at the policy's "discovered" */
+	uint64_t discover_timeout_ns;	/* SIGTERM it then at the latest; 0: no limit */
+	uint64_t kill_after_ns;	/* SIGKILL what is left this long after; 0: never */
 	/* With a report file, it is rewritten while the command runs: each
 	 * time a scanner ends, and on SIGUSR1. */
 	const char *report_path;
@@ -35,6 +37,7 @@ typedef struct RunOutcome {
 	int trace_error;	/* -errno when writing the trace failed */
 	bool trace_cut;		/* --trace-max was reached */
 	bool discovered;	/* the policy's "discovered" line was seen */
+	bool timed_out;		/* discover_timeout_ns passed before it was */
 	Report report;		/* when have_report: release with report_done */
 	bool have_report;
 } RunOutcome;

@@ -307,20 +307,47 @@ static void dispatch(Tracer *t, pid_t tid, int status)
 		(void)ptrace(request, tid, 0L, (long)inject);
 }
 
-/* A signal for the command: to the root while it lives, afterwards to
+/* Signals for the command: to the root while it lives, afterwards to
  * what is left of its tree (vgpu-run exits once all of it has ended). */
-static void forward_pending_signal(Tracer *t)
+static void forward_pending_signals(Tracer *t)
 {
-	int sig = t->forward_pending;
-	t->forward_pending = 0;
-	if (!t->root_exited) {
-		kill(t->root, sig);
-		return;
+	/* Cleared before the walk: a flag set meanwhile sets it again. */
+	t->any_forward_pending = 0;
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (!t->forward_pending[sig])
+			continue;
+		t->forward_pending[sig] = 0;
+		if (!t->root_exited) {
+			kill(t->root, sig);
+			continue;
+		}
+		for (size_t b = 0; b < t->tracees.n_buckets; b++)
+			for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
+				if (tr->tid == tr->tgid)
+					kill(tr->tid, sig);
 	}
-	for (size_t b = 0; b < t->tracees.n_buckets; b++)
-		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
-			if (tr->tid == tr->tgid)
-				kill(tr->tid, sig);
+}
+
+/* ns until the deadline (0: it has come), or -1 when none is set. */
+static int64_t deadline_left(const Tracer *t)
+{
+	if (!t->deadline_fn)
+		return -1;
+	int64_t left = (int64_t)(t->deadline_ns - tracer_now_ns(t));
+	return left > 0 ? left : 0;
+}
+
+static void run_deadline(Tracer *t)
+{
+	void (*fn)(void *) = t->deadline_fn;
+	t->deadline_fn = NULL;	/* FN may set the next one */
+	fn(t->cfg.userdata);
+}
+
+/* The earlier of two timeouts (-1: none). */
+static int64_t earlier(int64_t a, int64_t b)
+{
+	return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 int tracer_run(Tracer *t, TracerResult *ret)
@@ -334,8 +361,10 @@ int tracer_run(Tracer *t, TracerResult *ret)
 			if (t->cfg.on_request)
 				t->cfg.on_request(t->cfg.userdata);
 		}
+		if (deadline_left(t) == 0)
+			run_deadline(t);
 		/* See waitsig.c for the two ways of waiting. */
-		bool careful = t->root_exited || t->n_held;
+		bool careful = t->root_exited || t->n_held || t->deadline_fn;
 		waitsig_set_careful(t, careful);
 		pid_t tid = waitpid(-1, &status, __WALL | (careful ? WNOHANG : 0));
 		if (tid > 0) {
@@ -350,11 +379,14 @@ int tracer_run(Tracer *t, TracerResult *ret)
 			return neg_errno();
 		}
 		/* Careful, and drained: every stop so far is handled. */
-		if (t->forward_pending) {
-			forward_pending_signal(t);
+		if (t->any_forward_pending) {
+			forward_pending_signals(t);
 			continue;
 		}
-		waitsig_wait(t, expire_holds(t));
+		int64_t deadline = deadline_left(t);
+		if (deadline == 0)
+			continue;	/* served at the top */
+		waitsig_wait(t, earlier(expire_holds(t), deadline));
 	}
 	waitsig_restore(t);
 	*ret = t->result;

@@ -13,7 +13,7 @@
 struct Tracer {
 	TracerConfig cfg;
 	int output_fds[TRACER_MAX_OUTPUT_FDS];
-	int forward_signals[TRACER_MAX_FORWARD_SIGNALS];
+	sigset_t forward_copy;	/* cfg.forward_signals points here */
 	char **env_keep;	/* owned copy of cfg.env_keep */
 	const SyscallSpec *by_nr[SYSCALL_NR_MAX];
 	scmp_filter_ctx filter;	/* built before fork, loaded by the child */
@@ -26,15 +26,20 @@ struct Tracer {
 	int launch_pipe;	/* read end: the child's launch failure */
 	/* Read by the fast-mode signal handler (waitsig.c). */
 	volatile sig_atomic_t root_exited;
-	volatile sig_atomic_t forward_pending;	/* a signal to pass on, or 0 */
+	/* Signals to pass on, one flag each (several may come before the
+	 * loop looks), and whether any flag is set. */
+	volatile sig_atomic_t forward_pending[NSIG];
+	volatile sig_atomic_t any_forward_pending;
 	volatile sig_atomic_t request_pending;	/* cfg.request_signal came */
+	pid_t self;		/* our own pid: what we send ourselves is ours */
 	/* Signal state while tracing (waitsig.c). */
-	sigset_t wait_set;	/* SIGCHLD + forwarded signals */
-	sigset_t forward_set;	/* forwarded signals (not ignored at start) */
+	sigset_t wait_set;	/* SIGCHLD + handled signals */
+	sigset_t handled_set;	/* forwarded (not ignored at start) + request */
 	sigset_t old_mask;	/* restored in the child and at the end */
-	struct sigaction old_sigchld;
-	struct sigaction old_actions[TRACER_MAX_FORWARD_SIGNALS];
-	struct sigaction old_request_action;
+	struct sigaction old_actions[NSIG];	/* of SIGCHLD and handled_set */
+	/* tracer_set_deadline(): when (tracer clock), and what to call. */
+	uint64_t deadline_ns;
+	void (*deadline_fn)(void *userdata);
 	bool signals_taken;
 	bool careful;		/* forwarded signals blocked (careful mode) */
 	TracerResult result;

@@ -55,8 +55,7 @@ Tracer *tracer_free(Tracer *t)
 
 int tracer_new(const TracerConfig *cfg, Tracer **ret)
 {
-	if (!cfg || !cfg->on_event || cfg->n_output_fds > TRACER_MAX_OUTPUT_FDS ||
-	    cfg->n_forward_signals > TRACER_MAX_FORWARD_SIGNALS)
+	if (!cfg || !cfg->on_event || cfg->n_output_fds > TRACER_MAX_OUTPUT_FDS)
 		return -EINVAL;
 	Tracer *t = calloc(1, sizeof(*t));
 	if (!t)
@@ -65,8 +64,11 @@ int tracer_new(const TracerConfig *cfg, Tracer **ret)
 	t->cfg = *cfg;
 	memcpy(t->output_fds, cfg->output_fds, cfg->n_output_fds * sizeof(int));
 	t->cfg.output_fds = t->output_fds;
-	memcpy(t->forward_signals, cfg->forward_signals, cfg->n_forward_signals * sizeof(int));
-	t->cfg.forward_signals = t->forward_signals;
+	if (cfg->forward_signals)
+		t->forward_copy = *cfg->forward_signals;
+	else
+		sigemptyset(&t->forward_copy);
+	t->cfg.forward_signals = &t->forward_copy;
 	if (!t->cfg.output_max)
 		t->cfg.output_max = OUTPUT_MAX_DEFAULT;
 	clock_gettime(CLOCK_MONOTONIC, &t->t0);
@@ -124,6 +126,29 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
 	if (r < 0)
 		waitsig_restore(t);
 	return r;
+}
+
+void tracer_set_deadline(Tracer *t, int64_t in_ns, void (*fn)(void *userdata))
+{
+	if (in_ns < 0 || !fn) {
+		t->deadline_fn = NULL;
+		return;
+	}
+	t->deadline_ns = tracer_now_ns(t) + (uint64_t)in_ns;
+	t->deadline_fn = fn;
+}
+
+int tracer_kill_all(Tracer *t, int sig)
+{
+	int n = 0;
+	/* Each process once, through its leader; a leader that exited
+	 * before its threads is no longer in the table, but its process
+	 * still takes signals. */
+	for (size_t b = 0; b < t->tracees.n_buckets; b++)
+		for (Tracee *tr = t->tracees.buckets[b]; tr; tr = tr->next)
+			if (tr->tid == tr->tgid || !tracee_find(&t->tracees, tr->tgid))
+				n += kill(tr->tgid, sig) == 0;
+	return n;
 }
 
 void tracer_get_stats(const Tracer *t, TracerStats *ret)

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,13 +30,21 @@ typedef struct TracerConfig {
 	const char *const *env_keep;
 	/* Bytes of one write() kept in an output event (0: default 64 KiB). */
 	size_t output_max;
-	/* Signals sent to vgpu-run that are passed on to the traced command
-	 * (to the root process while it lives, then to what remains of the
-	 * tree).  Signals typed at the terminal (si_code SI_KERNEL) are not:
-	 * the terminal already sent them to the whole foreground process
-	 * group.  A signal ignored when the tracer starts stays ignored. */
-	const int *forward_signals;
-	size_t n_forward_signals;
+	/* Signals sent to the tracer's process that are passed on to the
+	 * traced command (to the root process while it lives, then to what
+	 * remains of the tree); NULL: none.  Only a signal another process
+	 * sent (si_code SI_USER, SI_QUEUE or SI_TKILL, from a pid not the
+	 * tracer's own) is passed on: not one typed at the terminal
+	 * (SI_KERNEL: the terminal already sent it to the whole foreground
+	 * process group), nor the SIGPIPE of the tracer's own write to a
+	 * closed pipe, nor any other signal the kernel raised for the
+	 * tracer itself.  A terminal's SIGTSTP, SIGTTIN or SIGTTOU stops the
+	 * tracer as it stops the rest of the job; the same signals sent by
+	 * a process are passed on and never stop the tracer.  A signal
+	 * ignored when the tracer starts stays ignored.  SIGCHLD, SIGKILL,
+	 * SIGSTOP and REQUEST_SIGNAL are never forwarded, whatever the set
+	 * says.  Copied by tracer_new(). */
+	const sigset_t *forward_signals;
 	/* A signal that asks the consumer for something (vgpu-run: SIGUSR1,
 	 * rewrite the report now): ON_REQUEST runs from the event loop, never
 	 * from a signal handler, soon after it arrives.  0: none. */
@@ -51,7 +60,6 @@ typedef struct TracerConfig {
 } TracerConfig;
 
 #define TRACER_MAX_OUTPUT_FDS 8
-#define TRACER_MAX_FORWARD_SIGNALS 8
 
 /* Why the launched command never ran (TracerResult.launch_stage). */
 typedef enum TracerLaunchStage {
@@ -94,6 +102,18 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
  * and SIGCHLD are blocked from tracer_spawn() on and taken synchronously,
  * so no handler ever interrupts the caller's I/O. */
 int tracer_run(Tracer *t, TracerResult *ret);
+
+/* Call FN(cfg.userdata) from the event loop, never from a signal handler,
+ * IN_NS nanoseconds from now (at the latest: the next stop, or a signal,
+ * may come first; FN runs once the time has passed).  Replaces the
+ * deadline set before; IN_NS < 0 clears it.  FN may set the next one.
+ * While a deadline is set the loop waits in its careful mode (see
+ * waitsig.c): nothing else can wake a blocking waitpid() without a race. */
+void tracer_set_deadline(Tracer *t, int64_t in_ns, void (*fn)(void *userdata));
+
+/* Send SIG to every process of the traced tree that is still there (from
+ * a callback or a deadline).  Returns how many were sent it. */
+int tracer_kill_all(Tracer *t, int sig);
 
 /* Unwind the user stack of TID, which must be the task of the event being
  * delivered (it is stopped during the callback).  Fills at most MAX frames,

@@ -256,6 +256,53 @@ static int mode_catch_term(int code)
 	return 1;	/* not reached */
 }
 
+static void on_any(int sig)
+{
+	char line[16];
+	int n = snprintf(line, sizeof(line), "got %d\n", sig);
+	(void)!write(1, line, (size_t)n);
+	_exit(100 + sig);
+}
+
+/* A handler for every signal that can have one: says "ready <pid>", then
+ * opens a probe path every 50 ms (events for the tracer to write) until a
+ * signal comes; says "got <n>" for it and exits 100+n.  Without CATCH
+ * ("wait"): no handler, each signal has its default action. */
+static int mode_signals(int catch)
+{
+	for (int sig = 1; catch && sig <= SIGRTMAX; sig++) {
+		struct sigaction sa = { .sa_handler = on_any };
+		/* the first signal only: "got" to a closed pipe raises SIGPIPE */
+		sigfillset(&sa.sa_mask);
+		(void)sigaction(sig, &sa, NULL);	/* EINVAL: KILL, STOP, glibc's */
+	}
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	for (int i = 0; i < 600; i++) {	/* 30 s, then give up */
+		usleep(50000);
+		(void)probe("/nonexistent-vgpu/tick");
+	}
+	return 1;
+}
+
+/* A fake server for --discover-only: says the ollama policy's
+ * "discovered" line on fd 2 (pointed at /dev/null: the tracer captures it
+ * at the write) unless HOW is "silent", ignores SIGTERM when HOW is
+ * "deaf", and runs until a signal ends it (30 s at most). */
+static int mode_fake_server(const char *how)
+{
+	static const char line[] = "time=now level=INFO msg=\"inference compute\" id=0 library=cpu\n";
+	int null = open("/dev/null", O_WRONLY);
+	if (null < 0 || dup2(null, 2) < 0)
+		return 1;
+	if (!strcmp(how, "deaf"))
+		signal(SIGTERM, SIG_IGN);
+	if (strcmp(how, "silent") && write(2, line, sizeof(line) - 1) < 0)
+		return 1;
+	sleep(30);
+	return 1;
+}
+
 /* Print this process's NoNewPrivs flag (0 or 1) from /proc/self/status. */
 static int mode_nnp(void)
 {
@@ -322,6 +369,12 @@ int main(int argc, char **argv)
 		return mode_kill_child();
 	if (!strcmp(mode, "nnp"))
 		return mode_nnp();
+	if (!strcmp(mode, "fake-server") && arg)
+		return mode_fake_server(arg);
+	if (!strcmp(mode, "catch-all"))
+		return mode_signals(1);
+	if (!strcmp(mode, "wait"))
+		return mode_signals(0);
 	if (!strcmp(mode, "catch-term") && arg)
 		return mode_catch_term(atoi(arg));
 	fprintf(stderr, "usage: tracee MODE [ARG] (see tests/helpers/tracee.c)\n");

@@ -64,12 +64,22 @@ static const struct {
 	{ "--trace-max=-8K", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '-8K'" },
 	{ "--shim=", "--shim needs a library path" },
 	{ "--inject-method=ld_preload", "--inject-method must be redirect or preload, not 'ld_preload'" },
+	{ "--discover-timeout=abc", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not 'abc'" },
+	{ "--discover-timeout=-1", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '-1'" },
+	{ "--discover-timeout=1x", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '1x'" },
+	{ "--discover-timeout=1e3", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '1e3'" },
+	{ "--discover-timeout= 5", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not ' 5'" },
+	{ "--kill-after=1.2.3", "--kill-after must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '1.2.3'" },
+	{ "--kill-after=", "--kill-after must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not ''" },
+	{ "--kill-after=.s", "--kill-after must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '.s'" },
+	{ "--kill-after=5ms", "--kill-after must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '5ms'" },
+	{ "--discover-timeout=300000000000d", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '300000000000d'" },
 	{ "--trace-max=17179869184G", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '17179869184G'" },
 };
 
 START_TEST(test_cli_rejects_bad_options_with_one_line)
 {
-	char err[128] = "";
+	char err[160] = "";
 	Options o;
 	char *a[] = { "vgpu-run", bad_cases[_i].arg, NULL };
 	ck_assert_int_eq(cli_parse(2, a, &o, err, sizeof(err)), -EINVAL);
@@ -90,6 +100,33 @@ START_TEST(test_cli_trace_max_sizes)
 		ck_assert_int_eq(cli_parse(3, ARGS(sizes[i].arg, "true"), &o, err, sizeof(err)), 0);
 		ck_assert_uint_eq(o.trace_max, sizes[i].bytes);
 	}
+}
+END_TEST
+
+START_TEST(test_cli_discover_durations)
+{
+	static const struct {
+		char *arg;
+		uint64_t ns;
+	} durations[] = { { "--discover-timeout=90", 90000000000ULL }, { "--discover-timeout=1.5m", 90000000000ULL },
+			  { "--discover-timeout=2h", 7200000000000ULL }, { "--discover-timeout=0.5d", 43200000000000ULL },
+			  { "--discover-timeout=.25s", 250000000ULL }, { "--discover-timeout=0", 0 } };
+	char err[160] = "";
+	Options o;
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		ck_assert_int_eq(cli_parse(4, ARGS("--discover-only", durations[i].arg, "true"), &o, err, sizeof(err)), 0);
+		ck_assert(o.discover_timeout_set);
+		ck_assert_uint_eq(o.discover_timeout_ns, durations[i].ns);
+		ck_assert_uint_eq(o.kill_after_ns, 10000000000ULL);	/* the default */
+	}
+	ck_assert_int_eq(cli_parse(4, ARGS("--discover-only", "--kill-after=0", "true"), &o, err, sizeof(err)), 0);
+	ck_assert(!o.discover_timeout_set);	/* main.c derives it from the policy */
+	ck_assert_uint_eq(o.kill_after_ns, 0);
+	/* both are --discover-only's */
+	ck_assert_int_eq(cli_parse(3, ARGS("--kill-after=5s", "true"), &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "--kill-after needs --discover-only");
+	ck_assert_int_eq(cli_parse(3, ARGS("--discover-timeout=5s", "true"), &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "--discover-timeout needs --discover-only");
 }
 END_TEST
 
@@ -130,6 +167,7 @@ START_TEST(test_cli_usage_names_every_option)
 {
 	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
 					     "--trace=FILE", "--trace-max=SIZE", "--discover-only",
+					     "--discover-timeout=DURATION", "--kill-after=DURATION",
 					     "--shim=[SONAME=]PATH", "--inject-method=redirect|preload", "--no-inject", "--stack", "--verbose", "--quiet", "--self-test", "--help",
 					     "--version" };
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
@@ -175,6 +213,7 @@ int main(void)
 	tcase_add_test(tc, test_cli_trace_max_sizes);
 	tcase_add_test(tc, test_cli_actions_and_missing_command);
 	tcase_add_test(tc, test_cli_shim_options);
+	tcase_add_test(tc, test_cli_discover_durations);
 	tcase_add_test(tc, test_cli_usage_names_every_option);
 	tcase_add_test(tc, test_command_resolve_path_search);
 	suite_add_tcase(s, tc);
