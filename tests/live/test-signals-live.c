@@ -205,6 +205,25 @@ static double seconds_since(const struct timespec *t0)
 	return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* The ollama policy without its server rule: the fake server (the tracee)
+ * is then the server, as the traced command. */
+static const char *policy_any_server(void)
+{
+	static char path[] = "/tmp/vgpu-policy-XXXXXX";
+	static bool made;
+	if (!made) {
+		char cmd[1024];
+		int fd = mkstemp(path);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		snprintf(cmd, sizeof(cmd), "sed '/^server = /d' '%s/policies/ollama.policy' > '%s'",
+			 env_path("SOURCE_ROOT"), path);
+		ck_assert_int_eq(system(cmd), 0);
+		made = true;
+	}
+	return path;
+}
+
 /* Report path in a fresh directory. */
 static void report_in_tmp(char *dir, char *report, size_t size)
 {
@@ -219,7 +238,8 @@ START_TEST(test_discover_only_kills_server_that_ignores_sigterm_after_kill_after
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	RunResult r;
-	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--kill-after=1s", "-o", report, "--",
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--kill-after=1s", "-p", policy_any_server(),
+		       "-o", report, "--",
 		       env_path("TRACEE"), "fake-server", "deaf"),
 		  &r);
 	double took = seconds_since(&t0);
@@ -242,7 +262,8 @@ START_TEST(test_discover_only_without_discovery_exits_124_at_its_time_limit)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	RunResult r;
-	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--discover-timeout=1s", "-o", report,
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "--discover-timeout=1s", "-p",
+		       policy_any_server(), "-o", report,
 		       "--", env_path("TRACEE"), "fake-server", "silent"),
 		  &r);
 	double took = seconds_since(&t0);
@@ -261,7 +282,8 @@ END_TEST
 START_TEST(test_discover_only_with_unwritable_report_exits_125_with_one_line)
 {
 	RunResult r;
-	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "-o", "/nonexistent-vgpu/dir/r.json", "--",
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "-p", policy_any_server(),
+		       "-o", "/nonexistent-vgpu/dir/r.json", "--",
 		       env_path("TRACEE"), "fake-server", "discovered"),
 		  &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125, "status %#x: %s", r.status, r.err);
