@@ -110,6 +110,10 @@ example() {
 	'vgpu-run --shim=./libcuda.so.1 -o shim.json -- ollama serve')
 		[ "$mode" = run ] || return 0
 		cp "$build/examples/shim/libcuda.so.1" .
+		# serve() takes an existing report.json with cuda_v13 for the
+		# end of discovery: the first example's would stop this server
+		# half a second after its start, in the middle of its probes
+		rm -f report.json
 		serve "$line"
 		[ "$rc" = 0 ] || fail "'$line' exited $rc: $(cat err)"
 		# the runner of cuda_v13 gets as far as libcuda.so.1 only with
