@@ -121,7 +121,7 @@ struct Diagnosis {
 	char *policy_error;
 	char **command;
 	Proc *server;		/* NULL until the server's exec; never reduced */
-	pid_t command_pid;	/* the traced command's process: the first exec */
+	PolicyServer who;	/* the traced command's process, and the server's */
 	ReportExit command_exit;	/* how it ended (the report's "exit") */
 	Proc **procs;		/* live processes, any order */
 	size_t n_procs, cap_procs;

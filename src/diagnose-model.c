@@ -277,8 +277,6 @@ static int on_exec(Diagnosis *d, json_object *ev)
 	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
-	if (!d->command_pid)
-		d->command_pid = pid;
 	p->exec_seen = true;
 	p->exec_seq = (uint64_t)jnum(ev, "seq", 0);
 	p->exec_ns = (uint64_t)jnum(ev, "t_ns", 0);
@@ -300,10 +298,8 @@ static int on_exec(Diagnosis *d, json_object *ev)
 	 * traced command without one); what led to it is a wrapper; a
 	 * scanner is what the policy says (the server's executable with a
 	 * given argv[1]). */
-	bool command = pid == d->command_pid;
-	if ((!d->server || (d->server == p && !d->policy.server_name)) &&
-	    (d->have_policy ? policy_server_exec(&d->policy, command, p->exe, p->argv, strv_len(p->argv))
-			    : command)) {
+	if (policy_server_exec(d->have_policy ? &d->policy : NULL, &d->who, pid, p->exe, p->argv,
+			       strv_len(p->argv))) {
 		d->server = p;
 		p->is_wrapper = false;
 		for (Proc *a = diag_proc(d, p->ppid); a && !a->is_wrapper && a != p; a = diag_proc(d, a->ppid))
@@ -459,7 +455,7 @@ static int on_exit_event(Diagnosis *d, json_object *ev)
 	} else {
 		p->exit_code = (int)jnum(ev, "code", 0);
 	}
-	if (pid == d->command_pid)
+	if (pid == d->who.command)
 		diag_fill_exit(p, &d->command_exit);	/* vgpu-run's own end */
 	/* Its runs are judged now, once; then it is forgotten.  The server
 	 * stays: the report's environment and root are its. */

@@ -240,7 +240,7 @@ int diagnosis_render(const Diagnosis *d, Report *ret)
 		r.policy_path = d->policy.path ? strdup(d->policy.path) : NULL;
 	}
 	/* the command's end: what vgpu-run itself ends with */
-	const Proc *command = diag_proc(d, d->command_pid);
+	const Proc *command = diag_proc(d, d->who.command);
 	if (d->command_exit.known)
 		report_exit_copy(&d->command_exit, &r.exit);
 	else if (command)

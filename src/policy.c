@@ -714,13 +714,21 @@ static const char *base_of(const char *path)
 	return s ? s + 1 : path;
 }
 
-bool policy_server_exec(const Policy *p, bool command, const char *exe, char *const *argv, size_t argc)
+bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char *exe, char *const *argv,
+			size_t argc)
 {
-	if (!p || !p->server_name)
-		return command;
-	bool named = (exe && !strcmp(base_of(exe), p->server_name)) ||
-		     (argc > 0 && argv[0] && !strcmp(base_of(argv[0]), p->server_name));
-	return named && (!p->server_argv1 || (argc > 1 && !strcmp(argv[1], p->server_argv1)));
+	if (!s->command)
+		s->command = pid;
+	bool rule = p && p->server_name;
+	if (s->server && (rule || s->server != pid))
+		return false;
+	bool match = !rule ? pid == s->command
+			   : ((exe && !strcmp(base_of(exe), p->server_name)) ||
+			      (argc > 0 && argv[0] && !strcmp(base_of(argv[0]), p->server_name))) &&
+				     (!p->server_argv1 || (argc > 1 && !strcmp(argv[1], p->server_argv1)));
+	if (match)
+		s->server = pid;
+	return match;
 }
 
 void policy_done(Policy *p)

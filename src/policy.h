@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define POLICY_LIST_MAX 64
 #define POLICY_FILE_MAX (256 * 1024)
@@ -126,9 +127,16 @@ int policy_find(const char *name_or_file, const char *self_exe, const char *data
 bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server, const char *exe,
 			 char *const *argv, size_t argc);
 
-/* Is this exec the server?  By the policy's "server" rule (the first exec
- * that matches it is); without one, every exec of the traced command's
- * own process (COMMAND) is. */
-bool policy_server_exec(const Policy *p, bool command, const char *exe, char *const *argv, size_t argc);
+/* Which process is the server, followed exec by exec: the first exec the
+ * policy's "server" rule names (found once, then fixed); without a rule
+ * (or without a policy, P NULL), the traced command's own process, whose
+ * latest exec is the server's.  Zero-initialise; feed every exec in
+ * order.  Returns true when this exec is (now) the server's. */
+typedef struct PolicyServer {
+	pid_t command;		/* the first exec's process */
+	pid_t server;		/* 0 until found */
+} PolicyServer;
+bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char *exe, char *const *argv,
+			size_t argc);
 
 void policy_done(Policy *p);

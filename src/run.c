@@ -54,8 +54,7 @@ typedef struct Sink {
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
 	bool timed_out;		/* --discover-timeout passed first */
-	pid_t command;		/* the command's process: its first exec */
-	pid_t server;		/* the exec the policy's server rule names */
+	PolicyServer who;	/* the command's process, and the server's */
 	char *server_exe;
 	json_object *scanners;	/* live scanner pids: their end rewrites the report */
 	Injector *injector;	/* NULL: nothing to inject */
@@ -101,10 +100,10 @@ static void stop_command(Sink *s)
 {
 	/* the server (through wrappers: a shell around it goes on as it
 	 * would when a service manager stops the server), else the command */
-	if (s->server > 0)
-		kill(s->server, SIGTERM);
-	else if (s->command > 0)
-		kill(s->command, SIGTERM);
+	if (s->who.server > 0)
+		kill(s->who.server, SIGTERM);
+	else if (s->who.command > 0)
+		kill(s->who.command, SIGTERM);
 	else
 		tracer_kill_all(s->tracer, SIGTERM);	/* not exec'd yet */
 	if (s->cfg->kill_after_ns)
@@ -122,7 +121,7 @@ static void on_discover_timeout(void *userdata)
  * the policy's argv[1])?  Its end is when the report may change. */
 static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 {
-	return policy_scanner_exec(s->cfg->policy, s->server_exe, ev->pid == s->server, ev->exec.exe,
+	return policy_scanner_exec(s->cfg->policy, s->server_exe, ev->pid == s->who.server, ev->exec.exe,
 				   ev->exec.argv, ev->exec.argc);
 }
 
@@ -208,17 +207,12 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	 * without a rule the command's own process. */
 	bool is_server = false;
 	if (ev->kind == TRACER_EVENT_EXEC) {
-		if (!s->command)
-			s->command = ev->pid;
-		const Policy *pol = s->cfg->policy;
-		if ((!s->server || (s->server == ev->pid && !(pol && pol->server_name))) &&
-		    policy_server_exec(pol, ev->pid == s->command, ev->exec.exe, ev->exec.argv,
+		if (policy_server_exec(s->cfg->policy, &s->who, ev->pid, ev->exec.exe, ev->exec.argv,
 				       ev->exec.argc)) {
-			s->server = ev->pid;
 			free(s->server_exe);
 			s->server_exe = strdup(ev->exec.exe);
 		}
-		is_server = ev->pid == s->server;
+		is_server = ev->pid == s->who.server;
 	}
 	/* The new program has not run yet: its inject events follow its exec. */
 	if (ev->kind == TRACER_EVENT_EXEC)
@@ -238,7 +232,7 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	/* --discover-only: the server said discovery is over; stop it as a
 	 * service manager would, and let the run end normally. */
 	if (s->watch_discovery && !s->discovery_seen && !s->timed_out &&
-	    ev->kind == TRACER_EVENT_OUTPUT && ev->pid == s->server) {
+	    ev->kind == TRACER_EVENT_OUTPUT && ev->pid == s->who.server) {
 		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
 		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
 			s->discovery_seen = true;
