@@ -373,7 +373,8 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	o->seq = (uint64_t)jnum(ev, "seq", 0);
 	o->syscall = strdup(sc);
 	o->path = strdup(path);
-	o->result = result_text(ev, &o->ok);
+	o->result = TAKE_PTR(res);	/* read once, above */
+	o->ok = ok;
 	if (!o->syscall || !o->path)
 		return -ENOMEM;
 	p->n_opens++;
