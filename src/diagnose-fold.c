@@ -377,8 +377,6 @@ static int note_reprobes(Reprobe *rp, size_t *n, size_t max, const Diagnosis *d,
 	return 0;
 }
 
-int diag_fill_process(const Diagnosis *d, const Proc *p, ReportProcess *rp);
-
 int diag_reduce(Diagnosis *d, Proc *p)
 {
 	char root[PATH_MAX];
@@ -405,7 +403,7 @@ int diag_reduce(Diagnosis *d, Proc *p)
 			r = -ENOMEM;
 		if (r >= 0) {
 			d->done[d->n_done] = (ReportProcess){ 0 };	/* may hold a moved entry's copy */
-			r = diag_fill_process(d, p, &d->done[d->n_done++]);
+			r = diag_fill_process(p, &d->done[d->n_done++]);
 		}
 		if (d->n_done > PROCS_KEEP) {
 			report_process_done(&d->done[PROCS_HEAD]);

@@ -205,7 +205,7 @@ int diag_directories(const Diagnosis *d, Report *r);
 /* How P ended, for the report (diagnose.c). */
 int diag_fill_exit(const Proc *p, ReportExit *e);
 /* The report entry of a process. */
-int diag_fill_process(const Diagnosis *d, const Proc *p, ReportProcess *rp);
+int diag_fill_process(const Proc *p, ReportProcess *rp);
 /* Does the policy's ERE RE (one of its strings) match TEXT?  Group 1,
  * when wanted, into GROUP1.  Compiled once per diagnosis. */
 bool diag_regex_line(const Diagnosis *d, const char *re, const char *text, char *group1, size_t size);

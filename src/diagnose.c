@@ -45,9 +45,8 @@ int diag_fill_exit(const Proc *p, ReportExit *e)
 	return 0;
 }
 
-int diag_fill_process(const Diagnosis *d, const Proc *p, ReportProcess *rp)
+int diag_fill_process(const Proc *p, ReportProcess *rp)
 {
-	(void)d;
 	rp->pid = p->pid;
 	rp->ppid = p->ppid;
 	rp->order = p->first_seq;
@@ -80,7 +79,7 @@ static int fill_processes(const Diagnosis *d, Report *r)
 	int rc = 0;
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
 		if (d->procs[i]->exec_seen)	/* a fork that never exec'd: part of its parent */
-			rc = diag_fill_process(d, d->procs[i], &r->processes[r->n_processes++]);
+			rc = diag_fill_process(d->procs[i], &r->processes[r->n_processes++]);
 	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
 	r->processes_omitted = d->done_omitted;
 	return rc;
