@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "diagnose-internal.h"
+#include "walltime.h"
 
 int diag_add_note(Report *r, const char *fmt, ...)
 {
@@ -227,6 +228,30 @@ static int fill_environment(const Diagnosis *d, Report *r)
 	return 0;
 }
 
+static int dup_field(json_object *o, const char *key, char **to)
+{
+	const char *v = jstr(o, key);
+	return !v || (*to = strdup(v)) ? 0 : -ENOMEM;
+}
+
+/* Where the run was (the header's host) and when: it started (header),
+ * and this report is made now. */
+static int fill_when_where(const Diagnosis *d, Report *r)
+{
+	json_object *host = NULL;
+	char now[WALLTIME_MAX];
+	if (d->header)
+		json_object_object_get_ex(d->header, "host", &host);
+	int rc = dup_field(host, "hostname", &r->hostname);
+	rc = rc < 0 ? rc : dup_field(host, "arch", &r->arch);
+	rc = rc < 0 ? rc : dup_field(host, "kernel", &r->kernel);
+	rc = rc < 0 ? rc : dup_field(d->header, "started_at", &r->started_at);
+	walltime_now(now);
+	if (rc >= 0 && !(r->written_at = strdup(now)))
+		rc = -ENOMEM;
+	return rc;
+}
+
 int diagnosis_render(const Diagnosis *d, Report *ret)
 {
 	Report r = { 0 };
@@ -257,6 +282,7 @@ int diagnosis_render(const Diagnosis *d, Report *ret)
 	if (rc >= 0)
 		rc = fill_notes(d, &r);
 	r.complete = d->complete;
+	rc = rc < 0 ? rc : fill_when_where(d, &r);
 	r.stops = d->stops;
 	r.backtraces = d->backtraces;
 	r.backtrace_ms = d->backtrace_ns / 1000000;

@@ -67,6 +67,8 @@ struct Shape {
 #define OBJECTS(k, T, m, n, s) \
 	{ .key = k, .kind = FIELD_OBJECTS, .offset = offsetof(T, m), .count = offsetof(T, n), .shape = &s }
 #define GROUP(k, s) { .key = k, .kind = FIELD_GROUP, .shape = &s }
+/* a group left out when none of its (string) fields is set */
+#define GROUP_OPTIONAL(k, s) { .key = k, .kind = FIELD_GROUP, .flags = FIELD_OMIT_NULL, .shape = &s }
 #define CONSTANT(k, v) { .key = k, .kind = FIELD_CONSTANT, .value = v }
 #define SHAPE(T, f) { .fields = f, .n_fields = ELEMENTSOF(f), .size = sizeof(T) }
 
@@ -150,6 +152,13 @@ static const Field policy_fields[] = {
 };
 static const Shape policy_shape = SHAPE(Report, policy_fields);
 
+static const Field host_fields[] = {
+	FIELD("hostname", STRING, Report, hostname, FIELD_OMIT_NULL),
+	FIELD("arch", STRING, Report, arch, FIELD_OMIT_NULL),
+	FIELD("kernel", STRING, Report, kernel, FIELD_OMIT_NULL),
+};
+static const Shape host_shape = SHAPE(Report, host_fields);
+
 static const Field costs_fields[] = {
 	FIELD("stops", UINT, Report, stops, 0),
 	FIELD("backtraces", UINT, Report, backtraces, 0),
@@ -169,6 +178,9 @@ static const Field report_fields[] = {
 	FIELD("scanner_version", STRING, Report, scanner_version, 0),
 	FIELD("exit", EXIT, Report, exit, 0),
 	FIELD("complete", BOOL, Report, complete, 0),
+	GROUP_OPTIONAL("host", host_shape),
+	FIELD("started_at", STRING, Report, started_at, FIELD_OMIT_NULL),
+	FIELD("written_at", STRING, Report, written_at, FIELD_OMIT_NULL),
 	FIELD("environment", ENVIRONMENT, Report, environment, 0),
 	OBJECTS("processes", Report, processes, n_processes, process_shape),
 	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),
@@ -226,11 +238,22 @@ static void write_result(JsonWriter *w, const char *s)
 
 static void write_object(JsonWriter *w, const void *base, const Shape *shape);
 
+static bool group_empty(const void *base, const Shape *shape)
+{
+	for (size_t i = 0; i < shape->n_fields; i++)
+		if (shape->fields[i].kind != FIELD_STRING ||
+		    *(char *const *)((const char *)base + shape->fields[i].offset))
+			return false;
+	return true;
+}
+
 static void write_field(JsonWriter *w, const void *base, const Field *f)
 {
 	const void *p = (const char *)base + f->offset;
 	const char *s = f->kind == FIELD_STRING || f->kind == FIELD_RESULT ? *(char *const *)p : NULL;
 
+	if (f->kind == FIELD_GROUP && (f->flags & FIELD_OMIT_NULL) && group_empty(base, f->shape))
+		return;
 	if (!s && ((f->kind == FIELD_STRING && (f->flags & FIELD_OMIT_NULL)) || f->kind == FIELD_RESULT))
 		return;
 	if ((f->flags & FIELD_OMIT_NULL) && ((f->kind == FIELD_UINT && !*(const uint64_t *)p) ||

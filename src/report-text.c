@@ -164,6 +164,24 @@ static void put_header(const Report *r, FILE *f)
 	fputs("): ", f);
 	put_exit(f, &r->exit);
 	fputc('\n', f);
+	/* where and when, for a report read far from the machine and days
+	 * later (reports from before these fields have none of them) */
+	if (!r->hostname && !r->started_at)
+		return;
+	fputs("on ", f);
+	put_escaped(f, or_unknown(r->hostname));
+	if (r->arch || r->kernel) {
+		fputs(" (", f);
+		put_escaped(f, or_unknown(r->arch));
+		fputs(", Linux ", f);
+		put_escaped(f, or_unknown(r->kernel));
+		fputc(')', f);
+	}
+	fputs(", started ", f);
+	put_escaped(f, or_unknown(r->started_at));
+	fputs(", report written ", f);
+	put_escaped(f, or_unknown(r->written_at));
+	fputc('\n', f);
 }
 
 static void put_table(const Report *r, FILE *f, bool color)

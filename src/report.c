@@ -129,6 +129,11 @@ void report_done(Report *r)
 	if (!r)
 		return;
 	free(r->tool_version);
+	free(r->hostname);
+	free(r->arch);
+	free(r->kernel);
+	free(r->started_at);
+	free(r->written_at);
 	strv_free(r->command);
 	free(r->policy_name);
 	free(r->policy_path);

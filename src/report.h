@@ -94,6 +94,8 @@ typedef struct Report {
 	char *scanner_version;		/* NULL when not established */
 	ReportExit exit;
 	bool complete;			/* the whole run: the trace's stats line was read */
+	char *hostname, *arch, *kernel;	/* the host it ran on (NULL: not recorded) */
+	char *started_at, *written_at;	/* RFC 3339 UTC (walltime.h) */
 	ReportEnvVar *environment;
 	size_t n_environment;
 	ReportProcess *processes;

@@ -9,7 +9,10 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "command.h"
@@ -23,6 +26,7 @@
 #include "signals.h"
 #include "trace-json.h"
 #include "verbose.h"
+#include "walltime.h"
 
 /* Environment variables every exec event records: the loader's inputs.
  * The policy adds its own (record-env). */
@@ -294,9 +298,30 @@ static void on_path(const TracerEvent *ev, void *userdata)
 	injector_on_path(s->injector, s->tracer, ev);
 }
 
+/* 128 random bits in hex: what ties the pieces of a run's trace (and
+ * its report) together, whatever host and time they are read at. */
+static void make_run_id(char out[33])
+{
+	uint8_t b[16] = { 0 };
+	if (getrandom(b, sizeof(b), GRND_NONBLOCK) != (ssize_t)sizeof(b)) {
+		/* no entropy yet (early boot): time and pid are unique enough
+		 * on one host, and the host name is in the header too */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t a = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, p = (uint64_t)getpid();
+		memcpy(b, &a, 8);
+		memcpy(b + 8, &p, 8);
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
 static void write_header(Sink *s, const int *fds, size_t n_fds, const char *const *env_keep)
 {
 	const Policy *p = s->cfg->policy;
+	char run_id[33], started_at[WALLTIME_MAX];
+	make_run_id(run_id);
+	walltime_now(started_at);
 	TraceHeader h = {
 		.command = s->cfg->command,
 		.capture_fds = fds,
@@ -306,6 +331,8 @@ static void write_header(Sink *s, const int *fds, size_t n_fds, const char *cons
 		.policy_path = p ? p->path : NULL,
 		.policy_text = p ? p->text : NULL,
 		.shims = s->cfg->shims,
+		.run_id = run_id,
+		.started_at = started_at,
 	};
 	trace_json_header(&s->json, &h);
 	s->seq = 1;

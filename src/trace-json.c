@@ -219,6 +219,10 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 		memset(&u, 0, sizeof(u));
 	common(w, 1, 0, "header");
 	json_kv_string(w, "schema", TRACE_SCHEMA);
+	if (h->run_id)
+		json_kv_string(w, "run_id", h->run_id);
+	if (h->started_at)
+		json_kv_string(w, "started_at", h->started_at);
 	json_key(w, "tool");
 	json_object_begin(w);
 	json_kv_string(w, "name", "vgpu-run");
@@ -241,6 +245,7 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 	}
 	json_key(w, "host");
 	json_object_begin(w);
+	json_kv_string(w, "hostname", u.nodename);
 	json_kv_string(w, "arch", u.machine);
 	json_kv_string(w, "kernel", u.release);
 	json_object_end(w);

@@ -21,6 +21,8 @@ typedef struct TraceHeader {
 	/* The policy, whole: offline analysis uses exactly what live did. */
 	const char *policy_name, *policy_path, *policy_text;
 	const ShimSet *shims;		/* what was to be injected, or NULL */
+	const char *run_id;		/* one run's traces and pieces share it */
+	const char *started_at;		/* RFC 3339 UTC, when vgpu-run started */
 } TraceHeader;
 
 /* Encode one event (without the trailing newline) into W, replacing what

@@ -277,3 +277,20 @@ void run_served(const char *const *argv, const char *const *env, const char *rea
 	ret->err = err;
 	ret->out = strdup("");
 }
+
+void strip_written_at(char *s)
+{
+	static const char key[] = "\"written_at\":\"";
+	char *at = s ? strstr(s, key) : NULL;
+	if (!at)
+		return;
+	char *end = strchr(at + sizeof(key) - 1, '"');
+	if (!end)
+		return;
+	end++;
+	if (*end == ',')
+		end++;
+	else if (at > s && at[-1] == ',')
+		at--;
+	memmove(at, end, strlen(end) + 1);
+}

@@ -56,3 +56,7 @@ bool trace_mapped(const Trace *t, long long pid, const char *file);
 json_object *report_dir(json_object *report, const char *name);
 /* The final stats record's field. */
 long long trace_stat(const Trace *t, const char *field);
+
+/* Remove the "written_at":"..." member of a JSON report in S (in place):
+ * the one field in which a live report and its offline twin differ. */
+void strip_written_at(char *s);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "diagnose.h"
+#include "report-text.h"
 
 #define ROOT "/opt/o/lib/ollama"
 
@@ -327,6 +328,58 @@ START_TEST(test_diagnose_rejects_unknown_schema)
 }
 END_TEST
 
+/* Host and start time come from the header; written_at is when the
+ * report is rendered; the text report says all three on its second line. */
+START_TEST(test_diagnose_when_and_where)
+{
+	const char *text =
+		"{\"seq\":1,\"t_ns\":0,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1\","
+		"\"run_id\":\"00112233445566778899aabbccddeeff\",\"started_at\":\"2026-11-30T08:00:00.250Z\","
+		"\"policy\":null,\"host\":{\"hostname\":\"gpu-7\",\"arch\":\"x86_64\",\"kernel\":\"6.1.0-28-amd64\"}}\n"
+		"{\"seq\":2,\"t_ns\":1,\"event\":\"stats\",\"stops\":0}\n";
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	Report r;
+	char err[256] = "";
+	ck_assert_msg(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)) == 0, "%s", err);
+	fclose(f);
+	ck_assert_str_eq(r.hostname, "gpu-7");
+	ck_assert_str_eq(r.arch, "x86_64");
+	ck_assert_str_eq(r.kernel, "6.1.0-28-amd64");
+	ck_assert_str_eq(r.started_at, "2026-11-30T08:00:00.250Z");
+	ck_assert_ptr_nonnull(r.written_at);
+	ck_assert_uint_eq(strlen(r.written_at), strlen("2026-12-01T00:00:00.000Z"));
+	ck_assert_int_gt(strcmp(r.written_at, r.started_at), 0);	/* later: same format, UTC */
+	char *out = NULL;
+	size_t len = 0;
+	FILE *o = open_memstream(&out, &len);
+	report_text_write(&r, o, false);
+	fclose(o);
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "\non gpu-7 (x86_64, Linux 6.1.0-28-amd64), started 2026-11-30T08:00:00.250Z, "
+		 "report written %s\n", r.written_at);
+	ck_assert_msg(strstr(out, want), "no when-and-where line in:\n%s", out);
+	free(out);
+	report_done(&r);
+
+	/* a trace from before: no host name, no start; no line about them */
+	const char *old = "{\"seq\":1,\"t_ns\":0,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1\","
+			  "\"policy\":null,\"host\":{\"arch\":\"x86_64\",\"kernel\":\"6.1.0\"}}\n";
+	f = fmemopen((void *)old, strlen(old), "r");
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), 0);
+	fclose(f);
+	ck_assert_ptr_null(r.hostname);
+	ck_assert_ptr_null(r.started_at);
+	ck_assert_str_eq(r.arch, "x86_64");
+	o = open_memstream(&out, &len);
+	report_text_write(&r, o, false);
+	fclose(o);
+	ck_assert_ptr_null(strstr(out, "report written"));
+	free(out);
+	report_done(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -336,6 +389,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_version_outside_policy_noted);
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
+	tcase_add_test(tc, test_diagnose_when_and_where);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

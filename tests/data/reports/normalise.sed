@@ -13,3 +13,4 @@ s/Costs: [0-9]+ ptrace stops, [0-9]+ backtraces \([0-9]+ ms\)/Costs: N ptrace st
 s/time=[^ ]* //
 s/Listening on [0-9.:]+/Listening on ADDR/
 s/\) = [0-9]+$/) = FD/
+/^on .*, started .*, report written /d
