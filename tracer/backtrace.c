@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "tracer-internal.h"
 
 static unw_addr_space_t address_space(void)

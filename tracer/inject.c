@@ -24,7 +24,7 @@
 #include <sys/user.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "mem.h"
 #include "tracer-internal.h"
 

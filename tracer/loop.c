@@ -22,7 +22,7 @@
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "tracer-internal.h"
 
 /* A handler returns the ptrace restart request for the stopped task, or

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "tracer-internal.h"
 
 /* Bounds on what one exec event carries: argv and environ of a real server

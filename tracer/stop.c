@@ -15,9 +15,9 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "mem.h"
-#include "path.h"
+#include "base/path.h"
 #include "tracer-internal.h"
 
 #define OUTPUT_IOV_MAX 64	/* writev elements looked at per call */

@@ -8,7 +8,7 @@
 #include <seccomp.h>
 #include <string.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 
 #define NONE (-1)
 

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cleanup.h"
+#include "base/cleanup.h"
 #include "tracer-internal.h"
 
 /* The tracer of the fast-mode handler: one per process, as signals are. */

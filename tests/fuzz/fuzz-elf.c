@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "elf-facts.h"
+#include "observe/elf-facts.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "command.h"
+#include "vgpu-run/cli.h"
+#include "vgpu-run/command.h"
 
 #define ARGS(...) ((char *[]){ "vgpu-run", __VA_ARGS__, NULL })
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diagnose.h"
-#include "report-text.h"
+#include "diagnose/diagnose.h"
+#include "report/report-text.h"
 
 #define ROOT "/opt/o/lib/ollama"
 

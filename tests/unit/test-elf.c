@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "elf-facts.h"
-#include "ldcache.h"
-#include "observe.h"
+#include "observe/elf-facts.h"
+#include "observe/ldcache.h"
+#include "observe/observe.h"
 
 static bool has(char *const *v, size_t n, const char *s)
 {

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "names.h"
-#include "syscalls.h"
-#include "trace-json.h"
+#include "base/json.h"
+#include "tracer/names.h"
+#include "tracer/syscalls.h"
+#include "trace/trace-json.h"
 
 static const char *enc_string(JsonWriter *w, const char *s, size_t len)
 {

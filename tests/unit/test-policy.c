@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "policy/policy.h"
 
 #define MINIMAL "name = x\nbackend-file = libggml-*.so\nscanner = any\n"
 

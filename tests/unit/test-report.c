@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "report-compare.h"
-#include "report-json.h"
-#include "report-text.h"
+#include "base/cleanup.h"
+#include "report/report-compare.h"
+#include "report/report-json.h"
+#include "report/report-text.h"
 
 /* ---- building reports by hand ---- */
 

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shim.h"
+#include "inject/shim.h"
 
 START_TEST(test_shim_real_env_names)
 {

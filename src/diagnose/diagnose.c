@@ -1,0 +1,357 @@
+/* Concluding the diagnosis: the report of a run (see diagnose.h). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "config.h"
+#include "diagnose/model.h"
+#include "base/walltime.h"
+
+int diag_add_note(Report *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return strv_push(&r->notes, buf);
+}
+
+/* Who sent the signal that ended P. */
+static const char *killed_by(const Proc *p)
+{
+	if (!p->killer)
+		return "unknown";
+	return p->killer == p->ppid ? "parent" : p->killer == p->pid ? "self" : "other";
+}
+
+int diag_fill_exit(const Proc *p, ReportExit *e)
+{
+	e->known = p->ended;
+	if (!p->ended)
+		return 0;
+	e->signaled = p->exit_signaled;
+	e->code = p->exit_code;
+	if (p->exit_signaled) {
+		e->signal = strdup(p->exit_signal);
+		e->by = strdup(killed_by(p));
+	} else if (p->fatal_signal) {
+		e->fatal_signal = strdup(p->fatal_signal);
+	}
+	return 0;
+}
+
+int diag_fill_process(const Proc *p, ReportProcess *rp)
+{
+	rp->pid = p->pid;
+	rp->ppid = p->ppid;
+	rp->order = p->first_seq;
+	rp->wrapper = p->is_wrapper;
+	rp->role = strdup(p->is_server ? "server" : p->is_scanner ? "scanner" : "other");
+	int r = rp->role ? 0 : -ENOMEM;
+	for (char **a = p->argv; r >= 0 && a && *a; a++)
+		r = strv_push(&rp->argv, *a);
+	for (char **s = p->scans; r >= 0 && s && *s; s++)
+		r = strv_push(&rp->scans, *s);
+	diag_fill_exit(p, &rp->exit);
+	return r;
+}
+
+static int by_order(const void *a, const void *b)
+{
+	uint64_t x = ((const ReportProcess *)a)->order, y = ((const ReportProcess *)b)->order;
+	return x < y ? -1 : x > y;
+}
+
+/* The processes that ended (kept in their report form) and those still
+ * running, in the order they appeared. */
+static int fill_processes(const Diagnosis *d, Report *r)
+{
+	r->processes = calloc(d->n_done + d->n_procs + 1, sizeof(*r->processes));
+	if (!r->processes)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_done; i++)
+		report_process_copy(&d->done[i], &r->processes[r->n_processes++]);
+	int rc = 0;
+	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
+		if (d->procs[i]->exec_seen)	/* a fork that never exec'd: part of its parent */
+			rc = diag_fill_process(d->procs[i], &r->processes[r->n_processes++]);
+	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
+	r->processes_omitted = d->done_omitted;
+	return rc;
+}
+
+/* "0.16.3" within "0.13".."0.20" by major.minor. */
+static bool version_in(const char *v, const char *min, const char *max)
+{
+	unsigned a = 0, b = 0, lo1 = 0, lo2 = 0, hi1 = 0, hi2 = 0;
+	if (sscanf(v, "%u.%u", &a, &b) != 2 || sscanf(min, "%u.%u", &lo1, &lo2) != 2 ||
+	    sscanf(max, "%u.%u", &hi1, &hi2) != 2)
+		return false;
+	unsigned x = a * 1000 + b;
+	return x >= lo1 * 1000 + lo2 && x <= hi1 * 1000 + hi2;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* An empty RUNPATH element makes the loader search the working directory
+ * of whoever loads the library: one note per such RUNPATH value, naming
+ * the directories of the backend libraries that carry it. */
+static int note_empty_runpaths(const Diagnosis *d, Report *r)
+{
+	char **values = NULL;
+	int rc = 0;
+	json_object_object_foreach(d->elf, path, ev)
+	{
+		const char *rp = jstr(ev, "runpath");
+		const char *base = strrchr(path, '/');
+		size_t n = rp ? strlen(rp) : 0;
+		if (!rp || !base || fnmatch(d->policy.backend_glob, base + 1, 0) ||
+		    !(!n || rp[0] == ':' || rp[n - 1] == ':' || strstr(rp, "::")))
+			continue;
+		bool seen = false;
+		for (char **v = values; v && *v && !seen; v++)
+			seen = !strcmp(*v, rp);
+		if (!seen && (rc = strv_push(&values, rp)) < 0)
+			break;
+	}
+	for (char **v = values; rc >= 0 && v && *v; v++) {
+		char **dirs = NULL;
+		json_object_object_foreach(d->elf, lib, facts)
+		{
+			const char *rp = jstr(facts, "runpath");
+			const char *slash = strrchr(lib, '/');
+			if (!rp || strcmp(rp, *v) || !slash || fnmatch(d->policy.backend_glob, slash + 1, 0))
+				continue;
+			_cleanup_free_ char *dir = strndup(lib, (size_t)(slash - lib));
+			bool seen = false;
+			for (char **x = dirs; x && *x && !seen; x++)
+				seen = !strcmp(*x, dir);
+			if (dir && !seen && (rc = strv_push(&dirs, dir)) < 0)
+				break;
+		}
+		size_t nd = strv_len(dirs);
+		if (nd)
+			qsort(dirs, nd, sizeof(*dirs), cmp_str);
+		char list[2048] = "";
+		for (size_t i = 0, len = 0; i < nd && len < sizeof(list); i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", dirs[i]);
+		if (rc >= 0 && nd)
+			rc = diag_add_note(r,
+				      "the backend libraries in %s have RUNPATH '%s': its empty element makes "
+				      "the loader also search the working directory of the process loading them",
+				      list, *v);
+		strv_free_all(dirs);
+	}
+	strv_free_all(values);
+	return rc;
+}
+
+static int note_truncated(Report *r, pid_t pid)
+{
+	return diag_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the first %d",
+			     (int)pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
+}
+
+static int fill_notes(const Diagnosis *d, Report *r)
+{
+	int rc = 0;
+	if (!d->have_policy)
+		rc = diag_add_note(r, "no policy in the trace: no directory verdicts");
+	else if (d->policy.server_name && !d->server)
+		rc = diag_add_note(r, "no exec matched the policy's server rule (server = %s%s%s): no "
+				 "directory verdicts",
+			      d->policy.server_name, d->policy.server_argv1 ? " " : "",
+			      d->policy.server_argv1 ? d->policy.server_argv1 : "");
+	else {
+		if (!d->scanner_seen)
+			rc = diag_add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
+		if (rc >= 0 && d->policy.version_regex && !r->scanner_version)
+			rc = diag_add_note(r, "the scanner's version was not found in the server's output");
+		if (rc >= 0 && r->scanner_version && d->policy.version_min &&
+		    !version_in(r->scanner_version, d->policy.version_min, d->policy.version_max))
+			rc = diag_add_note(r,
+				      "scanner version %s is outside %s to %s, which policy %s was written "
+				      "for: verdicts may not match",
+				      r->scanner_version, d->policy.version_min, d->policy.version_max,
+				      d->policy.name);
+	}
+	if (rc >= 0)
+		rc = note_empty_runpaths(d, r);
+	for (size_t i = 0; rc >= 0 && i < d->n_truncated; i++)
+		rc = note_truncated(r, d->truncated_pids[i]);
+	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
+		if (d->procs[i]->opens_truncated)
+			rc = note_truncated(r, d->procs[i]->pid);
+	if (rc >= 0 && r->processes_omitted)
+		rc = diag_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
+				 "%d and the latest %d)",
+			      r->processes_omitted, PROCS_HEAD, PROCS_KEEP - PROCS_HEAD);
+	if (rc >= 0 && !d->complete && !d->cut_seq)
+		rc = diag_add_note(r, "the trace ends at event %llu without its stats line (the run was still "
+				 "going, or vgpu-run was killed): verdicts see only what came before",
+			      (unsigned long long)d->last_seq);
+	if (rc >= 0 && d->cut_seq)
+		rc = diag_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
+				 "verdicts see only what came before",
+			      (unsigned long long)d->cut_limit, (unsigned long long)d->cut_seq);
+	if (rc >= 0)
+		rc = diag_inject_notes(d, r);
+	return rc;
+}
+
+static int fill_environment(const Diagnosis *d, Report *r)
+{
+	const Proc *server = d->server;
+	if (!server || !server->env)
+		return 0;
+	size_t n = (size_t)json_object_object_length(server->env);
+	r->environment = calloc(n ? n : 1, sizeof(*r->environment));
+	if (!r->environment)
+		return -ENOMEM;
+	json_object_object_foreach(server->env, key, val)
+	{
+		if (!json_object_is_type(val, json_type_string))
+			continue;
+		r->environment[r->n_environment].name = strdup(key);
+		r->environment[r->n_environment].value = strdup(json_object_get_string(val));
+		r->n_environment++;
+	}
+	return 0;
+}
+
+static int dup_field(json_object *o, const char *key, char **to)
+{
+	const char *v = jstr(o, key);
+	return !v || (*to = strdup(v)) ? 0 : -ENOMEM;
+}
+
+/* Where the run was (the header's host) and when: it started (header),
+ * and this report is made now. */
+static int fill_when_where(const Diagnosis *d, Report *r)
+{
+	json_object *host = NULL;
+	char now[WALLTIME_MAX];
+	if (d->header)
+		json_object_object_get_ex(d->header, "host", &host);
+	int rc = dup_field(host, "hostname", &r->hostname);
+	rc = rc < 0 ? rc : dup_field(host, "arch", &r->arch);
+	rc = rc < 0 ? rc : dup_field(host, "kernel", &r->kernel);
+	rc = rc < 0 ? rc : dup_field(d->header, "started_at", &r->started_at);
+	walltime_now(now);
+	if (rc >= 0 && !(r->written_at = strdup(now)))
+		rc = -ENOMEM;
+	return rc;
+}
+
+int diagnosis_render(const Diagnosis *d, Report *ret)
+{
+	Report r = { 0 };
+	int rc = 0;
+	r.tool_version = strdup(VGPU_VERSION);
+	for (char **c = d->command; c && *c && rc >= 0; c++)
+		rc = strv_push(&r.command, *c);
+	if (d->have_policy) {
+		r.policy_name = strdup(d->policy.name);
+		r.policy_path = d->policy.path ? strdup(d->policy.path) : NULL;
+	}
+	/* the command's end: what vgpu-run itself ends with */
+	const Proc *command = diag_proc(d, d->who.command);
+	if (d->command_exit.known)
+		report_exit_copy(&d->command_exit, &r.exit);
+	else if (command)
+		diag_fill_exit(command, &r.exit);
+	if (d->scanner_version && !(r.scanner_version = strdup(d->scanner_version)))
+		rc = -ENOMEM;
+	if (rc >= 0)
+		rc = fill_environment(d, &r);
+	if (rc >= 0)
+		rc = fill_processes(d, &r);
+	if (rc >= 0)
+		rc = diag_directories(d, &r);
+	if (rc >= 0)
+		rc = diag_injections(d, &r);
+	if (rc >= 0)
+		rc = fill_notes(d, &r);
+	r.complete = d->complete;
+	rc = rc < 0 ? rc : fill_when_where(d, &r);
+	r.stops = d->stops;
+	r.backtraces = d->backtraces;
+	r.backtrace_ms = d->backtrace_ns / 1000000;
+	r.rewrites = d->rewrites;
+	r.rewrite_p50_us = (d->rewrite_p50_ns + 999) / 1000;
+	r.rewrite_p99_us = (d->rewrite_p99_ns + 999) / 1000;
+	if (rc < 0) {
+		report_done(&r);
+		return rc;
+	}
+	*ret = r;
+	return 0;
+}
+
+int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,
+			  char *err, size_t err_size)
+{
+	Diagnosis *d = NULL;
+	int r = diagnosis_new(&d);
+	if (r < 0)
+		return r;
+	if (policy_path && (r = diagnosis_use_policy(d, policy_path, err, err_size)) < 0) {
+		diagnosis_free(d);
+		return r;
+	}
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	unsigned lineno = 0;
+	while (r >= 0 && (len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		json_object *ev = json_tokener_parse(line);
+		if (!ev || !json_object_is_type(ev, json_type_object)) {
+			snprintf(err, err_size, "%s:%u: not a JSON object", name, lineno);
+			json_object_put(ev);
+			r = -EINVAL;
+			break;
+		}
+		const char *kind = jstr(ev, "event");
+		if (lineno == 1 && (!kind || strcmp(kind, "header"))) {
+			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", name);
+			json_object_put(ev);
+			r = -EPROTO;
+			break;
+		}
+		char e2[512] = "";
+		r = diagnosis_feed(d, ev, e2, sizeof(e2));
+		if (r < 0)
+			snprintf(err, err_size, "%s:%u: %s", name, lineno, e2);
+		json_object_put(ev);
+	}
+	if (r >= 0 && lineno == 0) {
+		snprintf(err, err_size, "%s: empty trace", name);
+		r = -EPROTO;
+	}
+	if (r >= 0)
+		r = diagnosis_render(d, ret);
+	diagnosis_free(d);
+	return r;
+}
+
+int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, char *err,
+			size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		int r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return diagnose_trace_stream(f, path, policy_path, ret, err, err_size);
+}

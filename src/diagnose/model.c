@@ -1,0 +1,556 @@
+/* Building the diagnosis's model from trace events (see diagnose.h). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "diagnose/model.h"
+#include "observe/observe.h"
+
+int strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+	char **nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[n] = strdup(s)))
+		return -ENOMEM;
+	nv[n + 1] = NULL;
+	return 0;
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+void strv_free_all(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+#define str jstr
+
+int strv_push_all(char ***v, json_object *arr)
+{
+	for (size_t i = 0; i < jlen(arr); i++) {
+		const char *s = jstr_at(arr, i);
+		if (s && strv_push(v, s) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The trace's "result": a number, or an errno name. */
+static char *result_text(json_object *ev, bool *ok)
+{
+	json_object *v;
+	char buf[32];
+	*ok = false;
+	if (!json_object_object_get_ex(ev, "result", &v))
+		return NULL;
+	if (json_object_is_type(v, json_type_int)) {
+		*ok = json_object_get_int64(v) >= 0;
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_object_get_int64(v));
+		return strdup(buf);
+	}
+	return json_object_is_type(v, json_type_string) ? strdup(json_object_get_string(v)) : NULL;
+}
+
+int diagnosis_new(Diagnosis **ret)
+{
+	Diagnosis *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->by_pid = json_object_new_object();
+	d->elf = json_object_new_object();
+	d->dir_index = json_object_new_object();
+	d->accel_dirs = json_object_new_object();
+	d->rx = diag_regexes_new();
+	if (!d->by_pid || !d->elf || !d->dir_index || !d->accel_dirs || !d->rx) {
+		diagnosis_free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	return 0;
+}
+
+static void proc_free(Proc *p)
+{
+	if (!p)
+		return;
+	free(p->exe);
+	free(p->cwd);
+	strv_free_all(p->argv);
+	json_object_put(p->env);
+	strv_free_all(p->scans);
+	for (size_t i = 0; i < p->n_opens; i++) {
+		free(p->opens[i].syscall);
+		free(p->opens[i].path);
+		free(p->opens[i].result);
+	}
+	free(p->opens);
+	for (size_t i = 0; i < p->n_output; i++)
+		free(p->output[i].text);
+	free(p->output);
+	free(p->fatal_signal);
+	free(p->crash_stack);
+	free(p->inject_why);
+	free(p->kill_signal);
+	free(p->exit_signal);
+	strv_free_all(p->maps);
+	free(p);
+}
+
+Diagnosis *diagnosis_free(Diagnosis *d)
+{
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < d->n_procs; i++)
+		proc_free(d->procs[i]);
+	free(d->procs);
+	for (size_t i = 0; i < d->n_done; i++)
+		report_process_done(&d->done[i]);
+	free(d->done);
+	for (size_t i = 0; i < d->n_dirs; i++)
+		diag_dir_free(d->dirs[i]);
+	free(d->dirs);
+	for (size_t i = 0; i < d->n_reprobes; i++) {
+		free(d->reprobes[i].lib);
+		free(d->reprobes[i].exe);
+	}
+	json_object_put(d->dir_index);
+	json_object_put(d->accel_dirs);
+	free(d->scanner_version);
+	report_exit_done(&d->command_exit);
+	report_evidence_done(&d->kept_ev);
+	diag_regexes_free(d->rx);
+	json_object_put(d->by_pid);
+	json_object_put(d->elf);
+	json_object_put(d->listing);
+	json_object_put(d->header);
+	json_object_put(d->injects);
+	policy_done(&d->policy);
+	free(d->policy_error);
+	strv_free_all(d->command);
+	free(d);
+	return NULL;
+}
+
+int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size)
+{
+	policy_done(&d->policy);
+	diag_regexes_reset(d->rx);
+	int r = policy_load_file(path, &d->policy, err, err_size);
+	d->have_policy = r >= 0;
+	d->policy_overridden = r >= 0;
+	return r;
+}
+
+Proc *diag_proc(const Diagnosis *d, pid_t pid)
+{
+	char key[16];
+	json_object *v;
+	snprintf(key, sizeof(key), "%d", (int)pid);
+	if (!json_object_object_get_ex(d->by_pid, key, &v))
+		return NULL;
+	return d->procs[json_object_get_int64(v)];
+}
+
+const char *diag_env(const Proc *p, const char *name)
+{
+	return p ? str(p->env, name) : NULL;
+}
+
+static void set_slot(Diagnosis *d, const Proc *p);
+
+/* A new process record for PID (a pid reused after an exit gets a new one). */
+static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
+{
+	if (d->n_procs == d->cap_procs) {
+		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
+		Proc **np = realloc(d->procs, cap * sizeof(*np));
+		if (!np)
+			return NULL;
+		d->procs = np;
+		d->cap_procs = cap;
+	}
+	Proc *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->ppid = ppid;
+	p->start_ns = t_ns;
+	p->first_seq = d->last_seq;
+	Proc *old = diag_proc(d, pid);
+	if (old && old != d->server)
+		diag_reduce(d, old);	/* a process whose end never came */
+	p->slot = d->n_procs;
+	d->procs[d->n_procs++] = p;
+	set_slot(d, p);
+	return p;
+}
+
+static void set_slot(Diagnosis *d, const Proc *p)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "%d", (int)p->pid);
+	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)p->slot));
+}
+
+void diag_forget(Diagnosis *d, Proc *p)
+{
+	char key[16];
+	snprintf(key, sizeof(key), "%d", (int)p->pid);
+	if (diag_proc(d, p->pid) == p)
+		json_object_object_del(d->by_pid, key);
+	/* the last one fills the hole: O(1); the report orders by first_seq */
+	size_t i = p->slot;
+	Proc *last = d->procs[--d->n_procs];
+	if (last != p) {
+		bool indexed = diag_proc(d, last->pid) == last;
+		d->procs[i] = last;
+		last->slot = i;
+		if (indexed)
+			set_slot(d, last);
+	}
+	if (d->server == p)
+		d->server = NULL;
+	proc_free(p);
+}
+
+/* The live record of PID, created when the trace never announced it. */
+static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
+{
+	Proc *p = diag_proc(d, pid);
+	if (p && !p->ended)
+		return p;
+	return new_proc(d, pid, ppid, t_ns);
+}
+
+static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+{
+	const char *schema = str(ev, "schema");
+	if (!schema || strncmp(schema, "vgpu-run/trace/1", 16) != 0 ||
+	    (schema[16] != '\0' && schema[16] != '.')) {
+		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
+		return -EPROTO;
+	}
+	if (d->header) {
+		snprintf(err, err_size, "a second header");
+		return -EINVAL;
+	}
+	d->header = json_object_get(ev);
+	json_object *pol;
+	if (strv_push_all(&d->command, jarray(ev, "command")) < 0)
+		return -ENOMEM;
+	if (!json_object_object_get_ex(ev, "policy", &pol) || !json_object_is_type(pol, json_type_object))
+		return 0;
+	const char *text = str(pol, "text");
+	const char *path = str(pol, "path");
+	if (!text || d->policy_overridden)
+		return 0;
+	int r = policy_parse(path ? path : "(trace)", text, strlen(text), &d->policy, err, err_size);
+	if (r < 0)
+		return r;
+	d->have_policy = true;
+	return 0;
+}
+
+static bool wanted_path(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	return observe_is_library_name(base ? base + 1 : path) || strstr(path, "ggml") != NULL;
+}
+
+static int on_exec(Diagnosis *d, json_object *ev)
+{
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
+	if (!p)
+		return -ENOMEM;
+	p->exec_seen = true;
+	p->exec_seq = (uint64_t)jnum(ev, "seq", 0);
+	p->exec_ns = (uint64_t)jnum(ev, "t_ns", 0);
+	free(p->exe);
+	p->exe = str(ev, "exe") ? strdup(str(ev, "exe")) : NULL;
+	free(p->cwd);
+	p->cwd = str(ev, "cwd") ? strdup(str(ev, "cwd")) : NULL;
+	strv_free_all(p->argv);
+	p->argv = NULL;
+	json_object *env;
+	if (strv_push_all(&p->argv, jarray(ev, "argv")) < 0)
+		return -ENOMEM;
+	json_object_put(p->env);
+	p->env = json_object_object_get_ex(ev, "env", &env) && json_object_is_type(env, json_type_object)
+			 ? json_object_get(env)
+			 : NULL;
+
+	/* Roles: the server is the exec the policy's server rule names (the
+	 * traced command without one); what led to it is a wrapper; a
+	 * scanner is what the policy says (the server's executable with a
+	 * given argv[1]). */
+	if (policy_server_exec(d->have_policy ? &d->policy : NULL, &d->who, pid, p->exe, p->argv,
+			       strv_len(p->argv))) {
+		d->server = p;
+		p->is_wrapper = false;
+		for (Proc *a = diag_proc(d, p->ppid); a && !a->is_wrapper && a != p; a = diag_proc(d, a->ppid))
+			a->is_wrapper = true;
+	}
+	p->is_server = p == d->server;
+	p->is_scanner = false;
+	strv_free_all(p->scans);
+	p->scans = NULL;
+	if (d->have_policy && policy_scanner_exec(&d->policy, d->server ? d->server->exe : NULL,
+						  p->is_server, p->exe, p->argv, strv_len(p->argv))) {
+		p->is_scanner = true;
+		d->scanner_seen = true;
+		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
+		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;
+		char *save = NULL;
+		for (char *el = copy ? strtok_r(copy, ":", &save) : NULL; el; el = strtok_r(NULL, ":", &save)) {
+			if (!*el)
+				continue;
+			if (strv_push(&p->scans, el) < 0 || diag_dir_probed(d, el, p->exec_seq, true) < 0)
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int on_syscall(Diagnosis *d, json_object *ev)
+{
+	const char *sc = str(ev, "syscall");
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	if (!sc)
+		return 0;
+	if (str(ev, "signal") && json_object_object_get_ex(ev, "target", NULL)) {
+		const char *sig = str(ev, "signal");
+		Proc *target = diag_proc(d, (pid_t)jnum(ev, "target", 0));
+		if (target && !target->ended && strcmp(sig, "0") != 0) {
+			target->killer = pid;
+			free(target->kill_signal);
+			target->kill_signal = strdup(sig);
+			target->kill_seq = (uint64_t)jnum(ev, "seq", 0);
+			target->kill_ns = (uint64_t)jnum(ev, "t_ns", 0);
+		}
+		return 0;
+	}
+	const char *path = str(ev, "path");
+	if (!path || strncmp(sc, "open", 4) != 0 || !wanted_path(path))
+		return 0;
+	Proc *p = proc_for(d, pid, 0, (uint64_t)jnum(ev, "t_ns", 0));
+	if (!p)
+		return -ENOMEM;
+	bool ok = false;
+	_cleanup_free_ char *res = result_text(ev, &ok);
+	int r = diag_note_backend_open(d, p, path, ok);
+	if (r < 0)
+		return r;
+	if (p->n_opens >= OPENS_KEEP_MAX) {
+		p->opens_truncated = true;
+		return 0;
+	}
+	d->scanner_seen |= d->policy.scanner_any;
+	if (p->n_opens == p->cap_opens) {
+		size_t cap = p->cap_opens ? p->cap_opens * 2 : 32;
+		Open *no = realloc(p->opens, cap * sizeof(*no));
+		if (!no)
+			return -ENOMEM;
+		p->opens = no;
+		p->cap_opens = cap;
+	}
+	Open *o = &p->opens[p->n_opens];
+	memset(o, 0, sizeof(*o));
+	o->seq = (uint64_t)jnum(ev, "seq", 0);
+	o->syscall = strdup(sc);
+	o->path = strdup(path);
+	o->result = TAKE_PTR(res);	/* read once, above */
+	o->ok = ok;
+	if (!o->syscall || !o->path)
+		return -ENOMEM;
+	p->n_opens++;
+	return 0;
+}
+
+static int on_output(Diagnosis *d, json_object *ev)
+{
+	const char *text = str(ev, "text");
+	Proc *p = proc_for(d, (pid_t)jnum(ev, "pid", 0), 0, (uint64_t)jnum(ev, "t_ns", 0));
+	if (!p)
+		return -ENOMEM;
+	/* The server's word (its version, what it kept) is read as it comes:
+	 * it may speak weeks after its first OUTPUT_KEEP_MAX bytes. */
+	if (p == d->server && text)
+		diag_server_says(d, p, (uint64_t)jnum(ev, "seq", 0), text);
+	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
+		return 0;
+	if (p->n_output == p->cap_output) {
+		size_t cap = p->cap_output ? p->cap_output * 2 : 16;
+		Chunk *nc = realloc(p->output, cap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		p->output = nc;
+		p->cap_output = cap;
+	}
+	p->output[p->n_output].seq = (uint64_t)jnum(ev, "seq", 0);
+	if (!(p->output[p->n_output].text = strdup(text)))
+		return -ENOMEM;
+	p->n_output++;
+	p->output_bytes += strlen(text);
+	return 0;
+}
+
+static bool is_crash_signal(const char *sig)
+{
+	static const char *const crash[] = { "SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT" };
+	for (size_t i = 0; sig && i < ELEMENTSOF(crash); i++)
+		if (!strcmp(sig, crash[i]))
+			return true;
+	return false;
+}
+
+static int on_signal(Diagnosis *d, json_object *ev)
+{
+	const char *sig = str(ev, "signal");
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	if (p && !p->fatal_signal && is_crash_signal(sig)) {
+		p->fatal_signal = strdup(sig);
+		p->fatal_seq = (uint64_t)jnum(ev, "seq", 0);
+	}
+	return 0;
+}
+
+static int on_fork(Diagnosis *d, json_object *ev)
+{
+	const char *kind = str(ev, "kind");
+	if (kind && !strcmp(kind, "thread"))
+		return 0;
+	return new_proc(d, (pid_t)jnum(ev, "child_pid", 0), (pid_t)jnum(ev, "pid", 0),
+			(uint64_t)jnum(ev, "t_ns", 0))
+		       ? 0
+		       : -ENOMEM;
+}
+
+static int on_exit_event(Diagnosis *d, json_object *ev)
+{
+	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	Proc *p = diag_proc(d, pid);
+	if (!p)
+		return 0;
+	p->ended = true;
+	p->exit_seq = (uint64_t)jnum(ev, "seq", 0);
+	p->exit_ns = (uint64_t)jnum(ev, "t_ns", 0);
+	if (str(ev, "signal")) {
+		p->exit_signaled = true;
+		free(p->exit_signal);
+		p->exit_signal = strdup(str(ev, "signal"));
+	} else {
+		p->exit_code = (int)jnum(ev, "code", 0);
+	}
+	if (pid == d->who.command)
+		diag_fill_exit(p, &d->command_exit);	/* vgpu-run's own end */
+	/* Its runs are judged now, once; then it is forgotten.  The server
+	 * stays: the report's environment and root are its. */
+	return p == d->server ? 0 : diag_reduce(d, p);
+}
+
+static int on_observe(Diagnosis *d, json_object *ev)
+{
+	const char *what = str(ev, "what");
+	if (!what)
+		return 0;
+	if (!strcmp(what, "elf") && str(ev, "path")) {
+		json_object_object_add(d->elf, str(ev, "path"), json_object_get(ev));
+	} else if (!strcmp(what, "listing")) {
+		/* A listing of another directory (the root of a wrapper's exe)
+		 * says nothing about the server's root. */
+		char root[PATH_MAX];
+		const char *lp = str(ev, "path");
+		if (!d->have_policy || !diag_library_root(d, root, sizeof(root)) || !lp || strcmp(lp, root))
+			return 0;
+		json_object_put(d->listing);
+		d->listing = json_object_get(ev);
+	} else if (!strcmp(what, "mappings")) {
+		Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+		if (!p)
+			return 0;
+		strv_free_all(p->maps);
+		p->maps = NULL;
+		return strv_push_all(&p->maps, jarray(ev, "files"));
+	}
+	return 0;
+}
+
+static int on_stats(Diagnosis *d, json_object *ev)
+{
+	d->complete = true;
+	d->stops = (uint64_t)jnum(ev, "stops", 0);
+	d->backtraces = (uint64_t)jnum(ev, "backtraces", 0);
+	d->backtrace_ns = (uint64_t)jnum(ev, "backtrace_ns", 0);
+	d->rewrites = (uint64_t)jnum(ev, "rewrites", 0);
+	d->rewrite_p50_ns = (uint64_t)jnum(ev, "rewrite_p50_ns", 0);
+	d->rewrite_p99_ns = (uint64_t)jnum(ev, "rewrite_p99_ns", 0);
+	return 0;
+}
+
+static int on_truncated(Diagnosis *d, json_object *ev)
+{
+	d->cut_seq = (uint64_t)jnum(ev, "seq", 0);
+	d->cut_limit = (uint64_t)jnum(ev, "limit", 0);
+	return 0;
+}
+
+#define STACK_TEXT_FRAMES 8	/* frames named in evidence */
+
+/* A backtrace taken at a crash is evidence for scanner-crashed. */
+static int on_stack(Diagnosis *d, json_object *ev)
+{
+	const char *why = str(ev, "why");
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	json_object *frames = jarray(ev, "frames");
+	if (!p || !why || strcmp(why, "signal") || p->crash_stack || !frames)
+		return 0;
+	char text[1024] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < jlen(frames) && i < STACK_TEXT_FRAMES; i++) {
+		const char *sym = str(json_object_array_get_idx(frames, i), "symbol");
+		len += (size_t)snprintf(text + len, len < sizeof(text) ? sizeof(text) - len : 0, "%s%s",
+					i ? " < " : "", sym ? sym : "?");
+	}
+	p->crash_stack_seq = (uint64_t)jnum(ev, "seq", 0);
+	p->crash_stack = strdup(text);
+	return p->crash_stack ? 0 : -ENOMEM;
+}
+
+static const struct {
+	const char *event;
+	int (*fn)(Diagnosis *d, json_object *ev);
+} handlers[] = {
+	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
+	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
+	{ "observe", on_observe }, { "stats", on_stats },	    { "stack", on_stack },
+	{ "truncated", on_truncated }, { "inject", diag_on_inject },
+};
+
+int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+{
+	const char *event = str(ev, "event");
+	if (!event)
+		return 0;
+	d->last_seq = (uint64_t)jnum(ev, "seq", 0);
+	if (!strcmp(event, "header"))
+		return on_header(d, ev, err, err_size);
+	for (size_t i = 0; i < ELEMENTSOF(handlers); i++)
+		if (!strcmp(event, handlers[i].event))
+			return handlers[i].fn(d, ev);
+	return 0;	/* kinds we do not know: a newer trace, ignored */
+}

@@ -1,0 +1,412 @@
+/* One verdict per backend library directory (contract section 2), one
+ * function per family of reasons, applied to each scanner run of the
+ * directory; the directory takes its last run's verdict (or "dropped"). */
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/cleanup.h"
+#include "diagnose/loader.h"
+#include "base/path.h"
+
+
+const char *diag_base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+
+/* Does the policy call the file named NAME a backend library? */
+bool diag_is_backend(const Diagnosis *d, const char *name)
+{
+	if (!name || !d->policy.backend_glob || fnmatch(d->policy.backend_glob, name, 0))
+		return false;
+	for (size_t i = 0; i < d->policy.n_not_backend; i++)
+		if (!fnmatch(d->policy.not_backend[i], name, 0))
+			return false;
+	return true;
+}
+
+/* Is FILE directly inside DIR? */
+bool diag_in_dir(const char *file, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(file, dir, n) && file[n] == '/' && !strchr(file + n + 1, '/');
+}
+
+void diag_cite(Judged *j, uint64_t seq)
+{
+	for (size_t i = 0; i < j->n_cite; i++)
+		if (j->cite[i] == seq)
+			return;
+	if (seq && j->n_cite < EVIDENCE_MAX)
+		j->cite[j->n_cite++] = seq;
+	else if (seq)
+		j->n_uncited++;
+}
+
+void diag_set(Judged *j, const char *verdict, const char *reason)
+{
+	j->verdict = verdict;
+	j->reason = reason;
+}
+
+/* The library root: the policy's exe-relative or absolute directory. */
+bool diag_library_root(const Diagnosis *d, char *out, size_t size)
+{
+	const char *lr = d->policy.library_root;
+	const Proc *server = d->server;
+	if (!lr)
+		return false;
+	if (*lr == '/')
+		return path_normalize(lr, out, size) >= 0;
+	if (strncmp(lr, "exe:", 4) || !server || !server->exe)
+		return false;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", server->exe);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	return path_join(dir, lr + 4, out, size) >= 0;
+}
+
+/* The listing entry named NAME (a subdirectory of the root), or NULL. */
+json_object *diag_listing_entry(const Diagnosis *d, const char *name)
+{
+	json_object *entries = jarray(d->listing, "entries");
+	for (size_t i = 0; i < jlen(entries); i++) {
+		json_object *e = json_object_array_get_idx(entries, i);
+		if (jstr(e, "name") && !strcmp(jstr(e, "name"), name))
+			return e;
+	}
+	return NULL;
+}
+
+/* Does the listing entry hold a file matching GLOB? */
+bool diag_entry_has(json_object *e, const char *glob)
+{
+	json_object *files = jarray(e, "files");
+	for (size_t i = 0; glob && i < jlen(files); i++)
+		if (jstr_at(files, i) && !fnmatch(glob, jstr_at(files, i), 0))
+			return true;
+	return false;
+}
+
+/* Was LIB still mapped when P ended, or named by the policy's "loaded"
+ * line in P's output?  Returns the evidence seq (or 1 for mappings). */
+uint64_t diag_loaded_evidence(const Diagnosis *d, const Proc *p, const char *lib)
+{
+	for (size_t i = 0; i < p->n_output; i++) {
+		char g[PATH_MAX];
+		if (diag_regex_line(d, d->policy.loaded_regex, p->output[i].text, g, sizeof(g)) && !strcmp(g, lib))
+			return p->output[i].seq;
+	}
+	for (char **m = p->maps; m && *m; m++)
+		if (!strcmp(*m, lib))
+			return 1;
+	return 0;
+}
+
+/* The part of P's life spent on one directory: from its first backend
+ * open there to its first backend open in another directory (Ollama's
+ * runner loads its directories one after the other, the root first). */
+typedef struct Window {
+	uint64_t from, to;	/* seqs; to = UINT64_MAX: to the end */
+} Window;
+
+static bool in_window(const Window *w, uint64_t seq)
+{
+	return seq >= w->from && seq < w->to;
+}
+
+static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint64_t first)
+{
+	Window w = { first, UINT64_MAX };
+	for (size_t i = 0; i < p->n_opens; i++) {
+		const Open *o = &p->opens[i];
+		if (o->seq > first && !diag_in_dir(o->path, dir) && diag_is_backend(d, diag_base_name(o->path))) {
+			w.to = o->seq;
+			break;
+		}
+	}
+	return w;
+}
+
+/* The scanner crashed, or was killed past the probe timeout, while it was
+ * on this directory (window W). */
+static bool judge_process_end(const Diagnosis *d, const Proc *p, const Window *w, Judged *j)
+{
+	/* A crash signal that was handled and survived is no crash: it
+	 * counts when the process then died of it or exited (Go's runtime
+	 * exits 2 after a crash in C code). */
+	bool died_of_it = p->ended && (!p->exit_signaled || !strcmp(p->exit_signal, p->fatal_signal ? p->fatal_signal : ""));
+	if (p->fatal_signal && in_window(w, p->fatal_seq) && died_of_it) {
+		diag_set(j, "failed", "scanner-crashed");
+		if (p->exit_signaled)
+			snprintf(j->detail, sizeof(j->detail), "%s delivered to scanner %d, which died of %s",
+				 p->fatal_signal, (int)p->pid, p->exit_signal);
+		else
+			snprintf(j->detail, sizeof(j->detail),
+				 "%s delivered to scanner %d, which then exited with code %d", p->fatal_signal,
+				 (int)p->pid, p->exit_code);
+		diag_cite(j, p->fatal_seq);
+		diag_cite(j, p->crash_stack_seq);
+		diag_cite(j, p->exit_seq);
+		return true;
+	}
+	/* The parent's clock starts a little before it creates the child:
+	 * a kill at 98% of the timeout after the fork is the timeout. */
+	uint64_t limit = d->policy.probe_timeout_ns;
+	if (limit && p->killer && p->killer == p->ppid && in_window(w, p->kill_seq) &&
+	    p->kill_ns >= p->start_ns + limit / 100 * 98) {
+		diag_set(j, "failed", "scanner-timeout");
+		snprintf(j->detail, sizeof(j->detail),
+			 "scanner %d was killed (%s) by its parent %.1f s after it started (probe timeout %.1f s)",
+			 (int)p->pid, p->kill_signal, (double)(p->kill_ns - p->start_ns) / 1e9,
+			 (double)limit / 1e9);
+		diag_cite(j, p->kill_seq);
+		return true;
+	}
+	return false;
+}
+
+static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, Judged *j)
+{
+	json_object *elf;
+	json_object_object_get_ex(d->elf, o->path, &elf);
+	const char *err = jstr(elf, "error");
+	json_object *cls;
+	int elf_class = elf && json_object_object_get_ex(elf, "class", &cls) ? json_object_get_int(cls) : 64;
+	const char *machine = jstr(elf, "machine");
+	if (err || elf_class != 64 || (machine && strcmp(machine, "x86-64"))) {
+		diag_set(j, "failed", "bad-library");
+		if (err)
+			snprintf(j->detail, sizeof(j->detail), "%s: %s", diag_base_name(o->path),
+				 !strcmp(err, "not-elf") ? "not an ELF file" : err);
+		else
+			snprintf(j->detail, sizeof(j->detail), "%s: ELF class %d, machine %s; this is x86-64",
+				 diag_base_name(o->path), elf_class, machine ? machine : "?");
+		j->lib.outcome = strdup("failed");
+		return;
+	}
+
+	char origin[PATH_MAX];
+	snprintf(origin, sizeof(origin), "%s", o->path);
+	char *slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	LoaderInput in = {
+		.library = o->path, .after_seq = o->seq, .opens = p->opens, .n_opens = p->n_opens,
+		.elf = d->elf, .ld_library_path = diag_env(p, "LD_LIBRARY_PATH"),
+		.runpath = jstr(elf, "runpath") ? jstr(elf, "runpath") : jstr(elf, "rpath"),
+		.runpath_is_rpath = !jstr(elf, "runpath") && jstr(elf, "rpath"), .origin = origin,
+		.cwd = p->cwd,
+	};
+	LoaderResult res = { 0 };
+	if (loader_reconstruct(&in, &res) >= 0 && res.missing) {
+		diag_set(j, "failed", "missing-dependency");
+		loader_describe(&in, &res, j->detail, sizeof(j->detail));
+		j->lib.outcome = strdup("failed");
+		j->lib.missing = TAKE_PTR(res.missing);
+		j->lib.searched = TAKE_PTR(res.searched);
+		diag_cite(j, res.first_missing_seq);
+		diag_cite(j, res.last_missing_seq);
+	} else if (res.bad) {
+		diag_set(j, "failed", "bad-library");
+		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable x86-64 library",
+			 diag_base_name(o->path), res.bad[0]);
+		j->lib.outcome = strdup("failed");
+	} else {
+		diag_set(j, "failed", "load-error");
+		snprintf(j->detail, sizeof(j->detail),
+			 "%s and its dependencies were found, but the load was rolled back "
+			 "(an unresolved symbol, a failing initialiser, or a backend that registered nothing)",
+			 diag_base_name(o->path));
+		j->lib.outcome = strdup("unloaded");
+	}
+	loader_result_done(&res);
+}
+
+/* One scanner run P of directory DIR. */
+void diag_judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
+{
+	/* FIRST: any backend open here; LIB: the judged library (the first
+	 * accelerator opened, or for a CPU directory the variant that stayed
+	 * loaded); FAILED: an open of the judged kind that failed. */
+	const Open *first = NULL, *lib = NULL, *failed = NULL;
+	for (size_t i = 0; i < p->n_opens; i++) {
+		const Open *o = &p->opens[i];
+		const char *b = diag_base_name(o->path);
+		if (!diag_in_dir(o->path, dir) || !diag_is_backend(d, b))
+			continue;
+		bool cpu = d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, b, 0);
+		if (!first)
+			first = o;
+		if (cpu == accel_dir)
+			continue;
+		if (!o->ok && !failed)
+			failed = o;
+		if (o->ok && (!lib || (!accel_dir && diag_loaded_evidence(d, p, o->path))))
+			lib = o;
+	}
+	diag_cite(j, p->exec_seq);
+	diag_cite(j, p->inject_seq);	/* the shim that went into it, if any */
+	if (!first) {
+		diag_set(j, "skipped", "never-scanned");
+		if (p->ended && (p->fatal_signal || p->exit_signaled))
+			snprintf(j->detail, sizeof(j->detail),
+				 "scanner %d was pointed at %s but ended (%s) before it opened anything there",
+				 (int)p->pid, dir, p->fatal_signal ? p->fatal_signal : p->exit_signal);
+		else
+			snprintf(j->detail, sizeof(j->detail),
+				 "scanner %d was pointed at %s but opened no backend library in it", (int)p->pid,
+				 dir);
+		return;
+	}
+	Window w = window_of(d, p, dir, first->seq);
+	if (judge_process_end(d, p, &w, j))
+		return;
+	if (!lib) {
+		diag_set(j, "skipped", "never-scanned");
+		snprintf(j->detail, sizeof(j->detail),
+			 "scanner %d was pointed at %s but opened no backend library of its kind in it",
+			 (int)p->pid, dir);
+		if (failed) {
+			diag_set(j, "failed", "bad-library");
+			snprintf(j->detail, sizeof(j->detail), "%s: open failed: %s", diag_base_name(failed->path),
+				 failed->result ? failed->result : "?");
+			diag_cite(j, failed->seq);
+		}
+		return;
+	}
+	j->have_lib = true;
+	j->lib.path = strdup(lib->path);
+	diag_cite(j, lib->seq);
+	const char *b = diag_base_name(lib->path);
+	/* "libggml-cuda.so" -> "cuda", "libggml-cpu-haswell.so" -> "cpu" */
+	char backend[64];
+	snprintf(backend, sizeof(backend), "%s", strncmp(b, "libggml-", 8) ? b : b + 8);
+	backend[strcspn(backend, "-.")] = '\0';
+	j->lib.backend = strdup(backend);
+
+	uint64_t ev = diag_loaded_evidence(d, p, lib->path);
+	if (!ev) {
+		judge_not_loaded(d, p, lib, j);
+		return;
+	}
+	diag_cite(j, ev > 1 ? ev : 0);
+	j->lib.outcome = strdup("loaded");
+	/* the backend's own complaint comes while it initialises: here */
+	for (size_t i = 0; accel_dir && i < p->n_output; i++)
+		for (size_t k = 0; in_window(&w, p->output[i].seq) && k < d->policy.n_init_failed; k++)
+			if (diag_regex_line(d, d->policy.init_failed[k], p->output[i].text, NULL, 0)) {
+				diag_set(j, "failed", "init-failed");
+				snprintf(j->detail, sizeof(j->detail), "%s loaded, but: %.*s", b,
+					 (int)strcspn(p->output[i].text, "\n"), p->output[i].text);
+				diag_cite(j, p->output[i].seq);
+				return;
+			}
+	diag_set(j, "loaded", "loaded");
+}
+
+/* Trim spaces and quotes, as Ollama's envconfig does. */
+static void trimmed(const char *v, char *out, size_t size)
+{
+	while (*v == ' ' || *v == '\t' || *v == '"' || *v == '\'')
+		v++;
+	snprintf(out, size, "%s", v);
+	size_t n = strlen(out);
+	while (n && strchr(" \t\r\n\"'", out[n - 1]))
+		out[--n] = '\0';
+}
+
+/* Go's strconv.ParseBool as Ollama uses it: a value it rejects is true. */
+static bool env_true(const char *v)
+{
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	if (!v || !*v)
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(no); i++)
+		if (!strcmp(v, no[i]))
+			return false;
+	return true;
+}
+
+static bool judge_filters(const Diagnosis *d, const char *name, Judged *j)
+{
+	const Proc *server = d->server;
+	for (size_t i = 0; i < d->policy.n_filters; i++) {
+		const PolicyFilter *f = &d->policy.filters[i];
+		const char *raw = diag_env(server, f->var);
+		char v[256];
+		trimmed(raw ? raw : "", v, sizeof(v));
+		if (f->kind == POLICY_FILTER_SELECT && *v && strcmp(v, diag_base_name(name))) {
+			diag_set(j, "skipped", "filtered-by-env");
+			snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
+		} else if (f->kind == POLICY_FILTER_ENABLE && !fnmatch(f->glob, diag_base_name(name), 0) &&
+			   !env_true(v)) {
+			diag_set(j, "skipped", "filtered-by-env");
+			if (raw)
+				snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
+			else
+				snprintf(j->detail, sizeof(j->detail), "%s unset", f->var);
+		} else {
+			continue;
+		}
+		if (server)
+			diag_cite(j, server->exec_seq);
+		return true;
+	}
+	return false;
+}
+
+/* A directory no scanner ran on: why not. */
+void diag_judge_unscanned(const Diagnosis *d, const char *name, const char *path, Judged *j)
+{
+	json_object *e = strcmp(name, ".") ? diag_listing_entry(d, name) : NULL;
+	uint64_t lseq = d->listing ? (uint64_t)json_object_get_int64(
+					     json_object_object_get(d->listing, "seq"))
+				   : 0;
+	if (d->listing && strcmp(name, ".") && !e) {
+		diag_set(j, "absent", "no-such-directory");
+		snprintf(j->detail, sizeof(j->detail), "%s does not exist", path);
+		return;
+	}
+	const char *err = jstr(e, "error"), *type = jstr(e, "type");
+	if (err || (type && strcmp(type, "dir"))) {
+		diag_set(j, "skipped", "unreadable");
+		snprintf(j->detail, sizeof(j->detail), "%s: %s%s%s", path, err ? err : "ENOTDIR",
+			 jstr(e, "target") ? " (symlink to " : "", jstr(e, "target") ? jstr(e, "target") : "");
+		if (jstr(e, "target"))
+			strncat(j->detail, ")", sizeof(j->detail) - strlen(j->detail) - 1);
+		diag_cite(j, lseq);
+		return;
+	}
+	if (e && !diag_entry_has(e, d->policy.candidate_glob)) {
+		diag_set(j, "absent", "no-backend-library");
+		snprintf(j->detail, sizeof(j->detail), "%s holds no file matching %s", path,
+			 d->policy.candidate_glob);
+		diag_cite(j, lseq);
+		return;
+	}
+	if (judge_filters(d, name, j))
+		return;
+	if (!d->complete) {
+		diag_set(j, "skipped", "not-reached");
+		snprintf(j->detail, sizeof(j->detail),
+			 "the trace ends at event %llu, before any scanner was pointed at %s",
+			 (unsigned long long)d->last_seq, path);
+		return;
+	}
+	diag_set(j, "skipped", "never-scanned");
+	snprintf(j->detail, sizeof(j->detail), "no scanner was pointed at %s and no process opened a file in it",
+		 path);
+	diag_cite(j, lseq);
+}
+

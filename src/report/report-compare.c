@@ -1,0 +1,242 @@
+/* vgpu-report diff and check (see report-compare.h). */
+#include "report/report-compare.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/json.h"
+
+/* The verdicts of contract v1; reasons may be added, verdicts may not, so
+ * an unknown verdict in an expectation is a typo, not a newer report. */
+static const char *const verdicts[] = { "loaded", "absent", "skipped", "failed" };
+
+static const char *name_of(const ReportDirectory *d)
+{
+	return d->name ? d->name : "";
+}
+
+static const ReportDirectory *find_by_name(const Report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_directories; i++)
+		if (strcmp(name_of(&r->directories[i]), name) == 0)
+			return &r->directories[i];
+	return NULL;
+}
+
+static bool same_outcome(const ReportDirectory *a, const ReportDirectory *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a->verdict ? a->verdict : "", b->verdict ? b->verdict : "") == 0 &&
+	       strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "") == 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The names of both reports, sorted, each once: the readers sort
+ * directories already, but a hand-made report need not be. */
+static int union_names(const Report *a, const Report *b, const char ***ret, size_t *ret_n)
+{
+	size_t n = 0;
+	const char **names = calloc(a->n_directories + b->n_directories + 1, sizeof(char *));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->n_directories; i++)
+		names[n++] = name_of(&a->directories[i]);
+	for (size_t i = 0; i < b->n_directories; i++)
+		names[n++] = name_of(&b->directories[i]);
+	qsort(names, n, sizeof(char *), cmp_names);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || strcmp(names[k - 1], names[i]) != 0)
+			names[k++] = names[i];
+	*ret = names;
+	*ret_n = k;
+	return 0;
+}
+
+static void put_side(FILE *out, const ReportDirectory *d)
+{
+	if (d)
+		fprintf(out, "%s:%s", d->verdict ? d->verdict : "", d->reason ? d->reason : "");
+	else
+		fputs("(none)", out);
+}
+
+static void json_side(JsonWriter *w, const char *key, const ReportDirectory *d)
+{
+	json_key(w, key);
+	if (!d) {
+		json_null(w);
+		return;
+	}
+	json_object_begin(w);
+	json_kv_string(w, "verdict", d->verdict);
+	json_kv_string(w, "reason", d->reason);
+	json_object_end(w);
+}
+
+int report_diff(const Report *before, const Report *after, bool as_json, FILE *out)
+{
+	_cleanup_free_ const char **names = NULL;
+	size_t n_names, changes = 0;
+	JsonWriter w;
+	int r = union_names(before, after, &names, &n_names);
+	if (r < 0)
+		return r;
+
+	json_init(&w);
+	json_object_begin(&w);
+	json_kv_string(&w, "schema", REPORT_DIFF_SCHEMA);
+	json_key(&w, "changes");
+	json_array_begin(&w);
+	for (size_t i = 0; i < n_names; i++) {
+		const ReportDirectory *b = find_by_name(before, names[i]);
+		const ReportDirectory *a = find_by_name(after, names[i]);
+		if (same_outcome(b, a))
+			continue;
+		changes++;
+		if (as_json) {
+			json_object_begin(&w);
+			json_kv_string(&w, "name", names[i]);
+			json_side(&w, "before", b);
+			json_side(&w, "after", a);
+			json_object_end(&w);
+			continue;
+		}
+		fprintf(out, "%s: ", names[i]);
+		put_side(out, b);
+		fputs(" -> ", out);
+		put_side(out, a);
+		fputc('\n', out);
+	}
+	json_array_end(&w);
+	json_object_end(&w);
+	if (as_json && !w.failed)
+		fprintf(out, "%s\n", w.buf);
+	r = w.failed ? -ENOMEM : ferror(out) ? -EIO : changes > 0;
+	json_done(&w);
+	return r;
+}
+
+static bool valid_reason(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+}
+
+int report_expectation_parse(const char *s, ReportExpectation *ret, char *err, size_t err_size)
+{
+	_cleanup_free_ char *text = strdup(s);
+	if (!text) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	/* the last '=': a directory's path may hold one, a verdict never does */
+	char *eq = strrchr(text, '=');
+	if (!eq || eq == text || !eq[1]) {
+		snprintf(err, err_size, "bad expectation '%s': expected DIR=VERDICT[:REASON]", s);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	char *verdict = eq + 1, *reason = strchr(verdict, ':');
+	if (reason)
+		*reason++ = '\0';
+	bool known = false;
+	for (size_t i = 0; i < ELEMENTSOF(verdicts); i++)
+		known = known || strcmp(verdict, verdicts[i]) == 0;
+	if (!known) {
+		snprintf(err, err_size,
+			 "bad expectation '%s': unknown verdict '%s' (loaded, absent, skipped or failed)",
+			 s, verdict);
+		return -EINVAL;
+	}
+	if (reason && !valid_reason(reason)) {
+		snprintf(err, err_size, "bad expectation '%s': bad reason '%s'", s, reason);
+		return -EINVAL;
+	}
+	ret->dir = text;
+	ret->verdict = verdict;
+	ret->reason = reason;
+	ret->text = TAKE_PTR(text);
+	return 0;
+}
+
+void report_expectation_done(ReportExpectation *e)
+{
+	free(e->text);
+	memset(e, 0, sizeof(*e));
+}
+
+/* DIR names a directory by name, or by path; a path may be written with a
+ * trailing '/' as shells complete it. */
+static const ReportDirectory *find_dir(const Report *r, const char *dir)
+{
+	const ReportDirectory *d = find_by_name(r, dir);
+	size_t len = strlen(dir);
+	while (len > 1 && dir[0] == '/' && dir[len - 1] == '/')
+		len--;
+	for (size_t i = 0; !d && i < r->n_directories; i++) {
+		const char *p = r->directories[i].path;
+		if (p && strlen(p) == len && strncmp(p, dir, len) == 0)
+			d = &r->directories[i];
+	}
+	return d;
+}
+
+static bool holds(const ReportExpectation *e, const ReportDirectory *d)
+{
+	return d && d->verdict && strcmp(d->verdict, e->verdict) == 0 &&
+	       (!e->reason || (d->reason && strcmp(d->reason, e->reason) == 0));
+}
+
+static void expectations_free(ReportExpectation *e, size_t n)
+{
+	for (size_t i = 0; e && i < n; i++)
+		report_expectation_done(&e[i]);
+	free(e);
+}
+
+int report_check(const Report *r, char *const *expects, size_t n_expects, FILE *out, char *err,
+		 size_t err_size)
+{
+	ReportExpectation *e;
+	size_t failed = 0;
+	int k;
+
+	if (n_expects == 0) {
+		snprintf(err, err_size, "no --expect given: nothing to check");
+		return 2;
+	}
+	e = calloc(n_expects, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	/* all parsed before any is tested: a typo prints no half answer */
+	for (size_t i = 0; i < n_expects; i++) {
+		k = report_expectation_parse(expects[i], &e[i], err, err_size);
+		if (k < 0) {
+			expectations_free(e, n_expects);
+			return k == -EINVAL ? 2 : k;
+		}
+	}
+	for (size_t i = 0; i < n_expects; i++) {
+		const ReportDirectory *d = find_dir(r, e[i].dir);
+		if (holds(&e[i], d))
+			continue;
+		failed++;
+		fprintf(out, "%s: expected %s%s%s, got ", e[i].dir, e[i].verdict,
+			e[i].reason ? ":" : "", e[i].reason ? e[i].reason : "");
+		if (d)
+			fprintf(out, "%s:%s\n", d->verdict ? d->verdict : "", d->reason ? d->reason : "");
+		else
+			fputs("not-reported\n", out);
+	}
+	expectations_free(e, n_expects);
+	if (ferror(out))
+		return -EIO;
+	return failed > 0;
+}

@@ -1,0 +1,748 @@
+/* The JSON report: writer and reader (see report-json.h and the contract,
+ * section 2).  One table per object of the schema says which member holds
+ * which field, so writing and reading cannot drift apart.  The reader is
+ * lenient about what it does not know and strict about the types of what
+ * it does: a hand-edited or truncated file gives one line naming the
+ * field, never a crash. */
+#include "report/report-json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+
+#define TRACE_SCHEMA_PREFIX "vgpu-run/trace/"
+/* Room for a field's name in messages: "directories[12].libraries[3].searched[40]". */
+#define FIELD_NAME_MAX 160
+/* How much of a foreign schema string a message quotes. */
+#define SCHEMA_QUOTE_MAX 80
+
+typedef enum FieldKind {
+	FIELD_CONSTANT,		/* written as .value, not read back (schema, tool name) */
+	FIELD_STRING,		/* char *; null when NULL unless FIELD_OMIT_NULL */
+	FIELD_STRV,		/* char **, NULL-terminated */
+	FIELD_PID,		/* pid_t */
+	FIELD_UINT,		/* uint64_t */
+	FIELD_BOOL,		/* bool */
+	FIELD_RESULT,		/* char *, a number or an errno name; omitted when NULL */
+	FIELD_EXIT,		/* ReportExit */
+	FIELD_OBJECTS,		/* array of .shape at offset, its count at .count */
+	FIELD_GROUP,		/* a sub-object whose fields live in the same struct */
+	FIELD_ENVIRONMENT,	/* Report's environment name -> value object */
+} FieldKind;
+
+enum {
+	FIELD_REQUIRED = 1 << 0,	/* reading: absent or null is malformed */
+	FIELD_OMIT_NULL = 1 << 1,	/* writing: no member at all when NULL, 0 or false */
+};
+
+typedef struct Shape Shape;
+
+typedef struct Field {
+	const char *key;
+	FieldKind kind;
+	unsigned flags;
+	size_t offset;
+	size_t count;		/* FIELD_OBJECTS: offset of the element count */
+	const Shape *shape;	/* FIELD_OBJECTS, FIELD_GROUP */
+	const char *value;	/* FIELD_CONSTANT */
+} Field;
+
+struct Shape {
+	const Field *fields;
+	size_t n_fields;
+	size_t size;		/* of one element, for FIELD_OBJECTS */
+};
+
+#define FIELD(k, kind_, T, m, fl) \
+	{ .key = k, .kind = FIELD_##kind_, .flags = fl, .offset = offsetof(T, m) }
+#define OBJECTS(k, T, m, n, s) \
+	{ .key = k, .kind = FIELD_OBJECTS, .offset = offsetof(T, m), .count = offsetof(T, n), .shape = &s }
+#define GROUP(k, s) { .key = k, .kind = FIELD_GROUP, .shape = &s }
+/* a group left out when none of its (string) fields is set */
+#define GROUP_OPTIONAL(k, s) { .key = k, .kind = FIELD_GROUP, .flags = FIELD_OMIT_NULL, .shape = &s }
+#define CONSTANT(k, v) { .key = k, .kind = FIELD_CONSTANT, .value = v }
+#define SHAPE(T, f) { .fields = f, .n_fields = ELEMENTSOF(f), .size = sizeof(T) }
+
+static const Field library_fields[] = {
+	FIELD("path", STRING, ReportLibrary, path, FIELD_REQUIRED),
+	FIELD("backend", STRING, ReportLibrary, backend, 0),
+	FIELD("outcome", STRING, ReportLibrary, outcome, 0),
+	FIELD("missing", STRV, ReportLibrary, missing, 0),
+	FIELD("searched", STRV, ReportLibrary, searched, 0),
+};
+static const Shape library_shape = SHAPE(ReportLibrary, library_fields);
+
+static const Field run_fields[] = {
+	FIELD("pid", PID, ReportRun, pid, FIELD_REQUIRED),
+	FIELD("verdict", STRING, ReportRun, verdict, FIELD_REQUIRED),
+	FIELD("reason", STRING, ReportRun, reason, FIELD_REQUIRED),
+};
+static const Shape run_shape = SHAPE(ReportRun, run_fields);
+
+/* syscall events cite syscall/path/result, others event/text */
+static const Field evidence_fields[] = {
+	FIELD("seq", UINT, ReportEvidence, seq, FIELD_REQUIRED),
+	FIELD("pid", PID, ReportEvidence, pid, 0),
+	FIELD("syscall", STRING, ReportEvidence, syscall, FIELD_OMIT_NULL),
+	FIELD("event", STRING, ReportEvidence, event, FIELD_OMIT_NULL),
+	FIELD("path", STRING, ReportEvidence, path, FIELD_OMIT_NULL),
+	FIELD("result", RESULT, ReportEvidence, result, 0),
+	FIELD("text", STRING, ReportEvidence, text, FIELD_OMIT_NULL),
+};
+static const Shape evidence_shape = SHAPE(ReportEvidence, evidence_fields);
+
+/* diff and check rely on name, path, verdict and reason */
+static const Field directory_fields[] = {
+	FIELD("name", STRING, ReportDirectory, name, FIELD_REQUIRED),
+	FIELD("path", STRING, ReportDirectory, path, FIELD_REQUIRED),
+	FIELD("realpath", STRING, ReportDirectory, realpath, FIELD_OMIT_NULL),
+	FIELD("verdict", STRING, ReportDirectory, verdict, FIELD_REQUIRED),
+	FIELD("reason", STRING, ReportDirectory, reason, FIELD_REQUIRED),
+	FIELD("detail", STRING, ReportDirectory, detail, 0),
+	OBJECTS("libraries", ReportDirectory, libraries, n_libraries, library_shape),
+	OBJECTS("runs", ReportDirectory, runs, n_runs, run_shape),
+	OBJECTS("evidence", ReportDirectory, evidence, n_evidence, evidence_shape),
+	FIELD("runs_omitted", UINT, ReportDirectory, runs_omitted, FIELD_OMIT_NULL),
+	FIELD("evidence_omitted", UINT, ReportDirectory, evidence_omitted, FIELD_OMIT_NULL),
+};
+static const Shape directory_shape = SHAPE(ReportDirectory, directory_fields);
+
+static const Field process_fields[] = {
+	FIELD("pid", PID, ReportProcess, pid, FIELD_REQUIRED),
+	FIELD("ppid", PID, ReportProcess, ppid, 0),
+	FIELD("argv", STRV, ReportProcess, argv, 0),
+	FIELD("role", STRING, ReportProcess, role, 0),
+	FIELD("scans", STRV, ReportProcess, scans, 0),
+	FIELD("wrapper", BOOL, ReportProcess, wrapper, FIELD_OMIT_NULL),
+	FIELD("exit", EXIT, ReportProcess, exit, 0),
+};
+static const Shape process_shape = SHAPE(ReportProcess, process_fields);
+
+static const Field injection_fields[] = {
+	FIELD("pid", PID, ReportInjection, pid, 0),
+	FIELD("method", STRING, ReportInjection, method, 0),
+	FIELD("library", STRING, ReportInjection, library, 0),
+	FIELD("shim", STRING, ReportInjection, shim, 0),
+	FIELD("seq", UINT, ReportInjection, seq, 0),
+	FIELD("status", STRING, ReportInjection, status, 0),
+	FIELD("why", STRING, ReportInjection, why, 0),
+	FIELD("path", STRING, ReportInjection, path, FIELD_OMIT_NULL),
+	FIELD("real", STRING, ReportInjection, real, FIELD_OMIT_NULL),
+};
+static const Shape injection_shape = SHAPE(ReportInjection, injection_fields);
+
+static const Field tool_fields[] = {
+	CONSTANT("name", "vgpu-run"),
+	FIELD("version", STRING, Report, tool_version, 0),
+};
+static const Shape tool_shape = SHAPE(Report, tool_fields);
+
+static const Field policy_fields[] = {
+	FIELD("name", STRING, Report, policy_name, 0),
+	FIELD("path", STRING, Report, policy_path, 0),
+};
+static const Shape policy_shape = SHAPE(Report, policy_fields);
+
+static const Field host_fields[] = {
+	FIELD("hostname", STRING, Report, hostname, FIELD_OMIT_NULL),
+	FIELD("arch", STRING, Report, arch, FIELD_OMIT_NULL),
+	FIELD("kernel", STRING, Report, kernel, FIELD_OMIT_NULL),
+};
+static const Shape host_shape = SHAPE(Report, host_fields);
+
+static const Field costs_fields[] = {
+	FIELD("stops", UINT, Report, stops, 0),
+	FIELD("backtraces", UINT, Report, backtraces, 0),
+	FIELD("backtrace_ms", UINT, Report, backtrace_ms, 0),
+	FIELD("rewrites", UINT, Report, rewrites, FIELD_OMIT_NULL),
+	FIELD("rewrite_p50_us", UINT, Report, rewrite_p50_us, FIELD_OMIT_NULL),
+	FIELD("rewrite_p99_us", UINT, Report, rewrite_p99_us, FIELD_OMIT_NULL),
+};
+static const Shape costs_shape = SHAPE(Report, costs_fields);
+
+/* in the contract's order */
+static const Field report_fields[] = {
+	CONSTANT("schema", REPORT_SCHEMA),
+	GROUP("tool", tool_shape),
+	FIELD("command", STRV, Report, command, 0),
+	GROUP("policy", policy_shape),
+	FIELD("scanner_version", STRING, Report, scanner_version, 0),
+	FIELD("exit", EXIT, Report, exit, 0),
+	FIELD("complete", BOOL, Report, complete, 0),
+	GROUP_OPTIONAL("host", host_shape),
+	FIELD("started_at", STRING, Report, started_at, FIELD_OMIT_NULL),
+	FIELD("written_at", STRING, Report, written_at, FIELD_OMIT_NULL),
+	FIELD("environment", ENVIRONMENT, Report, environment, 0),
+	OBJECTS("processes", Report, processes, n_processes, process_shape),
+	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),
+	OBJECTS("directories", Report, directories, n_directories, directory_shape),
+	OBJECTS("injections", Report, injections, n_injections, injection_shape),
+	FIELD("notes", STRV, Report, notes, 0),
+	GROUP("costs", costs_shape),
+};
+static const Shape report_shape = SHAPE(Report, report_fields);
+
+#define AT(base, off, T) ((T *)((char *)(base) + (off)))
+
+/* ---- writing ---- */
+
+static void write_strv(JsonWriter *w, char *const *v)
+{
+	json_array_begin(w);
+	for (; v && *v; v++)
+		json_string(w, *v);
+	json_array_end(w);
+}
+
+/* Unknown (still running when the report was made) is null. */
+static void write_exit(JsonWriter *w, const ReportExit *e)
+{
+	if (!e->known) {
+		json_null(w);
+		return;
+	}
+	json_object_begin(w);
+	if (e->signaled)
+		json_kv_string(w, "signal", e->signal);
+	else
+		json_kv_int(w, "code", e->code);
+	if (e->by)
+		json_kv_string(w, "by", e->by);
+	if (e->fatal_signal)
+		json_kv_string(w, "fatal_signal", e->fatal_signal);
+	json_object_end(w);
+}
+
+/* As in the trace: a string holding a canonical decimal integer (a
+ * returned fd) goes back out as a number. */
+static void write_result(JsonWriter *w, const char *s)
+{
+	char *end, canon[32];
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	snprintf(canon, sizeof(canon), "%lld", v);
+	if (*s && !*end && errno == 0 && strcmp(canon, s) == 0)
+		json_int(w, v);
+	else
+		json_string(w, s);
+}
+
+static void write_object(JsonWriter *w, const void *base, const Shape *shape);
+
+static bool group_empty(const void *base, const Shape *shape)
+{
+	for (size_t i = 0; i < shape->n_fields; i++)
+		if (shape->fields[i].kind != FIELD_STRING ||
+		    *(char *const *)((const char *)base + shape->fields[i].offset))
+			return false;
+	return true;
+}
+
+static void write_field(JsonWriter *w, const void *base, const Field *f)
+{
+	const void *p = (const char *)base + f->offset;
+	const char *s = f->kind == FIELD_STRING || f->kind == FIELD_RESULT ? *(char *const *)p : NULL;
+
+	if (f->kind == FIELD_GROUP && (f->flags & FIELD_OMIT_NULL) && group_empty(base, f->shape))
+		return;
+	if (!s && ((f->kind == FIELD_STRING && (f->flags & FIELD_OMIT_NULL)) || f->kind == FIELD_RESULT))
+		return;
+	if ((f->flags & FIELD_OMIT_NULL) && ((f->kind == FIELD_UINT && !*(const uint64_t *)p) ||
+					     (f->kind == FIELD_BOOL && !*(const bool *)p)))
+		return;
+	json_key(w, f->key);
+	switch (f->kind) {
+	case FIELD_CONSTANT:
+		json_string(w, f->value);
+		break;
+	case FIELD_STRING:
+		json_string(w, s);
+		break;
+	case FIELD_RESULT:
+		write_result(w, s);
+		break;
+	case FIELD_STRV:
+		write_strv(w, *(char **const *)p);
+		break;
+	case FIELD_PID:
+		json_int(w, *(const pid_t *)p);
+		break;
+	case FIELD_UINT:
+		json_uint(w, *(const uint64_t *)p);
+		break;
+	case FIELD_BOOL:
+		json_write_bool(w, *(const bool *)p);
+		break;
+	case FIELD_EXIT:
+		write_exit(w, p);
+		break;
+	case FIELD_OBJECTS: {
+		const char *a = *(const char *const *)p;
+		size_t n = *(const size_t *)((const char *)base + f->count);
+		json_array_begin(w);
+		for (size_t i = 0; i < n; i++)
+			write_object(w, a + i * f->shape->size, f->shape);
+		json_array_end(w);
+		break;
+	}
+	case FIELD_GROUP:
+		write_object(w, base, f->shape);
+		break;
+	case FIELD_ENVIRONMENT: {
+		const Report *r = base;
+		json_object_begin(w);
+		for (size_t i = 0; i < r->n_environment; i++)
+			json_kv_string(w, r->environment[i].name, r->environment[i].value);
+		json_object_end(w);
+		break;
+	}
+	default:
+		json_null(w);
+		break;
+	}
+}
+
+static void write_object(JsonWriter *w, const void *base, const Shape *shape)
+{
+	json_object_begin(w);
+	for (size_t i = 0; i < shape->n_fields; i++)
+		write_field(w, base, &shape->fields[i]);
+	json_object_end(w);
+}
+
+int report_json_write(const Report *r, JsonWriter *w)
+{
+	write_object(w, r, &report_shape);
+	return w->failed ? -ENOMEM : 0;
+}
+
+/* ---- reading ---- */
+
+typedef struct Reader {
+	char *err;
+	size_t err_size;
+} Reader;
+
+__attribute__((format(printf, 3, 4)))
+static int fail(Reader *rd, int r, const char *fmt, ...)
+{
+	va_list ap;
+	if (rd->err_size == 0)
+		return r;
+	va_start(ap, fmt);
+	vsnprintf(rd->err, rd->err_size, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* "malformed report: directories[2].verdict is not a string" */
+static int bad(Reader *rd, const char *at, const char *key, const char *what)
+{
+	return fail(rd, -EBADMSG, "malformed report: %s%s%s %s", at, *at ? "." : "", key, what);
+}
+
+static int oom(Reader *rd)
+{
+	return fail(rd, -ENOMEM, "out of memory");
+}
+
+/* Names of fields for messages: "AT.KEY", "KEY[I]"; one too long for
+ * FIELD_NAME_MAX ends in "...". */
+static void ellipsis(char *buf, int n)
+{
+	if (n < 0 || n >= FIELD_NAME_MAX)
+		strcpy(buf + FIELD_NAME_MAX - 4, "...");
+}
+
+static void nested(char *buf, const char *at, const char *key)
+{
+	ellipsis(buf, snprintf(buf, FIELD_NAME_MAX, "%s%s%s", at, *at ? "." : "", key));
+}
+
+static void indexed(char *buf, const char *key, size_t i)
+{
+	ellipsis(buf, snprintf(buf, FIELD_NAME_MAX, "%s[%zu]", key, i));
+}
+
+static int dup_string(Reader *rd, json_object *v, char **ret)
+{
+	char *s = strndup(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+	if (!s)
+		return oom(rd);
+	*ret = s;
+	return 0;
+}
+
+/* Member V (KEY of the object at AT) must have type T. */
+static int want(Reader *rd, json_object *v, json_type t, const char *at, const char *key)
+{
+	static const char *const what[] = {
+		[json_type_boolean] = "is not true or false",
+		[json_type_int] = "is not an integer",
+		[json_type_string] = "is not a string",
+		[json_type_array] = "is not an array",
+		[json_type_object] = "is not an object",
+	};
+	if (json_object_is_type(v, t))
+		return 0;
+	return bad(rd, at, key, what[t]);
+}
+
+static int read_strv(Reader *rd, json_object *a, const char *at, const char *key, char ***ret)
+{
+	size_t n = a ? json_object_array_length(a) : 0;
+	char **v = calloc(n + 1, sizeof(char *));
+	int r;
+	if (!v)
+		return oom(rd);
+	*ret = v;
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_array_get_idx(a, i);
+		char k[FIELD_NAME_MAX];
+		indexed(k, key, i);
+		if ((r = want(rd, s, json_type_string, at, k)) < 0 ||
+		    (r = dup_string(rd, s, &v[i])) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_exit(Reader *rd, json_object *v, const char *at, ReportExit *e)
+{
+	json_object *code = NULL, *sig = NULL, *m;
+	char name[FIELD_NAME_MAX];
+	int r;
+
+	nested(name, at, "exit");
+	json_object_object_get_ex(v, "code", &code);
+	json_object_object_get_ex(v, "signal", &sig);
+	if (sig) {
+		if ((r = want(rd, sig, json_type_string, name, "signal")) < 0 ||
+		    (r = dup_string(rd, sig, &e->signal)) < 0)
+			return r;
+		e->signaled = true;
+	} else if (code) {
+		if ((r = want(rd, code, json_type_int, name, "code")) < 0)
+			return r;
+		int64_t c = json_object_get_int64(code);
+		if (c < INT_MIN || c > INT_MAX)
+			return bad(rd, name, "code", "is out of range");
+		e->code = (int)c;
+	} else
+		return bad(rd, at, "exit", "has neither code nor signal");
+	if (json_object_object_get_ex(v, "by", &m) && m &&
+	    ((r = want(rd, m, json_type_string, name, "by")) < 0 || (r = dup_string(rd, m, &e->by)) < 0))
+		return r;
+	if (json_object_object_get_ex(v, "fatal_signal", &m) && m &&
+	    ((r = want(rd, m, json_type_string, name, "fatal_signal")) < 0 ||
+	     (r = dup_string(rd, m, &e->fatal_signal)) < 0))
+		return r;
+	e->known = true;
+	return 0;
+}
+
+static int read_environment(Reader *rd, json_object *env, Report *rep)
+{
+	size_t n = (size_t)json_object_object_length(env);
+	int r;
+	if (n == 0)
+		return 0;
+	rep->environment = calloc(n, sizeof(ReportEnvVar));
+	if (!rep->environment)
+		return oom(rd);
+	json_object_object_foreach(env, name, value) {
+		ReportEnvVar *e = &rep->environment[rep->n_environment];
+		if ((r = want(rd, value, json_type_string, "environment", name)) < 0)
+			return r;
+		e->name = strdup(name);
+		if (!e->name)
+			return oom(rd);
+		rep->n_environment++;
+		if ((r = dup_string(rd, value, &e->value)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int read_object(Reader *rd, json_object *o, const char *at, const Shape *shape, void *base);
+
+/* Elements are zeroed before they are filled, so a half-read array is
+ * safe for report_done(). */
+static int read_objects(Reader *rd, json_object *a, const char *at, const Field *f, void *base)
+{
+	size_t n = json_object_array_length(a);
+	int r;
+	if (n == 0)
+		return 0;
+	char *p = calloc(n, f->shape->size);
+	if (!p)
+		return oom(rd);
+	*AT(base, f->offset, char *) = p;
+	*AT(base, f->count, size_t) = n;
+	for (size_t i = 0; i < n; i++) {
+		char k[FIELD_NAME_MAX], name[FIELD_NAME_MAX];
+		json_object *e = json_object_array_get_idx(a, i);
+		indexed(k, f->key, i);
+		nested(name, at, k);
+		if ((r = want(rd, e, json_type_object, at, k)) < 0 ||
+		    (r = read_object(rd, e, name, f->shape, p + i * f->shape->size)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Counters and sequence numbers: json-c keeps values past INT64_MAX as
+ * uint64, for which get_int64 saturates positive, so the sign test holds. */
+static int read_integer(Reader *rd, json_object *v, const char *at, const Field *f, void *p)
+{
+	int r = want(rd, v, json_type_int, at, f->key);
+	if (r < 0)
+		return r;
+	int64_t x = json_object_get_int64(v);
+	if (x < 0 || (f->kind == FIELD_PID && x > INT_MAX))
+		return bad(rd, at, f->key, "is out of range");
+	if (f->kind == FIELD_PID)
+		*(pid_t *)p = (pid_t)x;
+	else
+		*(uint64_t *)p = json_object_get_uint64(v);
+	return 0;
+}
+
+/* A result is a number (a returned fd, a byte count) or an errno name. */
+static int read_result(Reader *rd, json_object *v, const char *at, char **ret)
+{
+	if (json_object_is_type(v, json_type_int)) {
+		if (asprintf(ret, "%" PRId64, json_object_get_int64(v)) < 0) {
+			*ret = NULL;
+			return oom(rd);
+		}
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_string))
+		return bad(rd, at, "result", "is neither a number nor a string");
+	return dup_string(rd, v, ret);
+}
+
+/* One field; absent and null alike mean "not known", since the writer
+ * spells that null and older writers may leave it out. */
+static int read_field(Reader *rd, json_object *o, const char *at, const Field *f, void *base)
+{
+	char name[FIELD_NAME_MAX];
+	json_object *v = NULL;
+	void *p = (char *)base + f->offset;
+	int r;
+
+	json_object_object_get_ex(o, f->key, &v);
+	if (!v && (f->flags & FIELD_REQUIRED))
+		return bad(rd, at, f->key, "is missing");
+	if (!v && f->kind != FIELD_STRV)
+		return 0;
+	switch (f->kind) {
+	case FIELD_CONSTANT:
+		return 0;
+	case FIELD_STRING:
+		if ((r = want(rd, v, json_type_string, at, f->key)) < 0)
+			return r;
+		return dup_string(rd, v, p);
+	case FIELD_RESULT:
+		return read_result(rd, v, at, p);
+	case FIELD_STRV:
+		/* always allocated, empty when absent: users iterate blindly */
+		if (v && (r = want(rd, v, json_type_array, at, f->key)) < 0)
+			return r;
+		return read_strv(rd, v, at, f->key, p);
+	case FIELD_PID:
+	case FIELD_UINT:
+		return read_integer(rd, v, at, f, p);
+	case FIELD_BOOL:
+		if ((r = want(rd, v, json_type_boolean, at, f->key)) < 0)
+			return r;
+		*(bool *)p = json_object_get_boolean(v);
+		return 0;
+	case FIELD_EXIT:
+		if ((r = want(rd, v, json_type_object, at, f->key)) < 0)
+			return r;
+		return read_exit(rd, v, at, p);
+	case FIELD_OBJECTS:
+		if ((r = want(rd, v, json_type_array, at, f->key)) < 0)
+			return r;
+		return read_objects(rd, v, at, f, base);
+	case FIELD_GROUP:
+		if ((r = want(rd, v, json_type_object, at, f->key)) < 0)
+			return r;
+		nested(name, at, f->key);
+		return read_object(rd, v, name, f->shape, base);
+	case FIELD_ENVIRONMENT:
+		if ((r = want(rd, v, json_type_object, at, f->key)) < 0)
+			return r;
+		return read_environment(rd, v, base);
+	default:
+		return -EINVAL;
+	}
+}
+
+static int read_object(Reader *rd, json_object *o, const char *at, const Shape *shape, void *base)
+{
+	for (size_t i = 0; i < shape->n_fields; i++) {
+		int r = read_field(rd, o, at, &shape->fields[i], base);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* 1 and 1.N are this major version; "1x", "10", "1." are not. */
+static bool schema_known(const char *s)
+{
+	size_t n = strlen(REPORT_SCHEMA);
+	if (strncmp(s, REPORT_SCHEMA, n) != 0)
+		return false;
+	if (s[n] == '\0')
+		return true;
+	if (s[n] != '.' || s[n + 1] == '\0')
+		return false;
+	for (const char *p = s + n + 1; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+/* A foreign string, made fit for a one-line message: Q holds
+ * SCHEMA_QUOTE_MAX + 4 bytes. */
+static void quote_schema(const char *s, char *q)
+{
+	size_t i;
+	for (i = 0; s[i] && i < SCHEMA_QUOTE_MAX; i++)
+		q[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	strcpy(q + i, s[i] ? "..." : "");
+}
+
+static int check_schema(Reader *rd, json_object *root)
+{
+	char q[SCHEMA_QUOTE_MAX + 4];
+	json_object *v = NULL;
+	json_object_object_get_ex(root, "schema", &v);
+	if (!v)
+		return bad(rd, "", "schema", "is missing");
+	if (!json_object_is_type(v, json_type_string))
+		return bad(rd, "", "schema", "is not a string");
+	const char *s = json_object_get_string(v);
+	quote_schema(s, q);
+	if (strncmp(s, TRACE_SCHEMA_PREFIX, strlen(TRACE_SCHEMA_PREFIX)) == 0)
+		return fail(rd, -EMEDIUMTYPE, "a trace (schema '%s'), not a report", q);
+	if (!schema_known(s))
+		return fail(rd, -EPROTO, "unknown schema '%s'", q);
+	return 0;
+}
+
+/* "malformed JSON at line 3, column 7: ...", counted from 1 as editors do,
+ * for the byte at OFFSET. */
+static int bad_json(Reader *rd, const char *text, size_t offset, const char *what)
+{
+	size_t line = 1, column = 1;
+	for (size_t i = 0; i < offset; i++, column++)
+		if (text[i] == '\n')
+			line++, column = 0;
+	return fail(rd, -EBADMSG, "malformed JSON at line %zu, column %zu: %s", line, column, what);
+}
+
+static void tokener_freep(json_tokener **t)
+{
+	if (*t)
+		json_tokener_free(*t);
+}
+
+static void json_putp(json_object **o)
+{
+	if (*o)
+		json_object_put(*o);
+}
+
+int report_json_read_text(const char *text, size_t len, Report *ret, char *err, size_t err_size)
+{
+	Reader rd = { .err = err, .err_size = err_size };
+	_cleanup_(tokener_freep) json_tokener *tok = NULL;
+	_cleanup_(json_putp) json_object *root = NULL;
+	Report rep = {};
+	int r;
+
+	if (len > REPORT_JSON_MAX_BYTES)
+		return fail(&rd, -EFBIG, "too large for a report (over %u bytes)", REPORT_JSON_MAX_BYTES);
+	/* json-c takes a NUL byte for the end of the input */
+	const char *nul = memchr(text, '\0', len);
+	if (nul)
+		return bad_json(&rd, text, (size_t)(nul - text), "NUL byte");
+	tok = json_tokener_new();
+	if (!tok)
+		return oom(&rd);
+	/* trailing characters are allowed here only so that a JSON Lines trace
+	 * is recognised by its first line; for a report they are refused below */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
+				    JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue)
+		return bad_json(&rd, text, len, json_tokener_error_desc(json_tokener_error_parse_eof));
+	if (jerr != json_tokener_success)
+		return bad_json(&rd, text, end, json_tokener_error_desc(jerr));
+	if (!root || !json_object_is_type(root, json_type_object))
+		return fail(&rd, -EBADMSG, "malformed report: not a JSON object");
+	r = check_schema(&rd, root);
+	if (r == -EMEDIUMTYPE)
+		return r;
+	while (end < len && isspace((unsigned char)text[end]))
+		end++;
+	if (end < len)
+		return bad_json(&rd, text, end, "data after the report");
+	if (r < 0)
+		return r;
+	r = read_object(&rd, root, "", &report_shape, &rep);
+	if (r < 0) {
+		report_done(&rep);
+		return r;
+	}
+	*ret = rep;
+	return 0;
+}
+
+int report_json_read(const char *path, Report *ret, char *err, size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *buf = NULL;
+	char msg[512];
+	int r;
+
+	/* one byte past the limit tells "too large" from "exactly the limit";
+	 * untouched pages of the buffer cost nothing */
+	buf = malloc(REPORT_JSON_MAX_BYTES + 1);
+	if (!buf) {
+		snprintf(err, err_size, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	size_t len = fread(buf, 1, REPORT_JSON_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = report_json_read_text(buf, len, ret, msg, sizeof(msg));
+	if (r < 0)
+		snprintf(err, err_size, "%s: %s", path, msg);
+	return r;
+}

@@ -1,0 +1,29 @@
+/* Writing a report where the user asked: a file (atomically: a temporary
+ * file in the same directory, then rename, mode 0600), stdout, or stderr
+ * for a person at the end of a run. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "report/report.h"
+
+typedef enum ReportFormat {
+	REPORT_FORMAT_TEXT,
+	REPORT_FORMAT_JSON,
+} ReportFormat;
+
+/* The format a file name asks for: json for "*.json", else text. */
+ReportFormat report_format_for(const char *path);
+
+/* Render R in FORMAT to F (colour only when COLOR). */
+int report_render(const Report *r, ReportFormat format, FILE *f, bool color);
+
+/* Write R to PATH ("-": stdout) atomically.  -errno on failure. */
+int report_write_file(const Report *r, ReportFormat format, const char *path);
+/* R rendered in FORMAT into a new buffer (*RET, free it). */
+int report_render_buffer(const Report *r, ReportFormat format, char **ret, size_t *ret_len);
+
+/* Write LEN bytes of BUF to PATH as report_write_file does; SYNC: fsync
+ * before the rename. */
+int report_write_buffer(const char *buf, size_t len, const char *path, bool sync);

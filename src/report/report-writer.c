@@ -1,0 +1,100 @@
+/* The report writer thread (see report-writer.h). */
+#include "report/report-writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report-out.h"
+
+struct ReportWriter {
+	const char *path;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	char *pending;		/* the newest text not yet taken */
+	size_t pending_len;
+	bool stop;
+	int last_error;		/* said once per distinct error */
+	int result;
+};
+
+static void *writer_main(void *arg)
+{
+	ReportWriter *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->pending && !w->stop)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (!w->pending)
+			break;
+		char *text = w->pending;
+		size_t len = w->pending_len;
+		w->pending = NULL;
+		pthread_mutex_unlock(&w->lock);
+		int rc = report_write_buffer(text, len, w->path, false);
+		free(text);
+		if (rc < 0 && rc != w->last_error)
+			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", w->path, strerror(-rc));
+		pthread_mutex_lock(&w->lock);
+		w->last_error = rc < 0 ? rc : 0;
+		w->result = rc;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int report_writer_new(const char *path, ReportWriter **ret)
+{
+	ReportWriter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->path = path;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	/* Every signal stays the event loop's: the thread starts with all
+	 * of them blocked. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return -rc;
+	}
+	*ret = w;
+	return 0;
+}
+
+void report_writer_post(ReportWriter *w, char *text, size_t len)
+{
+	pthread_mutex_lock(&w->lock);
+	free(w->pending);
+	w->pending = text;
+	w->pending_len = len;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+int report_writer_free(ReportWriter *w)
+{
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	int rc = w->result;
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	return rc;
+}

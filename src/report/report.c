@@ -1,0 +1,167 @@
+/* Freeing a Report (see report.h).  Every renderer and reader shares this
+ * one destructor, so a partly built report is always safe to drop. */
+#include "report/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+void report_exit_done(ReportExit *e)
+{
+	free(e->signal);
+	free(e->by);
+	free(e->fatal_signal);
+	memset(e, 0, sizeof(*e));
+}
+
+static char **strv_copy(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	if (!v)
+		return NULL;
+	char **c = calloc(n + 1, sizeof(*c));
+	for (size_t i = 0; c && i < n; i++)
+		c[i] = strdup(v[i]);
+	return c;
+}
+
+static char *sdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+void report_evidence_done(ReportEvidence *ev)
+{
+	free(ev->syscall);
+	free(ev->event);
+	free(ev->path);
+	free(ev->result);
+	free(ev->text);
+	memset(ev, 0, sizeof(*ev));
+}
+
+void report_evidence_copy(const ReportEvidence *from, ReportEvidence *to)
+{
+	*to = (ReportEvidence){
+		.seq = from->seq, .pid = from->pid, .syscall = sdup(from->syscall),
+		.event = sdup(from->event), .path = sdup(from->path), .result = sdup(from->result),
+		.text = sdup(from->text),
+	};
+}
+
+void report_library_done(ReportLibrary *l)
+{
+	free(l->path);
+	free(l->backend);
+	free(l->outcome);
+	strv_free(l->missing);
+	strv_free(l->searched);
+	memset(l, 0, sizeof(*l));
+}
+
+void report_library_copy(const ReportLibrary *from, ReportLibrary *to)
+{
+	*to = (ReportLibrary){
+		.path = sdup(from->path), .backend = sdup(from->backend), .outcome = sdup(from->outcome),
+		.missing = strv_copy(from->missing), .searched = strv_copy(from->searched),
+	};
+}
+
+void report_exit_copy(const ReportExit *from, ReportExit *to)
+{
+	*to = *from;
+	to->signal = sdup(from->signal);
+	to->by = sdup(from->by);
+	to->fatal_signal = sdup(from->fatal_signal);
+}
+
+void report_process_done(ReportProcess *p)
+{
+	strv_free(p->argv);
+	free(p->role);
+	strv_free(p->scans);
+	report_exit_done(&p->exit);
+	memset(p, 0, sizeof(*p));
+}
+
+void report_process_copy(const ReportProcess *from, ReportProcess *to)
+{
+	*to = *from;
+	to->argv = strv_copy(from->argv);
+	to->role = sdup(from->role);
+	to->scans = strv_copy(from->scans);
+	report_exit_copy(&from->exit, &to->exit);
+}
+
+static void directory_done(ReportDirectory *d)
+{
+	free(d->name);
+	free(d->path);
+	free(d->realpath);
+	free(d->verdict);
+	free(d->reason);
+	free(d->detail);
+	for (size_t i = 0; i < d->n_libraries; i++)
+		report_library_done(&d->libraries[i]);
+	free(d->libraries);
+	for (size_t i = 0; i < d->n_runs; i++) {
+		free(d->runs[i].verdict);
+		free(d->runs[i].reason);
+	}
+	free(d->runs);
+	for (size_t i = 0; i < d->n_evidence; i++)
+		report_evidence_done(&d->evidence[i]);
+	free(d->evidence);
+}
+
+void report_done(Report *r)
+{
+	if (!r)
+		return;
+	free(r->tool_version);
+	free(r->hostname);
+	free(r->arch);
+	free(r->kernel);
+	free(r->started_at);
+	free(r->written_at);
+	strv_free(r->command);
+	free(r->policy_name);
+	free(r->policy_path);
+	free(r->scanner_version);
+	report_exit_done(&r->exit);
+	for (size_t i = 0; i < r->n_environment; i++) {
+		free(r->environment[i].name);
+		free(r->environment[i].value);
+	}
+	free(r->environment);
+	for (size_t i = 0; i < r->n_processes; i++)
+		report_process_done(&r->processes[i]);
+	free(r->processes);
+	for (size_t i = 0; i < r->n_directories; i++)
+		directory_done(&r->directories[i]);
+	free(r->directories);
+	for (size_t i = 0; i < r->n_injections; i++) {
+		ReportInjection *in = &r->injections[i];
+		free(in->method);
+		free(in->library);
+		free(in->shim);
+		free(in->status);
+		free(in->why);
+		free(in->path);
+		free(in->real);
+	}
+	free(r->injections);
+	strv_free(r->notes);
+	/* a second call, or a reader reusing the struct, sees an empty report */
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,184 @@
+/* vgpu-report: render, compare and check the reports of vgpu-run runs.
+ *
+ *   vgpu-report show  [--format=text|json] INPUT
+ *   vgpu-report diff  [--format=text|json] BEFORE AFTER
+ *   vgpu-report check --expect=DIR=VERDICT[:REASON]... INPUT
+ *
+ * INPUT is a JSON report or a JSON Lines trace; a trace is diagnosed
+ * again, offline, by the same code the live run used.  Exit status as in
+ * vgpu-report(1): show 0 / 2; diff 0 same, 1 changed; check 0 all hold,
+ * 1 some do not; 2 unusable input, unknown schema or bad usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "config.h"
+#include "diagnose/diagnose.h"
+#include "policy/policy.h"
+#include "report/report-compare.h"
+#include "report/report-json.h"
+#include "report/report-out.h"
+
+#define EXIT_UNUSABLE 2
+
+static const char usage[] =
+	"Usage: vgpu-report show  [--format=text|json] INPUT\n"
+	"       vgpu-report diff  [--format=text|json] BEFORE AFTER\n"
+	"       vgpu-report check --expect=DIR=VERDICT[:REASON] [--expect=...]... INPUT\n"
+	"Render, compare or check vgpu-run reports.  INPUT, BEFORE and AFTER are JSON\n"
+	"reports (vgpu-run -o FILE.json) or JSON Lines traces (vgpu-run -t FILE), which\n"
+	"are diagnosed again offline.\n"
+	"\n"
+	"      --format=text|json  output format (default text)\n"
+	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
+	"                     they were recorded with (see vgpu-run.policy(5))\n"
+	"      --expect=DIR=VERDICT[:REASON]  (check) DIR is a directory's name or path\n"
+	"  -h, --help         show this help and exit\n"
+	"  -V, --version      show the version and exit\n"
+	"\n"
+	"Exit status: show 0; diff 0 no change, 1 changes; check 0 all hold, 1 some\n"
+	"do not; 2 unusable input, unknown schema or bad usage.  See vgpu-report(1).\n";
+
+/* Is PATH a trace (its first line a header event)?  Reports are one JSON
+ * document whose first byte is '{' too, so parse the first line. */
+static bool is_trace(const char *path)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	if (!f || getline(&line, &cap, f) <= 0)
+		return false;
+	json_object *o = json_tokener_parse(line), *ev;
+	bool header = o && json_object_object_get_ex(o, "event", &ev) &&
+		      json_object_is_type(ev, json_type_string) &&
+		      !strcmp(json_object_get_string(ev), "header");
+	json_object_put(o);
+	return header;
+}
+
+/* -p: a built-in name or a file, as vgpu-run resolves it. */
+static int find_policy(const char *name, char *out, size_t size)
+{
+	char exe[PATH_MAX] = "", err[512] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	int r = policy_find(name, exe, VGPU_DATADIR, out, size, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "vgpu-report: %s\n", err);
+	return r;
+}
+
+static int load(const char *path, const char *policy, Report *ret)
+{
+	char err[1024] = "";
+	int r = is_trace(path) ? diagnose_trace_file(path, policy, ret, err, sizeof(err))
+			       : report_json_read(path, ret, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "expect", required_argument, NULL, 'e' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{},
+	};
+	bool json = false;
+	const char *policy_name = NULL;
+	char policy[PATH_MAX];
+	char **expects = NULL;
+	size_t n_expects = 0;
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+				fprintf(stderr, "vgpu-report: --format must be text or json, not '%s'\n", optarg);
+				return EXIT_UNUSABLE;
+			}
+			json = !strcmp(optarg, "json");
+			break;
+		case 'e': {
+			char **ne = realloc(expects, (n_expects + 1) * sizeof(*ne));
+			if (!ne)
+				return EXIT_UNUSABLE;
+			expects = ne;
+			expects[n_expects++] = optarg;
+			break;
+		}
+		case 'p':
+			policy_name = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("vgpu-report %s\n", VGPU_VERSION);
+			return 0;
+		case ':':
+			fprintf(stderr, "vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
+			return EXIT_UNUSABLE;
+		default:
+			fprintf(stderr, "vgpu-report: unknown option '%s'\n", argv[optind - 1]);
+			return EXIT_UNUSABLE;
+		}
+	}
+	_cleanup_free_ char **expects_owned = expects;
+	const char *cmd = optind < argc ? argv[optind] : NULL;
+	int nargs = argc - optind - 1;
+	int want = !cmd ? -1 : !strcmp(cmd, "diff") ? 2 : (!strcmp(cmd, "show") || !strcmp(cmd, "check")) ? 1 : -1;
+	if (want < 0 || nargs != want) {
+		fprintf(stderr, "vgpu-report: %s (try 'vgpu-report --help')\n",
+			want < 0 ? "expected show, diff or check" : "wrong number of inputs");
+		return EXIT_UNUSABLE;
+	}
+	if (!strcmp(cmd, "check") && n_expects == 0) {
+		fprintf(stderr, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON]\n");
+		return EXIT_UNUSABLE;
+	}
+
+	Report a = { 0 }, b = { 0 };
+	int rc = EXIT_UNUSABLE;
+	if (policy_name && find_policy(policy_name, policy, sizeof(policy)) < 0)
+		return EXIT_UNUSABLE;
+	const char *pol = policy_name ? policy : NULL;
+	if (load(argv[optind + 1], pol, &a) < 0)
+		goto out;
+	if (!strcmp(cmd, "show")) {
+		rc = report_render(&a, json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
+				   !json && isatty(STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
+	} else if (!strcmp(cmd, "diff")) {
+		if (load(argv[optind + 2], pol, &b) < 0)
+			goto out;
+		rc = report_diff(&a, &b, json, stdout);
+	} else {
+		char err[512] = "";
+		rc = report_check(&a, expects, n_expects, stdout, err, sizeof(err));
+		if (rc == 2 && *err)
+			fprintf(stderr, "vgpu-report: %s\n", err);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "vgpu-report: %s\n", strerror(-rc));
+		rc = EXIT_UNUSABLE;
+	}
+out:
+	report_done(&a);
+	report_done(&b);
+	if (fflush(stdout) != 0)
+		rc = EXIT_UNUSABLE;
+	return rc;
+}

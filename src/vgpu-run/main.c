@@ -1,0 +1,234 @@
+/* vgpu-run: parse the command line, run COMMAND traced, and end exactly as
+ * COMMAND ended.  The only place that decides the exit status. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <limits.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "vgpu-run/cli.h"
+#include "config.h"
+#include "policy/policy.h"
+#include "inject/shim.h"
+#include "report/report-out.h"
+#include "vgpu-run/run.h"
+#include "vgpu-run/selftest.h"
+#include "vgpu-run/signals.h"
+
+#define EXIT_TIMED_OUT 124	/* as timeout(1) */
+#define EXIT_OWN_FAILURE 125
+#define EXIT_CANNOT_EXECUTE 126
+#define EXIT_NOT_FOUND 127
+
+/* The report: to -o's file, else to stderr for the person who ran us.
+ * Returns -errno when there was none to write or -o's file failed. */
+static int write_report(const Options *o, RunOutcome *out)
+{
+	if (!out->have_report)
+		return -ENODATA;	/* run.c said why */
+	ReportFormat fmt = o->format == CLI_FORMAT_JSON   ? REPORT_FORMAT_JSON
+			   : o->format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
+							  : report_format_for(o->report_path);
+	if (o->report_path) {
+		int r = report_write_file(&out->report, fmt, o->report_path);
+		if (r < 0)
+			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", o->report_path,
+				strerror(-r));
+		return r;
+	}
+	if (!o->quiet)
+		report_render(&out->report, fmt, stderr, isatty(STDERR_FILENO));
+	return 0;
+}
+
+#define NS_PER_S 1000000000ULL
+
+/* --discover-only's default time limit: the policy's probe timeout for
+ * each expected directory one after another, plus one for a directory
+ * beyond them, all of it twice (a server may probe again, as Ollama's
+ * second pass does), plus 30 s to start and stop.  A policy without a
+ * probe timeout gets the 30 s alone. */
+static uint64_t discover_timeout_default(const Policy *p)
+{
+	return (p->n_expected + 1) * p->probe_timeout_ns * 2 + 30 * NS_PER_S;
+}
+
+/* The running executable, for finding built-in policies beside it. */
+static void self_exe(char *out, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", out, size - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+static int load_policy(const char *name, Policy *ret, char *err, size_t err_size)
+{
+	char exe[PATH_MAX], path[PATH_MAX];
+	self_exe(exe, sizeof(exe));
+	int r = policy_find(name, exe, VGPU_DATADIR, path, sizeof(path), err, err_size);
+	if (r >= 0)
+		r = policy_load_file(path, ret, err, err_size);
+	return r;
+}
+
+static void print_version(void)
+{
+	char exe[PATH_MAX], path[PATH_MAX], err[512];
+	printf("vgpu-run %s\n", VGPU_VERSION);
+	self_exe(exe, sizeof(exe));
+	if (policy_find("ollama", exe, VGPU_DATADIR, path, sizeof(path), err, sizeof(err)) >= 0) {
+		*strrchr(path, '/') = '\0';
+		printf("policies: %s\n", path);
+	} else {
+		printf("policies: %s\n", err);
+	}
+}
+
+/* Map how COMMAND ended to vgpu-run's own end (vgpu-run(1), EXIT STATUS). */
+/* Problems after COMMAND started: said, but they change no exit status. */
+static void report_problems(const Options *o, const RunOutcome *out)
+{
+	if (out->trace_error)
+		fprintf(stderr, "vgpu-run: writing the trace '%s' failed: %s\n", o->trace_path,
+			strerror(-out->trace_error));
+	else if (out->trace_cut)
+		fprintf(stderr, "vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
+			o->trace_path, (unsigned long long)o->trace_max);
+}
+
+static int finish(const Options *o, const RunOutcome *out)
+{
+	const TracerResult *res = &out->result;
+	report_problems(o, out);
+	switch (res->launch_stage) {
+	case TRACER_LAUNCH_FILTER:
+		fprintf(stderr, "vgpu-run: cannot install the seccomp filter: %s\n",
+			strerror(res->launch_errno));
+		return EXIT_OWN_FAILURE;
+	case TRACER_LAUNCH_EXEC:
+		fprintf(stderr, "vgpu-run: cannot execute '%s': %s\n", o->command[0],
+			strerror(res->launch_errno));
+		return res->launch_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+	case TRACER_LAUNCH_OK:
+	default:
+		break;
+	}
+	if (res->signaled) {
+		fflush(NULL);
+		signals_reraise(res->code);
+		return 128 + res->code;
+	}
+	return res->code;
+}
+
+/* The shims to inject: --shim, else $VGPU_SHIM (blank-separated), else
+ * the policy's; each checked against the safety rule now, before COMMAND
+ * starts. */
+static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char *err, size_t err_size)
+{
+	const char *soname = p->n_inject_sonames ? p->inject_sonames[0] : "libcuda.so.1";
+	const char *env = getenv("VGPU_SHIM");
+	ret->method = o->inject_method ? o->inject_method : p->inject_method ? p->inject_method : "redirect";
+	ret->disabled = o->no_inject;
+	int r = 0;
+	if (o->n_shims) {
+		ret->source = "--shim";
+		for (size_t i = 0; i < o->n_shims && r >= 0; i++)
+			r = shim_set_add(ret, o->shims[i], soname, true, err, err_size);
+	} else if (env && *env) {
+		ret->source = "VGPU_SHIM";
+		_cleanup_free_ char *copy = strdup(env);
+		char *save = NULL;
+		for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && r >= 0;
+		     w = strtok_r(NULL, " \t", &save))
+			r = shim_set_add(ret, w, soname, false, err, err_size);
+	} else if (p->shim) {
+		ret->source = "policy";
+		r = shim_set_add(ret, p->shim, soname, false, err, err_size);
+	}
+	for (size_t i = 0; i < ret->n && r >= 0 && !ret->disabled; i++)
+		r = shim_check(ret->shims[i].path, err, err_size);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], SELFTEST_PROBE_ARG) == 0)
+		return selftest_probe();
+
+	Options o;
+	char err[512];
+	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		return EXIT_OWN_FAILURE;
+	}
+	switch (o.action) {
+	case CLI_HELP:
+		fputs(cli_usage, stdout);
+		return 0;
+	case CLI_VERSION:
+		print_version();
+		return 0;
+	case CLI_SELF_TEST:
+		return selftest_run("/proc/self/exe") < 0 ? EXIT_OWN_FAILURE : 0;
+	case CLI_RUN:
+	default:
+		break;
+	}
+
+	Policy policy = { 0 };
+	if (load_policy(o.policy, &policy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
+	_cleanup_(shim_set_done) ShimSet shims = { 0 };
+	if (configure_shims(&o, &policy, &shims, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
+	RunConfig cfg = {
+		.command = o.command,
+		.trace_path = o.trace_path,
+		.trace_max = o.trace_max,
+		.verbose = o.verbose,
+		.stacks = o.stacks,
+		.discover_only = o.discover_only,
+		.discover_timeout_ns = o.discover_timeout_set ? o.discover_timeout_ns
+							      : discover_timeout_default(&policy),
+		.kill_after_ns = o.kill_after_ns,
+		.report_path = o.report_path,
+		.report_format = o.format == CLI_FORMAT_JSON	 ? REPORT_FORMAT_JSON
+				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
+								: report_format_for(o.report_path),
+		.policy = &policy,
+		.shims = &shims,
+		.diagnose = true,
+	};
+	RunOutcome out = { 0 };
+	int r = run_command(&cfg, &out, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXECUTE : EXIT_OWN_FAILURE;
+	}
+	int written = -ENODATA;
+	if (out.result.launch_stage == TRACER_LAUNCH_OK)
+		written = write_report(&o, &out);
+	if (out.have_report)
+		report_done(&out.report);
+	policy_done(&policy);
+	/* A probe that vgpu-run ended: it succeeded when discovery ended and
+	 * its report was written, whatever the stopped server's own status. */
+	if (o.discover_only && (out.discovered || out.timed_out)) {
+		report_problems(&o, &out);
+		if (out.timed_out)
+			fprintf(stderr, "vgpu-run: discovery did not end within %.3g s (--discover-timeout)\n",
+				(double)cfg.discover_timeout_ns / NS_PER_S);
+		return written < 0 ? EXIT_OWN_FAILURE : out.discovered ? 0 : EXIT_TIMED_OUT;
+	}
+	return finish(&o, &out);
+}
