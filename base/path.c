@@ -88,3 +88,15 @@ int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size)
 		return r;
 	return path_join(base, arg, out, size);
 }
+
+bool path_is_library_name(const char *name)
+{
+	const char *so = strstr(name, ".so");
+	if (!so)
+		return false;
+	/* ".so" at the end, or followed by a version: ".so.1", ".so.12.4" */
+	for (so += 3; *so; so++)
+		if (*so != '.' && (*so < '0' || *so > '9'))
+			return false;
+	return true;
+}

@@ -5,6 +5,7 @@
  * or the directory behind a dirfd. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -24,3 +25,6 @@ int path_base(pid_t tid, int dirfd, char *out, size_t size);
 
 /* path_base + path_join. */
 int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size);
+
+/* Is NAME a shared library file name: "x.so", "x.so.1", "x.so.12.4"? */
+bool path_is_library_name(const char *name);

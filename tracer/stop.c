@@ -16,8 +16,8 @@
 #include <sys/uio.h>
 
 #include "base/cleanup.h"
-#include "mem.h"
 #include "base/path.h"
+#include "mem.h"
 #include "tracer-internal.h"
 
 #define OUTPUT_IOV_MAX 64	/* writev elements looked at per call */

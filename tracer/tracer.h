@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "event.h"
 #include "backtrace.h"
+#include "event.h"
 
 typedef struct Tracer Tracer;
 

@@ -1,4 +1,6 @@
-/* Concluding the diagnosis: the report of a run (see diagnose.h). */
+/* The diagnosis (see diagnose.h): the model (model.h) fed event by event,
+ * wired to the fold (fold.h) that judges each process as it ends, and the
+ * report rendered from both at any moment. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <regex.h>
@@ -8,58 +10,71 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "config.h"
-#include "diagnose/model.h"
 #include "base/walltime.h"
+#include "config.h"
+#include "diagnose/diagnose.h"
+#include "diagnose/fold.h"
 
-int diag_add_note(Report *r, const char *fmt, ...)
+struct Diagnosis {
+	Model m;
+	Fold f;
+};
+
+/* What the model tells the fold as events arrive. */
+static int on_probed(void *data, const char *dir, uint64_t exec_seq, bool shown)
 {
-	char buf[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return strv_push(&r->notes, buf);
+	return fold_probed(data, dir, exec_seq, shown);
 }
 
-/* Who sent the signal that ended P. */
-static const char *killed_by(const Proc *p)
+static int on_backend_open(void *data, const Model *m, const Proc *p, const char *path, bool ok)
 {
-	if (!p->killer)
-		return "unknown";
-	return p->killer == p->ppid ? "parent" : p->killer == p->pid ? "self" : "other";
+	return fold_backend_open(data, m, p, path, ok);
 }
 
-int diag_fill_exit(const Proc *p, ReportExit *e)
+static int on_ended(void *data, const Model *m, const Proc *p)
 {
-	e->known = p->ended;
-	if (!p->ended)
-		return 0;
-	e->signaled = p->exit_signaled;
-	e->code = p->exit_code;
-	if (p->exit_signaled) {
-		e->signal = strdup(p->exit_signal);
-		e->by = strdup(killed_by(p));
-	} else if (p->fatal_signal) {
-		e->fatal_signal = strdup(p->fatal_signal);
+	return fold_reduce(data, m, p);
+}
+
+static const ModelHooks fold_hooks = {
+	.probed = on_probed,
+	.backend_open = on_backend_open,
+	.ended = on_ended,
+};
+
+int diagnosis_new(Diagnosis **ret)
+{
+	Diagnosis *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	int r = fold_init(&d->f);
+	if (r < 0 || (r = model_init(&d->m, &fold_hooks, &d->f)) < 0) {
+		fold_done(&d->f);
+		free(d);
+		return r;
 	}
+	*ret = d;
 	return 0;
 }
 
-int diag_fill_process(const Proc *p, ReportProcess *rp)
+Diagnosis *diagnosis_free(Diagnosis *d)
 {
-	rp->pid = p->pid;
-	rp->ppid = p->ppid;
-	rp->order = p->first_seq;
-	rp->wrapper = p->is_wrapper;
-	rp->role = strdup(p->is_server ? "server" : p->is_scanner ? "scanner" : "other");
-	int r = rp->role ? 0 : -ENOMEM;
-	for (char **a = p->argv; r >= 0 && a && *a; a++)
-		r = strv_push(&rp->argv, *a);
-	for (char **s = p->scans; r >= 0 && s && *s; s++)
-		r = strv_push(&rp->scans, *s);
-	diag_fill_exit(p, &rp->exit);
-	return r;
+	if (!d)
+		return NULL;
+	model_done(&d->m);
+	fold_done(&d->f);
+	free(d);
+	return NULL;
+}
+
+int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size)
+{
+	return model_use_policy(&d->m, path, err, err_size);
+}
+
+int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+{
+	return model_feed(&d->m, ev, err, err_size);
 }
 
 static int by_order(const void *a, const void *b)
@@ -70,19 +85,19 @@ static int by_order(const void *a, const void *b)
 
 /* The processes that ended (kept in their report form) and those still
  * running, in the order they appeared. */
-static int fill_processes(const Diagnosis *d, Report *r)
+static int fill_processes(const Fold *f, const Model *d, Report *r)
 {
-	r->processes = calloc(d->n_done + d->n_procs + 1, sizeof(*r->processes));
+	r->processes = calloc(f->n_done + d->n_procs + 1, sizeof(*r->processes));
 	if (!r->processes)
 		return -ENOMEM;
-	for (size_t i = 0; i < d->n_done; i++)
-		report_process_copy(&d->done[i], &r->processes[r->n_processes++]);
+	for (size_t i = 0; i < f->n_done; i++)
+		report_process_copy(&f->done[i], &r->processes[r->n_processes++]);
 	int rc = 0;
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
 		if (d->procs[i]->exec_seen)	/* a fork that never exec'd: part of its parent */
 			rc = diag_fill_process(d->procs[i], &r->processes[r->n_processes++]);
 	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
-	r->processes_omitted = d->done_omitted;
+	r->processes_omitted = f->done_omitted;
 	return rc;
 }
 
@@ -105,7 +120,7 @@ static int cmp_str(const void *a, const void *b)
 /* An empty RUNPATH element makes the loader search the working directory
  * of whoever loads the library: one note per such RUNPATH value, naming
  * the directories of the backend libraries that carry it. */
-static int note_empty_runpaths(const Diagnosis *d, Report *r)
+static int note_empty_runpaths(const Model *d, Report *r)
 {
 	char **values = NULL;
 	int rc = 0;
@@ -145,7 +160,7 @@ static int note_empty_runpaths(const Diagnosis *d, Report *r)
 		for (size_t i = 0, len = 0; i < nd && len < sizeof(list); i++)
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", dirs[i]);
 		if (rc >= 0 && nd)
-			rc = diag_add_note(r,
+			rc = report_add_note(r,
 				      "the backend libraries in %s have RUNPATH '%s': its empty element makes "
 				      "the loader also search the working directory of the process loading them",
 				      list, *v);
@@ -157,28 +172,28 @@ static int note_empty_runpaths(const Diagnosis *d, Report *r)
 
 static int note_truncated(Report *r, pid_t pid)
 {
-	return diag_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the first %d",
+	return report_add_note(r, "process %d opened more than %d libraries: the diagnosis kept the first %d",
 			     (int)pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
 }
 
-static int fill_notes(const Diagnosis *d, Report *r)
+static int fill_notes(const Model *d, Report *r)
 {
 	int rc = 0;
 	if (!d->have_policy)
-		rc = diag_add_note(r, "no policy in the trace: no directory verdicts");
+		rc = report_add_note(r, "no policy in the trace: no directory verdicts");
 	else if (d->policy.server_name && !d->server)
-		rc = diag_add_note(r, "no exec matched the policy's server rule (server = %s%s%s): no "
+		rc = report_add_note(r, "no exec matched the policy's server rule (server = %s%s%s): no "
 				 "directory verdicts",
 			      d->policy.server_name, d->policy.server_argv1 ? " " : "",
 			      d->policy.server_argv1 ? d->policy.server_argv1 : "");
 	else {
 		if (!d->scanner_seen)
-			rc = diag_add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
+			rc = report_add_note(r, "no scanner process was seen (policy %s)", d->policy.name);
 		if (rc >= 0 && d->policy.version_regex && !r->scanner_version)
-			rc = diag_add_note(r, "the scanner's version was not found in the server's output");
+			rc = report_add_note(r, "the scanner's version was not found in the server's output");
 		if (rc >= 0 && r->scanner_version && d->policy.version_min &&
 		    !version_in(r->scanner_version, d->policy.version_min, d->policy.version_max))
-			rc = diag_add_note(r,
+			rc = report_add_note(r,
 				      "scanner version %s is outside %s to %s, which policy %s was written "
 				      "for: verdicts may not match",
 				      r->scanner_version, d->policy.version_min, d->policy.version_max,
@@ -192,15 +207,15 @@ static int fill_notes(const Diagnosis *d, Report *r)
 		if (d->procs[i]->opens_truncated)
 			rc = note_truncated(r, d->procs[i]->pid);
 	if (rc >= 0 && r->processes_omitted)
-		rc = diag_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
+		rc = report_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
 				 "%d and the latest %d)",
 			      r->processes_omitted, PROCS_HEAD, PROCS_KEEP - PROCS_HEAD);
 	if (rc >= 0 && !d->complete && !d->cut_seq)
-		rc = diag_add_note(r, "the trace ends at event %llu without its stats line (the run was still "
+		rc = report_add_note(r, "the trace ends at event %llu without its stats line (the run was still "
 				 "going, or vgpu-run was killed): verdicts see only what came before",
 			      (unsigned long long)d->last_seq);
 	if (rc >= 0 && d->cut_seq)
-		rc = diag_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
+		rc = report_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
 				 "verdicts see only what came before",
 			      (unsigned long long)d->cut_limit, (unsigned long long)d->cut_seq);
 	if (rc >= 0)
@@ -208,7 +223,7 @@ static int fill_notes(const Diagnosis *d, Report *r)
 	return rc;
 }
 
-static int fill_environment(const Diagnosis *d, Report *r)
+static int fill_environment(const Model *d, Report *r)
 {
 	const Proc *server = d->server;
 	if (!server || !server->env)
@@ -236,7 +251,7 @@ static int dup_field(json_object *o, const char *key, char **to)
 
 /* Where the run was (the header's host) and when: it started (header),
  * and this report is made now. */
-static int fill_when_where(const Diagnosis *d, Report *r)
+static int fill_when_where(const Model *d, Report *r)
 {
 	json_object *host = NULL;
 	char now[WALLTIME_MAX];
@@ -252,8 +267,9 @@ static int fill_when_where(const Diagnosis *d, Report *r)
 	return rc;
 }
 
-int diagnosis_render(const Diagnosis *d, Report *ret)
+int diagnosis_render(const Diagnosis *dg, Report *ret)
 {
+	const Model *d = &dg->m;
 	Report r = { 0 };
 	int rc = 0;
 	r.tool_version = strdup(VGPU_VERSION);
@@ -274,9 +290,9 @@ int diagnosis_render(const Diagnosis *d, Report *ret)
 	if (rc >= 0)
 		rc = fill_environment(d, &r);
 	if (rc >= 0)
-		rc = fill_processes(d, &r);
+		rc = fill_processes(&dg->f, d, &r);
 	if (rc >= 0)
-		rc = diag_directories(d, &r);
+		rc = fold_directories(&dg->f, d, &r);
 	if (rc >= 0)
 		rc = diag_injections(d, &r);
 	if (rc >= 0)

@@ -1,11 +1,16 @@
 /* The diagnosis: a pure function of the trace.  It reads the JSON events
- * of a run, from the trace vgpu-run wrote (live: its own scratch copy,
- * read when the command ends, so the traced program never waits for it;
- * offline: vgpu-report reads a trace file), and concludes, for every backend
- * library directory the policy cares about, whether it was loaded or
- * why not (verdicts and reasons of the contract, section 2).  It never
- * looks at processes or files itself: what it needs, vgpu-run recorded
- * as events (observe: listing, elf, mappings), so offline equals live. */
+ * of a run one at a time (live: vgpu-run feeds it each line as it writes
+ * it; offline: vgpu-report reads a trace file) and concludes, for every
+ * backend library directory the policy cares about, whether it was loaded
+ * or why not (verdicts and reasons of the contract, section 2).  It never
+ * looks at processes or files itself: what it needs, vgpu-run recorded as
+ * events (observe: listing, elf, mappings), so offline equals live.
+ *
+ * Inside, layers that import one way (scripts/check-layers): model.h (the
+ * run as events tell it), loader.h (the dynamic linker's search
+ * reconstructed), verdict.h (one run's verdict), evidence.h (what a report
+ * cites), fold.h (runs folded into directories as processes end), and
+ * diagnose.c wiring them together. */
 #pragma once
 
 #include <json-c/json.h>

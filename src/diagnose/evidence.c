@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diagnose/model.h"
+#include "diagnose/evidence.h"
 
 /* Is SEQ one of P's events?  Then its record into E. */
 static bool evidence_in(const Proc *p, uint64_t seq, ReportEvidence *e)
@@ -53,7 +53,7 @@ static bool evidence_in(const Proc *p, uint64_t seq, ReportEvidence *e)
 	return false;
 }
 
-void diag_evidence_for(const Diagnosis *d, const Proc *p, uint64_t seq, ReportEvidence *e)
+void diag_evidence_for(const Model *d, const Proc *p, uint64_t seq, ReportEvidence *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->seq = seq;
@@ -81,7 +81,7 @@ static bool in_list(const char *list, const char *name)
 }
 
 /* A directory that loaded but that the server did not keep was dropped. */
-void diag_apply_kept(const Diagnosis *d, Report *r)
+void diag_apply_kept(const Model *d, Report *r)
 {
 	const char *kept = d->kept;
 	if (!d->kept_ev.seq)

@@ -1,8 +1,4 @@
-/* The diagnosis as a fold (see diagnose-internal.h): when a process ends,
- * each of its scanner runs is judged once and folded into its directory's
- * DirAcc, and the process is forgotten.  A report is rendered from the
- * accumulated directories plus the processes still running, at any moment,
- * in time proportional to that state and never to the length of the run. */
+/* The diagnosis as a fold (see fold.h). */
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -12,91 +8,23 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "diagnose/model.h"
-
-/* ---- the policy's regexes, compiled once ---- */
-
-struct DiagRegexes {
-	size_t n;
-	struct {
-		const char *src;	/* a policy string: its address is the key */
-		regex_t rx;
-		bool ok;
-	} e[POLICY_LIST_MAX + 8];
-};
-
-DiagRegexes *diag_regexes_new(void)
-{
-	return calloc(1, sizeof(DiagRegexes));
-}
-
-void diag_regexes_reset(DiagRegexes *c)
-{
-	for (size_t i = 0; c && i < c->n; i++)
-		if (c->e[i].ok)
-			regfree(&c->e[i].rx);
-	if (c)
-		c->n = 0;
-}
-
-DiagRegexes *diag_regexes_free(DiagRegexes *c)
-{
-	diag_regexes_reset(c);
-	free(c);
-	return NULL;
-}
-
-static regex_t *compiled(const Diagnosis *d, const char *re)
-{
-	DiagRegexes *c = d->rx;
-	size_t i = 0;
-	while (c && i < c->n && c->e[i].src != re)
-		i++;
-	if (!c || i == ELEMENTSOF(c->e))
-		return NULL;
-	if (i == c->n) {
-		c->e[i].src = re;
-		c->e[i].ok = !regcomp(&c->e[i].rx, re, REG_EXTENDED | REG_NEWLINE);
-		c->n++;
-	}
-	return c->e[i].ok ? &c->e[i].rx : NULL;
-}
-
-bool diag_regex_line(const Diagnosis *d, const char *re, const char *text, char *group1, size_t size)
-{
-	regex_t *rx = re ? compiled(d, re) : NULL;
-	regmatch_t m[2];
-	if (!rx || regexec(rx, text, 2, m, 0))
-		return false;
-	if (group1) {
-		int n = m[1].rm_so >= 0 ? (int)(m[1].rm_eo - m[1].rm_so) : 0;
-		snprintf(group1, size, "%.*s", n, text + (n ? m[1].rm_so : 0));
-		group1[strcspn(group1, "\n")] = '\0';
-	}
-	return true;
-}
-
-/* ---- what the server says ---- */
-
-void diag_server_says(Diagnosis *d, const Proc *server, uint64_t seq, const char *text)
-{
-	char g[1024];
-	if (!d->scanner_version && diag_regex_line(d, d->policy.version_regex, text, g, sizeof(g)))
-		d->scanner_version = strdup(g);
-	if (!diag_regex_line(d, d->policy.kept_regex, text, g, sizeof(g)))
-		return;
-	size_t len = strlen(d->kept);
-	snprintf(d->kept + len, sizeof(d->kept) - len, "%s%s", len ? "," : "", g);
-	report_evidence_done(&d->kept_ev);
-	d->kept_ev = (ReportEvidence){
-		.seq = seq, .pid = server->pid, .event = strdup("output"),
-		.text = strndup(text, strcspn(text, "\n")),
-	};
-}
+#include "diagnose/fold.h"
 
 /* ---- directories ---- */
 
-void diag_dir_free(DirAcc *a)
+int fold_init(Fold *f)
+{
+	*f = (Fold){ 0 };
+	f->dir_index = json_object_new_object();
+	f->accel_dirs = json_object_new_object();
+	if (!f->dir_index || !f->accel_dirs) {
+		fold_done(f);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void dir_free(DirAcc *a)
 {
 	if (!a)
 		return;
@@ -127,37 +55,37 @@ static DirAcc *dir_new(const char *path)
 	a->runs = calloc(RUNS_KEEP + 1, sizeof(*a->runs));
 	a->run_seq = calloc(RUNS_KEEP + 1, sizeof(*a->run_seq));
 	if (!a->path || !a->runs || !a->run_seq) {
-		diag_dir_free(a);
+		dir_free(a);
 		return NULL;
 	}
 	return a;
 }
 
-static DirAcc *dir_find(const Diagnosis *d, const char *path)
+static DirAcc *dir_find(const Fold *f, const char *path)
 {
 	json_object *v;
-	return json_object_object_get_ex(d->dir_index, path, &v) ? d->dirs[json_object_get_int64(v)] : NULL;
+	return json_object_object_get_ex(f->dir_index, path, &v) ? f->dirs[json_object_get_int64(v)] : NULL;
 }
 
-static DirAcc *dir_get(Diagnosis *d, const char *path)
+static DirAcc *dir_get(Fold *f, const char *path)
 {
-	DirAcc *a = dir_find(d, path);
+	DirAcc *a = dir_find(f, path);
 	if (a)
 		return a;
-	DirAcc **nd = realloc(d->dirs, (d->n_dirs + 1) * sizeof(*nd));
+	DirAcc **nd = realloc(f->dirs, (f->n_dirs + 1) * sizeof(*nd));
 	if (!nd)
 		return NULL;
-	d->dirs = nd;
+	f->dirs = nd;
 	if (!(a = dir_new(path)))
 		return NULL;
-	json_object_object_add(d->dir_index, path, json_object_new_int64((int64_t)d->n_dirs));
-	d->dirs[d->n_dirs++] = a;
+	json_object_object_add(f->dir_index, path, json_object_new_int64((int64_t)f->n_dirs));
+	f->dirs[f->n_dirs++] = a;
 	return a;
 }
 
-int diag_dir_probed(Diagnosis *d, const char *dir, uint64_t exec_seq, bool shown)
+int fold_probed(Fold *f, const char *dir, uint64_t exec_seq, bool shown)
 {
-	DirAcc *a = dir_get(d, dir);
+	DirAcc *a = dir_get(f, dir);
 	if (!a)
 		return -ENOMEM;
 	if (!a->probed || exec_seq < a->first_probe)
@@ -178,36 +106,36 @@ static bool dir_of(const char *path, char *out, size_t size)
 	return true;
 }
 
-static bool is_cpu(const Diagnosis *d, const char *name)
+static bool is_cpu(const Model *d, const char *name)
 {
 	return d->policy.cpu_glob && !fnmatch(d->policy.cpu_glob, name, 0);
 }
 
-int diag_note_backend_open(Diagnosis *d, const Proc *p, const char *path, bool ok)
+int fold_backend_open(Fold *f, const Model *d, const Proc *p, const char *path, bool ok)
 {
 	char dir[PATH_MAX];
 	const char *b = diag_base_name(path);
 	if (!d->have_policy || !diag_is_backend(d, b) || !dir_of(path, dir, sizeof(dir)))
 		return 0;
-	if (!is_cpu(d, b) && !json_object_object_get_ex(d->accel_dirs, dir, NULL) &&
-	    json_object_object_add(d->accel_dirs, dir, NULL) < 0)
+	if (!is_cpu(d, b) && !json_object_object_get_ex(f->accel_dirs, dir, NULL) &&
+	    json_object_object_add(f->accel_dirs, dir, NULL) < 0)
 		return -ENOMEM;
-	return d->policy.scanner_any ? diag_dir_probed(d, dir, p->exec_seq, ok) : 0;
+	return d->policy.scanner_any ? fold_probed(f, dir, p->exec_seq, ok) : 0;
 }
 
 /* Does this directory hold an accelerator backend (then it is judged by
  * it, CPU backends beside it appear only as libraries)? */
-static bool accelerator_dir(const Diagnosis *d, const char *name, const char *path)
+static bool accelerator_dir(const Fold *f, const Model *d, const char *name, const char *path)
 {
 	if (!strcmp(name, "."))
 		return false;
 	json_object *files = jarray(diag_listing_entry(d, name), "files");
 	for (size_t i = 0; i < jlen(files); i++) {
-		const char *f = jstr_at(files, i);
-		if (diag_is_backend(d, f) && !is_cpu(d, f))
+		const char *file = jstr_at(files, i);
+		if (diag_is_backend(d, file) && !is_cpu(d, file))
 			return true;
 	}
-	return json_object_object_get_ex(d->accel_dirs, path, NULL);
+	return json_object_object_get_ex(f->accel_dirs, path, NULL);
 }
 
 /* PATH's name in the report: relative to the library root ROOT. */
@@ -222,7 +150,7 @@ static const char *dir_name(const char *root, const char *path)
 
 /* The directories P ran on (pointed at, or for "scanner any" opened a
  * backend in), as keys of a new object. */
-static json_object *runs_of(const Diagnosis *d, const Proc *p)
+static json_object *runs_of(const Model *d, const Proc *p)
 {
 	json_object *set = json_object_new_object();
 	for (char **s = p->scans; set && s && *s; s++)
@@ -304,7 +232,7 @@ static void clear_last(DirAcc *a)
 }
 
 /* Judge run P of A and fold it in. */
-static int fold_run(const Diagnosis *d, DirAcc *a, const Proc *p, bool accel)
+static int fold_run(const Model *d, DirAcc *a, const Proc *p, bool accel)
 {
 	Judged j = { 0 };
 	diag_judge_run(d, p, a->path, accel, &j);
@@ -339,7 +267,7 @@ static int fold_run(const Diagnosis *d, DirAcc *a, const Proc *p, bool accel)
 
 /* P, a scanner that ended, loaded a backend file again in a directory
  * probed before it: the latest such scanner per file name. */
-static int note_reprobes(Reprobe *rp, size_t *n, size_t max, const Diagnosis *d, const Proc *p,
+static int note_reprobes(Reprobe *rp, size_t *n, size_t max, const Fold *f, const Model *d, const Proc *p,
 			 bool borrow)
 {
 	for (size_t k = 0; p->is_scanner && k < p->n_opens; k++) {
@@ -350,7 +278,7 @@ static int note_reprobes(Reprobe *rp, size_t *n, size_t max, const Diagnosis *d,
 		bool scanned = false;
 		for (char **s = p->scans; s && *s && !scanned; s++)
 			scanned = !strcmp(*s, dir);
-		const DirAcc *a = scanned ? dir_find(d, dir) : NULL;
+		const DirAcc *a = scanned ? dir_find(f, dir) : NULL;
 		const char *lib = diag_base_name(o->path);
 		if (!a || !a->probed || a->first_probe >= p->exec_seq || !diag_loaded_evidence(d, p, o->path))
 			continue;
@@ -377,7 +305,7 @@ static int note_reprobes(Reprobe *rp, size_t *n, size_t max, const Diagnosis *d,
 	return 0;
 }
 
-int diag_reduce(Diagnosis *d, Proc *p)
+int fold_reduce(Fold *f, const Model *d, const Proc *p)
 {
 	char root[PATH_MAX];
 	bool have_root = d->have_policy && diag_library_root(d, root, sizeof(root));
@@ -386,8 +314,8 @@ int diag_reduce(Diagnosis *d, Proc *p)
 	json_object_object_foreach(dirs, path, unused)
 	{
 		(void)unused;
-		DirAcc *a = dir_get(d, path);
-		if (!a || (r = fold_run(d, a, p, accelerator_dir(d, dir_name(have_root ? root : NULL, path),
+		DirAcc *a = dir_get(f, path);
+		if (!a || (r = fold_run(d, a, p, accelerator_dir(f, d, dir_name(have_root ? root : NULL, path),
 								   path))) < 0) {
 			r = r < 0 ? r : -ENOMEM;
 			break;
@@ -395,25 +323,22 @@ int diag_reduce(Diagnosis *d, Proc *p)
 	}
 	json_object_put(dirs);
 	if (r >= 0 && d->have_policy)
-		r = note_reprobes(d->reprobes, &d->n_reprobes, REPROBES_MAX, d, p, false);
-	if (p->opens_truncated && d->n_truncated < TRUNCATED_PIDS_MAX)
-		d->truncated_pids[d->n_truncated++] = p->pid;
+		r = note_reprobes(f->reprobes, &f->n_reprobes, REPROBES_MAX, f, d, p, false);
 	if (r >= 0 && p->exec_seen) {
-		if (!d->done && !(d->done = calloc(PROCS_KEEP + 1, sizeof(*d->done))))
+		if (!f->done && !(f->done = calloc(PROCS_KEEP + 1, sizeof(*f->done))))
 			r = -ENOMEM;
 		if (r >= 0) {
-			d->done[d->n_done] = (ReportProcess){ 0 };	/* may hold a moved entry's copy */
-			r = diag_fill_process(p, &d->done[d->n_done++]);
+			f->done[f->n_done] = (ReportProcess){ 0 };	/* may hold a moved entry's copy */
+			r = diag_fill_process(p, &f->done[f->n_done++]);
 		}
-		if (d->n_done > PROCS_KEEP) {
-			report_process_done(&d->done[PROCS_HEAD]);
-			d->n_done--;
-			memmove(&d->done[PROCS_HEAD], &d->done[PROCS_HEAD + 1],
-				(d->n_done - PROCS_HEAD) * sizeof(*d->done));
-			d->done_omitted++;
+		if (f->n_done > PROCS_KEEP) {
+			report_process_done(&f->done[PROCS_HEAD]);
+			f->n_done--;
+			memmove(&f->done[PROCS_HEAD], &f->done[PROCS_HEAD + 1],
+				(f->n_done - PROCS_HEAD) * sizeof(*f->done));
+			f->done_omitted++;
 		}
 	}
-	diag_forget(d, p);
 	return r;
 }
 
@@ -437,7 +362,7 @@ static DirAcc *dir_copy(const DirAcc *from, const char *path)
 	a->lib_seq = calloc(from->n_libs + 1, sizeof(*a->lib_seq));
 	a->evidence = calloc(EVIDENCE_MAX, sizeof(*a->evidence));
 	if (!a->libs || !a->lib_seq || !a->evidence) {
-		diag_dir_free(a);
+		dir_free(a);
 		return NULL;
 	}
 	for (size_t i = 0; i < from->n_libs; i++) {
@@ -485,7 +410,7 @@ static bool join2(char *out, size_t size, const char *a, const char *b)
 /* The directories of the report (contract: expected ones, existing
  * candidates, and every directory a scanner was pointed at or opened a
  * backend in), as keys of SET. */
-static int collect_dirs(const Diagnosis *d, const char *root, json_object *set)
+static int collect_dirs(const Fold *f, const Model *d, const char *root, json_object *set)
 {
 	char p[PATH_MAX];
 	int r = 0;
@@ -505,14 +430,14 @@ static int collect_dirs(const Diagnosis *d, const char *root, json_object *set)
 	}
 	/* every directory a scanner was pointed at; with "scanner any", one
 	 * it opened a backend library in */
-	for (size_t i = 0; r >= 0 && i < d->n_dirs; i++)
-		if (d->dirs[i]->shown)
-			r = add_path(set, d->dirs[i]->path);
+	for (size_t i = 0; r >= 0 && i < f->n_dirs; i++)
+		if (f->dirs[i]->shown)
+			r = add_path(set, f->dirs[i]->path);
 	return r < 0 ? -ENOMEM : 0;
 }
 
 /* LIVE: directory -> array of the live processes that run on it. */
-static json_object *live_runs(const Diagnosis *d)
+static json_object *live_runs(const Model *d)
 {
 	json_object *live = json_object_new_object();
 	for (size_t i = 0; live && i < d->n_procs; i++) {
@@ -533,7 +458,7 @@ static json_object *live_runs(const Diagnosis *d)
 }
 
 /* A directory's verdict into RD, moving A's parts. */
-static void acc_to_dir(const Diagnosis *d, DirAcc *a, const char *name, const Reprobe *rp, size_t n_rp,
+static void acc_to_dir(const Model *d, DirAcc *a, const char *name, const Reprobe *rp, size_t n_rp,
 		       ReportDirectory *rd)
 {
 	Judged j = { 0 };
@@ -592,7 +517,7 @@ static void acc_to_dir(const Diagnosis *d, DirAcc *a, const char *name, const Re
 	rd->evidence_omitted = j.n_uncited;
 }
 
-int diag_directories(const Diagnosis *d, Report *r)
+int fold_directories(const Fold *f, const Model *d, Report *r)
 {
 	if (!d->have_policy || (d->policy.server_name && !d->server))
 		return 0;
@@ -602,11 +527,11 @@ int diag_directories(const Diagnosis *d, Report *r)
 	_cleanup_(json_object_putp) json_object *set = json_object_new_object();
 	/* the live scanners' re-probes join the folded ones */
 	Reprobe rp[REPROBES_MAX];
-	size_t n_rp = d->n_reprobes;
-	memcpy(rp, d->reprobes, n_rp * sizeof(*rp));
+	size_t n_rp = f->n_reprobes;
+	memcpy(rp, f->reprobes, n_rp * sizeof(*rp));
 	for (size_t i = 0; i < d->n_procs; i++)
-		(void)note_reprobes(rp, &n_rp, REPROBES_MAX, d, d->procs[i], true);
-	if (!live || !set || collect_dirs(d, have_root ? root : NULL, set) < 0)
+		(void)note_reprobes(rp, &n_rp, REPROBES_MAX, f, d, d->procs[i], true);
+	if (!live || !set || collect_dirs(f, d, have_root ? root : NULL, set) < 0)
 		return -ENOMEM;
 	size_t n = (size_t)json_object_object_length(set), k = 0;
 	_cleanup_free_ Dir *dirs = calloc(n ? n : 1, sizeof(*dirs));
@@ -621,11 +546,11 @@ int diag_directories(const Diagnosis *d, Report *r)
 	}
 	qsort(dirs, n, sizeof(*dirs), dir_cmp);
 	for (size_t i = 0; i < n; i++) {
-		DirAcc *a = dir_copy(dir_find(d, dirs[i].path), dirs[i].path);
+		DirAcc *a = dir_copy(dir_find(f, dirs[i].path), dirs[i].path);
 		if (!a)
 			return -ENOMEM;
 		json_object *procs;
-		bool accel = accelerator_dir(d, dirs[i].name, dirs[i].path);
+		bool accel = accelerator_dir(f, d, dirs[i].name, dirs[i].path);
 		if (json_object_object_get_ex(live, dirs[i].path, &procs))
 			for (size_t k2 = 0; k2 < jlen(procs); k2++) {
 				const Proc *p = d->procs[json_object_get_int64(json_object_array_get_idx(procs, k2))];
@@ -635,8 +560,25 @@ int diag_directories(const Diagnosis *d, Report *r)
 		rd->name = strdup(dirs[i].name);
 		rd->path = strdup(dirs[i].path);
 		acc_to_dir(d, a, dirs[i].name, rp, n_rp, rd);
-		diag_dir_free(a);
+		dir_free(a);
 	}
 	diag_apply_kept(d, r);
 	return 0;
+}
+
+void fold_done(Fold *f)
+{
+	for (size_t i = 0; i < f->n_done; i++)
+		report_process_done(&f->done[i]);
+	free(f->done);
+	for (size_t i = 0; i < f->n_dirs; i++)
+		dir_free(f->dirs[i]);
+	free(f->dirs);
+	for (size_t i = 0; i < f->n_reprobes; i++) {
+		free(f->reprobes[i].lib);
+		free(f->reprobes[i].exe);
+	}
+	json_object_put(f->dir_index);
+	json_object_put(f->accel_dirs);
+	*f = (Fold){ 0 };
 }

@@ -5,26 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diagnose/model.h"
-
-int diag_on_inject(Diagnosis *d, json_object *ev)
-{
-	/* a scanner's verdict cites the shim that went into it */
-	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
-	const char *status = jstr(ev, "status"), *why = jstr(ev, "why");
-	if (p && !p->inject_seq && status && !strcmp(status, "done") && why && jnum(ev, "seq", 0) > 0) {
-		p->inject_seq = (uint64_t)jnum(ev, "seq", 0);
-		if (!(p->inject_why = strdup(why)))
-			return -ENOMEM;
-	}
-	if (!d->injects && !(d->injects = json_object_new_array()))
-		return -ENOMEM;
-	if (json_object_array_length(d->injects) >= INJECTS_KEEP_MAX) {
-		d->injects_dropped++;
-		return 0;
-	}
-	return json_object_array_add(d->injects, json_object_get(ev)) < 0 ? -ENOMEM : 0;
-}
+#include "diagnose/evidence.h"
 
 static char *dup_or_null(json_object *ev, const char *key)
 {
@@ -32,7 +13,7 @@ static char *dup_or_null(json_object *ev, const char *key)
 	return s ? strdup(s) : NULL;
 }
 
-int diag_injections(const Diagnosis *d, Report *r)
+int diag_injections(const Model *d, Report *r)
 {
 	size_t n = jlen(d->injects);
 	if (!n)
@@ -57,7 +38,7 @@ int diag_injections(const Diagnosis *d, Report *r)
 }
 
 /* Is there a "done" injection of SONAME? */
-static bool injected(const Diagnosis *d, const char *soname)
+static bool injected(const Model *d, const char *soname)
 {
 	for (size_t i = 0; i < jlen(d->injects); i++) {
 		json_object *ev = json_object_array_get_idx(d->injects, i);
@@ -68,14 +49,14 @@ static bool injected(const Diagnosis *d, const char *soname)
 	return false;
 }
 
-int diag_inject_notes(const Diagnosis *d, Report *r)
+int diag_inject_notes(const Model *d, Report *r)
 {
 	json_object *cfg = NULL, *disabled = NULL;
 	if (d->header)
 		json_object_object_get_ex(d->header, "inject", &cfg);
 	json_object *shims = jarray(cfg, "shims");
 	if (!jlen(shims))
-		return diag_add_note(r, "no shim configured: nothing injected");
+		return report_add_note(r, "no shim configured: nothing injected");
 	bool off = json_object_object_get_ex(cfg, "disabled", &disabled) &&
 		   json_object_get_boolean(disabled);
 	const char *method = jstr(cfg, "method");
@@ -86,16 +67,16 @@ int diag_inject_notes(const Diagnosis *d, Report *r)
 		if (!lib || !path)
 			continue;
 		if (off)
-			rc = diag_add_note(r, "--no-inject: shim %s for %s was not injected", path, lib);
+			rc = report_add_note(r, "--no-inject: shim %s for %s was not injected", path, lib);
 		else if (!injected(d, lib))
-			rc = diag_add_note(r, "shim %s for %s (%s) was injected nowhere: %s", path, lib,
+			rc = report_add_note(r, "shim %s for %s (%s) was injected nowhere: %s", path, lib,
 					   method ? method : "?",
 					   method && !strcmp(method, "preload")
 						   ? "no scanner started"
 						   : "no scanner opened a file of that name");
 	}
 	if (rc >= 0 && d->injects_dropped)
-		rc = diag_add_note(r, "%zu more inject events than the %d the report lists",
+		rc = report_add_note(r, "%zu more inject events than the %d the report lists",
 				   d->injects_dropped, INJECTS_KEEP_MAX);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* Building the diagnosis's model from trace events (see diagnose.h). */
+/* The model built from trace events, one at a time (see model.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -6,48 +6,10 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "diagnose/model.h"
-#include "observe/observe.h"
-
-int strv_push(char ***v, const char *s)
-{
-	size_t n = strv_len(*v);
-	char **nv = realloc(*v, (n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[n] = strdup(s)))
-		return -ENOMEM;
-	nv[n + 1] = NULL;
-	return 0;
-}
-
-size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-	while (v && v[n])
-		n++;
-	return n;
-}
-
-void strv_free_all(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
 
 #define str jstr
-
-int strv_push_all(char ***v, json_object *arr)
-{
-	for (size_t i = 0; i < jlen(arr); i++) {
-		const char *s = jstr_at(arr, i);
-		if (s && strv_push(v, s) < 0)
-			return -ENOMEM;
-	}
-	return 0;
-}
 
 /* The trace's "result": a number, or an errno name. */
 static char *result_text(json_object *ev, bool *ok)
@@ -65,21 +27,16 @@ static char *result_text(json_object *ev, bool *ok)
 	return json_object_is_type(v, json_type_string) ? strdup(json_object_get_string(v)) : NULL;
 }
 
-int diagnosis_new(Diagnosis **ret)
+int model_init(Model *m, const ModelHooks *hooks, void *hooks_data)
 {
-	Diagnosis *d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->by_pid = json_object_new_object();
-	d->elf = json_object_new_object();
-	d->dir_index = json_object_new_object();
-	d->accel_dirs = json_object_new_object();
-	d->rx = diag_regexes_new();
-	if (!d->by_pid || !d->elf || !d->dir_index || !d->accel_dirs || !d->rx) {
-		diagnosis_free(d);
+	*m = (Model){ .hooks = hooks, .hooks_data = hooks_data };
+	m->by_pid = json_object_new_object();
+	m->elf = json_object_new_object();
+	m->rx = diag_regexes_new();
+	if (!m->by_pid || !m->elf || !m->rx) {
+		model_done(m);
 		return -ENOMEM;
 	}
-	*ret = d;
 	return 0;
 }
 
@@ -110,70 +67,41 @@ static void proc_free(Proc *p)
 	free(p);
 }
 
-Diagnosis *diagnosis_free(Diagnosis *d)
+void model_done(Model *m)
 {
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i < d->n_procs; i++)
-		proc_free(d->procs[i]);
-	free(d->procs);
-	for (size_t i = 0; i < d->n_done; i++)
-		report_process_done(&d->done[i]);
-	free(d->done);
-	for (size_t i = 0; i < d->n_dirs; i++)
-		diag_dir_free(d->dirs[i]);
-	free(d->dirs);
-	for (size_t i = 0; i < d->n_reprobes; i++) {
-		free(d->reprobes[i].lib);
-		free(d->reprobes[i].exe);
-	}
-	json_object_put(d->dir_index);
-	json_object_put(d->accel_dirs);
-	free(d->scanner_version);
-	report_exit_done(&d->command_exit);
-	report_evidence_done(&d->kept_ev);
-	diag_regexes_free(d->rx);
-	json_object_put(d->by_pid);
-	json_object_put(d->elf);
-	json_object_put(d->listing);
-	json_object_put(d->header);
-	json_object_put(d->injects);
-	policy_done(&d->policy);
-	free(d->policy_error);
-	strv_free_all(d->command);
-	free(d);
-	return NULL;
+	for (size_t i = 0; i < m->n_procs; i++)
+		proc_free(m->procs[i]);
+	free(m->procs);
+	free(m->scanner_version);
+	report_exit_done(&m->command_exit);
+	report_evidence_done(&m->kept_ev);
+	diag_regexes_free(m->rx);
+	json_object_put(m->by_pid);
+	json_object_put(m->elf);
+	json_object_put(m->listing);
+	json_object_put(m->header);
+	json_object_put(m->injects);
+	policy_done(&m->policy);
+	free(m->policy_error);
+	strv_free_all(m->command);
+	*m = (Model){ 0 };
 }
 
-int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_size)
+int model_use_policy(Model *m, const char *path, char *err, size_t err_size)
 {
-	policy_done(&d->policy);
-	diag_regexes_reset(d->rx);
-	int r = policy_load_file(path, &d->policy, err, err_size);
-	d->have_policy = r >= 0;
-	d->policy_overridden = r >= 0;
+	policy_done(&m->policy);
+	diag_regexes_reset(m->rx);
+	int r = policy_load_file(path, &m->policy, err, err_size);
+	m->have_policy = r >= 0;
+	m->policy_overridden = r >= 0;
 	return r;
 }
 
-Proc *diag_proc(const Diagnosis *d, pid_t pid)
-{
-	char key[16];
-	json_object *v;
-	snprintf(key, sizeof(key), "%d", (int)pid);
-	if (!json_object_object_get_ex(d->by_pid, key, &v))
-		return NULL;
-	return d->procs[json_object_get_int64(v)];
-}
-
-const char *diag_env(const Proc *p, const char *name)
-{
-	return p ? str(p->env, name) : NULL;
-}
-
-static void set_slot(Diagnosis *d, const Proc *p);
+static void set_slot(Model *d, const Proc *p);
+static int model_end(Model *d, Proc *p);
 
 /* A new process record for PID (a pid reused after an exit gets a new one). */
-static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
+static Proc *new_proc(Model *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
 	if (d->n_procs == d->cap_procs) {
 		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
@@ -192,21 +120,21 @@ static Proc *new_proc(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 	p->first_seq = d->last_seq;
 	Proc *old = diag_proc(d, pid);
 	if (old && old != d->server)
-		diag_reduce(d, old);	/* a process whose end never came */
+		(void)model_end(d, old);	/* a process whose end never came */
 	p->slot = d->n_procs;
 	d->procs[d->n_procs++] = p;
 	set_slot(d, p);
 	return p;
 }
 
-static void set_slot(Diagnosis *d, const Proc *p)
+static void set_slot(Model *d, const Proc *p)
 {
 	char key[16];
 	snprintf(key, sizeof(key), "%d", (int)p->pid);
 	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)p->slot));
 }
 
-void diag_forget(Diagnosis *d, Proc *p)
+static void forget(Model *d, Proc *p)
 {
 	char key[16];
 	snprintf(key, sizeof(key), "%d", (int)p->pid);
@@ -227,8 +155,19 @@ void diag_forget(Diagnosis *d, Proc *p)
 	proc_free(p);
 }
 
+/* P ended (or its pid was reused without an exit): the fold takes its
+ * contribution, then the model forgets it. */
+static int model_end(Model *d, Proc *p)
+{
+	int r = d->hooks->ended(d->hooks_data, d, p);
+	if (p->opens_truncated && d->n_truncated < TRUNCATED_PIDS_MAX)
+		d->truncated_pids[d->n_truncated++] = p->pid;
+	forget(d, p);
+	return r;
+}
+
 /* The live record of PID, created when the trace never announced it. */
-static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
+static Proc *proc_for(Model *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
 	Proc *p = diag_proc(d, pid);
 	if (p && !p->ended)
@@ -236,7 +175,7 @@ static Proc *proc_for(Diagnosis *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 	return new_proc(d, pid, ppid, t_ns);
 }
 
-static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+static int on_header(Model *d, json_object *ev, char *err, size_t err_size)
 {
 	const char *schema = str(ev, "schema");
 	if (!schema || strncmp(schema, "vgpu-run/trace/1", 16) != 0 ||
@@ -268,10 +207,10 @@ static int on_header(Diagnosis *d, json_object *ev, char *err, size_t err_size)
 static bool wanted_path(const char *path)
 {
 	const char *base = strrchr(path, '/');
-	return observe_is_library_name(base ? base + 1 : path) || strstr(path, "ggml") != NULL;
+	return path_is_library_name(base ? base + 1 : path) || strstr(path, "ggml") != NULL;
 }
 
-static int on_exec(Diagnosis *d, json_object *ev)
+static int on_exec(Model *d, json_object *ev)
 {
 	pid_t pid = (pid_t)jnum(ev, "pid", 0);
 	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
@@ -319,14 +258,14 @@ static int on_exec(Diagnosis *d, json_object *ev)
 		for (char *el = copy ? strtok_r(copy, ":", &save) : NULL; el; el = strtok_r(NULL, ":", &save)) {
 			if (!*el)
 				continue;
-			if (strv_push(&p->scans, el) < 0 || diag_dir_probed(d, el, p->exec_seq, true) < 0)
+			if (strv_push(&p->scans, el) < 0 || d->hooks->probed(d->hooks_data, el, p->exec_seq, true) < 0)
 				return -ENOMEM;
 		}
 	}
 	return 0;
 }
 
-static int on_syscall(Diagnosis *d, json_object *ev)
+static int on_syscall(Model *d, json_object *ev)
 {
 	const char *sc = str(ev, "syscall");
 	pid_t pid = (pid_t)jnum(ev, "pid", 0);
@@ -352,7 +291,7 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 		return -ENOMEM;
 	bool ok = false;
 	_cleanup_free_ char *res = result_text(ev, &ok);
-	int r = diag_note_backend_open(d, p, path, ok);
+	int r = d->hooks->backend_open(d->hooks_data, d, p, path, ok);
 	if (r < 0)
 		return r;
 	if (p->n_opens >= OPENS_KEEP_MAX) {
@@ -381,7 +320,23 @@ static int on_syscall(Diagnosis *d, json_object *ev)
 	return 0;
 }
 
-static int on_output(Diagnosis *d, json_object *ev)
+static void server_says(Model *d, const Proc *server, uint64_t seq, const char *text)
+{
+	char g[1024];
+	if (!d->scanner_version && diag_regex_line(d, d->policy.version_regex, text, g, sizeof(g)))
+		d->scanner_version = strdup(g);
+	if (!diag_regex_line(d, d->policy.kept_regex, text, g, sizeof(g)))
+		return;
+	size_t len = strlen(d->kept);
+	snprintf(d->kept + len, sizeof(d->kept) - len, "%s%s", len ? "," : "", g);
+	report_evidence_done(&d->kept_ev);
+	d->kept_ev = (ReportEvidence){
+		.seq = seq, .pid = server->pid, .event = strdup("output"),
+		.text = strndup(text, strcspn(text, "\n")),
+	};
+}
+
+static int on_output(Model *d, json_object *ev)
 {
 	const char *text = str(ev, "text");
 	Proc *p = proc_for(d, (pid_t)jnum(ev, "pid", 0), 0, (uint64_t)jnum(ev, "t_ns", 0));
@@ -390,7 +345,7 @@ static int on_output(Diagnosis *d, json_object *ev)
 	/* The server's word (its version, what it kept) is read as it comes:
 	 * it may speak weeks after its first OUTPUT_KEEP_MAX bytes. */
 	if (p == d->server && text)
-		diag_server_says(d, p, (uint64_t)jnum(ev, "seq", 0), text);
+		server_says(d, p, (uint64_t)jnum(ev, "seq", 0), text);
 	if (!text || p->output_bytes >= OUTPUT_KEEP_MAX)
 		return 0;
 	if (p->n_output == p->cap_output) {
@@ -418,7 +373,7 @@ static bool is_crash_signal(const char *sig)
 	return false;
 }
 
-static int on_signal(Diagnosis *d, json_object *ev)
+static int on_signal(Model *d, json_object *ev)
 {
 	const char *sig = str(ev, "signal");
 	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
@@ -429,7 +384,7 @@ static int on_signal(Diagnosis *d, json_object *ev)
 	return 0;
 }
 
-static int on_fork(Diagnosis *d, json_object *ev)
+static int on_fork(Model *d, json_object *ev)
 {
 	const char *kind = str(ev, "kind");
 	if (kind && !strcmp(kind, "thread"))
@@ -440,7 +395,7 @@ static int on_fork(Diagnosis *d, json_object *ev)
 		       : -ENOMEM;
 }
 
-static int on_exit_event(Diagnosis *d, json_object *ev)
+static int on_exit_event(Model *d, json_object *ev)
 {
 	pid_t pid = (pid_t)jnum(ev, "pid", 0);
 	Proc *p = diag_proc(d, pid);
@@ -460,10 +415,10 @@ static int on_exit_event(Diagnosis *d, json_object *ev)
 		diag_fill_exit(p, &d->command_exit);	/* vgpu-run's own end */
 	/* Its runs are judged now, once; then it is forgotten.  The server
 	 * stays: the report's environment and root are its. */
-	return p == d->server ? 0 : diag_reduce(d, p);
+	return p == d->server ? 0 : model_end(d, p);
 }
 
-static int on_observe(Diagnosis *d, json_object *ev)
+static int on_observe(Model *d, json_object *ev)
 {
 	const char *what = str(ev, "what");
 	if (!what)
@@ -490,7 +445,7 @@ static int on_observe(Diagnosis *d, json_object *ev)
 	return 0;
 }
 
-static int on_stats(Diagnosis *d, json_object *ev)
+static int on_stats(Model *d, json_object *ev)
 {
 	d->complete = true;
 	d->stops = (uint64_t)jnum(ev, "stops", 0);
@@ -502,7 +457,7 @@ static int on_stats(Diagnosis *d, json_object *ev)
 	return 0;
 }
 
-static int on_truncated(Diagnosis *d, json_object *ev)
+static int on_truncated(Model *d, json_object *ev)
 {
 	d->cut_seq = (uint64_t)jnum(ev, "seq", 0);
 	d->cut_limit = (uint64_t)jnum(ev, "limit", 0);
@@ -512,7 +467,7 @@ static int on_truncated(Diagnosis *d, json_object *ev)
 #define STACK_TEXT_FRAMES 8	/* frames named in evidence */
 
 /* A backtrace taken at a crash is evidence for scanner-crashed. */
-static int on_stack(Diagnosis *d, json_object *ev)
+static int on_stack(Model *d, json_object *ev)
 {
 	const char *why = str(ev, "why");
 	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
@@ -531,17 +486,36 @@ static int on_stack(Diagnosis *d, json_object *ev)
 	return p->crash_stack ? 0 : -ENOMEM;
 }
 
+static int on_inject(Model *d, json_object *ev)
+{
+	/* a scanner's verdict cites the shim that went into it */
+	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	const char *status = jstr(ev, "status"), *why = jstr(ev, "why");
+	if (p && !p->inject_seq && status && !strcmp(status, "done") && why && jnum(ev, "seq", 0) > 0) {
+		p->inject_seq = (uint64_t)jnum(ev, "seq", 0);
+		if (!(p->inject_why = strdup(why)))
+			return -ENOMEM;
+	}
+	if (!d->injects && !(d->injects = json_object_new_array()))
+		return -ENOMEM;
+	if (json_object_array_length(d->injects) >= INJECTS_KEEP_MAX) {
+		d->injects_dropped++;
+		return 0;
+	}
+	return json_object_array_add(d->injects, json_object_get(ev)) < 0 ? -ENOMEM : 0;
+}
+
 static const struct {
 	const char *event;
-	int (*fn)(Diagnosis *d, json_object *ev);
+	int (*fn)(Model *d, json_object *ev);
 } handlers[] = {
 	{ "exec", on_exec },	 { "syscall", on_syscall }, { "output", on_output },
 	{ "signal", on_signal }, { "fork", on_fork },	    { "exit", on_exit_event },
 	{ "observe", on_observe }, { "stats", on_stats },	    { "stack", on_stack },
-	{ "truncated", on_truncated }, { "inject", diag_on_inject },
+	{ "truncated", on_truncated }, { "inject", on_inject },
 };
 
-int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
+int model_feed(Model *d, json_object *ev, char *err, size_t err_size)
 {
 	const char *event = str(ev, "event");
 	if (!event)

@@ -11,34 +11,11 @@
 #include <strings.h>
 
 #include "base/cleanup.h"
-#include "diagnose/loader.h"
 #include "base/path.h"
+#include "diagnose/loader.h"
+#include "diagnose/verdict.h"
 
 
-const char *diag_base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
-
-/* Does the policy call the file named NAME a backend library? */
-bool diag_is_backend(const Diagnosis *d, const char *name)
-{
-	if (!name || !d->policy.backend_glob || fnmatch(d->policy.backend_glob, name, 0))
-		return false;
-	for (size_t i = 0; i < d->policy.n_not_backend; i++)
-		if (!fnmatch(d->policy.not_backend[i], name, 0))
-			return false;
-	return true;
-}
-
-/* Is FILE directly inside DIR? */
-bool diag_in_dir(const char *file, const char *dir)
-{
-	size_t n = strlen(dir);
-	return !strncmp(file, dir, n) && file[n] == '/' && !strchr(file + n + 1, '/');
-}
 
 void diag_cite(Judged *j, uint64_t seq)
 {
@@ -57,50 +34,9 @@ void diag_set(Judged *j, const char *verdict, const char *reason)
 	j->reason = reason;
 }
 
-/* The library root: the policy's exe-relative or absolute directory. */
-bool diag_library_root(const Diagnosis *d, char *out, size_t size)
-{
-	const char *lr = d->policy.library_root;
-	const Proc *server = d->server;
-	if (!lr)
-		return false;
-	if (*lr == '/')
-		return path_normalize(lr, out, size) >= 0;
-	if (strncmp(lr, "exe:", 4) || !server || !server->exe)
-		return false;
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", server->exe);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	return path_join(dir, lr + 4, out, size) >= 0;
-}
-
-/* The listing entry named NAME (a subdirectory of the root), or NULL. */
-json_object *diag_listing_entry(const Diagnosis *d, const char *name)
-{
-	json_object *entries = jarray(d->listing, "entries");
-	for (size_t i = 0; i < jlen(entries); i++) {
-		json_object *e = json_object_array_get_idx(entries, i);
-		if (jstr(e, "name") && !strcmp(jstr(e, "name"), name))
-			return e;
-	}
-	return NULL;
-}
-
-/* Does the listing entry hold a file matching GLOB? */
-bool diag_entry_has(json_object *e, const char *glob)
-{
-	json_object *files = jarray(e, "files");
-	for (size_t i = 0; glob && i < jlen(files); i++)
-		if (jstr_at(files, i) && !fnmatch(glob, jstr_at(files, i), 0))
-			return true;
-	return false;
-}
-
 /* Was LIB still mapped when P ended, or named by the policy's "loaded"
  * line in P's output?  Returns the evidence seq (or 1 for mappings). */
-uint64_t diag_loaded_evidence(const Diagnosis *d, const Proc *p, const char *lib)
+uint64_t diag_loaded_evidence(const Model *d, const Proc *p, const char *lib)
 {
 	for (size_t i = 0; i < p->n_output; i++) {
 		char g[PATH_MAX];
@@ -125,7 +61,7 @@ static bool in_window(const Window *w, uint64_t seq)
 	return seq >= w->from && seq < w->to;
 }
 
-static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint64_t first)
+static Window window_of(const Model *d, const Proc *p, const char *dir, uint64_t first)
 {
 	Window w = { first, UINT64_MAX };
 	for (size_t i = 0; i < p->n_opens; i++) {
@@ -140,7 +76,7 @@ static Window window_of(const Diagnosis *d, const Proc *p, const char *dir, uint
 
 /* The scanner crashed, or was killed past the probe timeout, while it was
  * on this directory (window W). */
-static bool judge_process_end(const Diagnosis *d, const Proc *p, const Window *w, Judged *j)
+static bool judge_process_end(const Model *d, const Proc *p, const Window *w, Judged *j)
 {
 	/* A crash signal that was handled and survived is no crash: it
 	 * counts when the process then died of it or exited (Go's runtime
@@ -176,7 +112,7 @@ static bool judge_process_end(const Diagnosis *d, const Proc *p, const Window *w
 	return false;
 }
 
-static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, Judged *j)
+static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judged *j)
 {
 	json_object *elf;
 	json_object_object_get_ex(d->elf, o->path, &elf);
@@ -234,7 +170,7 @@ static void judge_not_loaded(const Diagnosis *d, const Proc *p, const Open *o, J
 }
 
 /* One scanner run P of directory DIR. */
-void diag_judge_run(const Diagnosis *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
+void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
 {
 	/* FIRST: any backend open here; LIB: the judged library (the first
 	 * accelerator opened, or for a CPU directory the variant that stayed
@@ -338,7 +274,7 @@ static bool env_true(const char *v)
 	return true;
 }
 
-static bool judge_filters(const Diagnosis *d, const char *name, Judged *j)
+static bool judge_filters(const Model *d, const char *name, Judged *j)
 {
 	const Proc *server = d->server;
 	for (size_t i = 0; i < d->policy.n_filters; i++) {
@@ -367,7 +303,7 @@ static bool judge_filters(const Diagnosis *d, const char *name, Judged *j)
 }
 
 /* A directory no scanner ran on: why not. */
-void diag_judge_unscanned(const Diagnosis *d, const char *name, const char *path, Judged *j)
+void diag_judge_unscanned(const Model *d, const char *name, const char *path, Judged *j)
 {
 	json_object *e = strcmp(name, ".") ? diag_listing_entry(d, name) : NULL;
 	uint64_t lseq = d->listing ? (uint64_t)json_object_get_int64(

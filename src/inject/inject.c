@@ -22,8 +22,8 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "observe/ldcache.h"
 #include "base/path.h"
+#include "observe/ldcache.h"
 
 /* Where glibc looks after LD_LIBRARY_PATH and the cache, on x86-64. */
 static const char *const default_dirs[] = {

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "inject/shim.h"
 #include "observe/ldcache.h"
 #include "policy/policy.h"
-#include "inject/shim.h"
 #include "tracer/tracer.h"
 
 typedef struct Injector Injector;

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "base/cleanup.h"
-#include "tracer/names.h"
 #include "base/path.h"
+#include "tracer/names.h"
 
 /* A set of paths: chained hash, grown by doubling. */
 typedef struct Seen {
@@ -153,24 +153,12 @@ bool observe_wants_stack(Observer *o, const TracerEvent *ev, const char **why)
 		*why = "backend";
 		return observer_first(o, key) > 0;
 	}
-	if (s->is_error && observe_is_library_name(base)) {
+	if (s->is_error && path_is_library_name(base)) {
 		snprintf(key, sizeof(key), "lookup:%d:%s", (int)ev->pid, base);
 		*why = "lookup";
 		return observer_first(o, key) > 0;
 	}
 	return false;
-}
-
-bool observe_is_library_name(const char *name)
-{
-	const char *so = strstr(name, ".so");
-	if (!so)
-		return false;
-	/* ".so" at the end, or followed by a version: ".so.1", ".so.12.4" */
-	for (so += 3; *so; so++)
-		if (*so != '.' && (*so < '0' || *so > '9'))
-			return false;
-	return true;
 }
 
 int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, int *ret_error)
@@ -180,7 +168,7 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
 	    !s->has_result || s->is_error || strncmp(s->name, "open", 4) != 0)
 		return 0;
 	const char *base = strrchr(s->path, '/');
-	if (!observe_is_library_name(base ? base + 1 : s->path))
+	if (!path_is_library_name(base ? base + 1 : s->path))
 		return 0;
 	int r = add(o, s->path);
 	if (r <= 0)

@@ -7,9 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/json.h"
 #include "observe/elf-facts.h"
 #include "observe/ldcache.h"
-#include "base/json.h"
 #include "policy/policy.h"
 #include "tracer/tracer.h"
 
@@ -47,6 +47,3 @@ bool observer_seen(const Observer *o, const char *key);
  * directory, the first failed lookup of each library name per process.
  * Writes a one-word reason to WHY ("signal", "backend", "lookup"). */
 bool observe_wants_stack(Observer *o, const TracerEvent *ev, const char **why);
-
-/* Does NAME look like a shared library ("libx.so", "libx.so.1.2")? */
-bool observe_is_library_name(const char *name);

@@ -1,7 +1,11 @@
-/* Freeing a Report (see report.h).  Every renderer and reader shares this
- * one destructor, so a partly built report is always safe to drop. */
+/* Freeing a Report, and adding notes to it (see report.h).  Every renderer
+ * and reader shares this one destructor, so a partly built report is
+ * always safe to drop. */
 #include "report/report.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,4 +168,24 @@ void report_done(Report *r)
 	strv_free(r->notes);
 	/* a second call, or a reader reusing the struct, sees an empty report */
 	memset(r, 0, sizeof(*r));
+}
+
+int report_add_note(Report *r, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	size_t n = 0;
+	while (r->notes && r->notes[n])
+		n++;
+	char **nv = realloc(r->notes, (n + 2) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	r->notes = nv;
+	if (!(nv[n] = strdup(buf)))
+		return -ENOMEM;
+	nv[n + 1] = NULL;
+	return 0;
 }

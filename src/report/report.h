@@ -113,6 +113,8 @@ typedef struct Report {
 } Report;
 
 void report_done(Report *r);
+/* Append a note (printf-style) to R's notes; 0 or -ENOMEM. */
+__attribute__((format(printf, 2, 3))) int report_add_note(Report *r, const char *fmt, ...);
 /* Parts, for whoever builds or keeps them piecewise (the diagnosis). */
 void report_exit_done(ReportExit *e);
 void report_exit_copy(const ReportExit *from, ReportExit *to);

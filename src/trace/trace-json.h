@@ -4,11 +4,11 @@
 
 #include <stdint.h>
 
-#include "observe/elf-facts.h"
-#include "observe/ldcache.h"
-#include "inject/inject.h"
 #include "base/json.h"
 #include "base/latency.h"
+#include "inject/inject.h"
+#include "observe/elf-facts.h"
+#include "observe/ldcache.h"
 #include "tracer/tracer.h"
 
 #define TRACE_SCHEMA "vgpu-run/trace/1"

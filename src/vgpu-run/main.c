@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "vgpu-run/cli.h"
 #include "config.h"
-#include "policy/policy.h"
 #include "inject/shim.h"
+#include "policy/policy.h"
 #include "report/report-out.h"
+#include "vgpu-run/cli.h"
 #include "vgpu-run/run.h"
 #include "vgpu-run/selftest.h"
 #include "vgpu-run/signals.h"

@@ -15,18 +15,18 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "vgpu-run/command.h"
 #include "base/json.h"
 #include "base/latency.h"
+#include "base/walltime.h"
 #include "diagnose/diagnose.h"
 #include "inject/inject.h"
 #include "observe/observe.h"
 #include "report/report-out.h"
 #include "report/report-writer.h"
-#include "vgpu-run/signals.h"
 #include "trace/trace-json.h"
+#include "vgpu-run/command.h"
+#include "vgpu-run/signals.h"
 #include "vgpu-run/verbose.h"
-#include "base/walltime.h"
 
 /* Environment variables every exec event records: the loader's inputs.
  * The policy adds its own (record-env). */

@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "inject/shim.h"
 #include "policy/policy.h"
 #include "report/report.h"
-#include "inject/shim.h"
 #include "tracer/tracer.h"
 
 typedef struct RunConfig {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/path.h"
 #include "observe/elf-facts.h"
 #include "observe/ldcache.h"
 #include "observe/observe.h"
@@ -135,7 +136,7 @@ START_TEST(test_observe_library_names)
 		{ "hostname", false },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ck_assert_msg(observe_is_library_name(cases[i].name) == cases[i].lib, "%s",
+		ck_assert_msg(path_is_library_name(cases[i].name) == cases[i].lib, "%s",
 			      cases[i].name);
 }
 END_TEST

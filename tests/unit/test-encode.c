@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "base/json.h"
+#include "trace/trace-json.h"
 #include "tracer/names.h"
 #include "tracer/syscalls.h"
-#include "trace/trace-json.h"
 
 static const char *enc_string(JsonWriter *w, const char *s, size_t len)
 {

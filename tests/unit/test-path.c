@@ -6,8 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tracer/mem.h"
 #include "base/path.h"
+#include "tracer/mem.h"
 
 static const struct {
 	const char *in, *out;

@@ -1,0 +1,19 @@
+/* The diagnosis's fourth layer: what a report cites and states beside the
+ * verdicts, from the model: evidence records (evidence.c), the server's
+ * own "kept" word, and the injections (injections.c). */
+#pragma once
+
+#include "diagnose/model.h"
+#include "diagnose/verdict.h"
+#include "report/report.h"
+
+/* The evidence record of event SEQ, from the model; P (may be NULL) is
+ * where to look first. */
+void diag_evidence_for(const Model *d, const Proc *p, uint64_t seq, ReportEvidence *e);
+/* A directory that loaded but that the server did not keep (policy
+ * "kept") was dropped. */
+void diag_apply_kept(const Model *d, Report *r);
+/* The inject events, as the report lists them. */
+int diag_injections(const Model *d, Report *r);
+/* The note on what was (not) injected and why, from the header. */
+int diag_inject_notes(const Model *d, Report *r);
