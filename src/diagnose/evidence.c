@@ -1,6 +1,6 @@
 /* Evidence records, and the server's own word on what it kept (see
- * diagnose-internal.h): the parts of the verdicts that read events back
- * by seq or read the server's output. */
+ * evidence.h): the parts of the verdicts that read events back by seq or
+ * read the server's output. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Reconstructing the dynamic linker's search for one library from the
- * opens of the process that loaded it (see diagnose-loader.c). */
+ * opens of the process that loaded it (see loader.c). */
 #pragma once
 
 #include <json-c/json.h>
