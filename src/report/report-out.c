@@ -56,7 +56,9 @@ static int write_to_fd(const char *buf, size_t len, int fd, bool sync)
 /* A FIFO with no reader fails (ENXIO) rather than blocking the tracer. */
 static int write_special(const char *buf, size_t len, const char *path)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* O_TRUNC: a regular file behind /dev/stdout gets this report alone,
+	 * as a shell's "> /dev/stdout" would; FIFOs and devices ignore it */
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
 	int flags = fcntl(fd, F_GETFL);
@@ -70,9 +72,12 @@ int report_write_buffer(const char *buf, size_t len, const char *path, bool sync
 	if (!strcmp(path, "-"))
 		return fwrite(buf, 1, len, stdout) != len || fflush(stdout) ? -EIO : 0;
 	/* -o /dev/null, a FIFO, a terminal: write in place. Renaming over
-	 * them would replace a device node with a regular file. */
+	 * them would replace a device node with a regular file.  A path that
+	 * is still a symlink here is one report_target_resolve() stopped at:
+	 * a /proc link to an open file (/dev/stdout), written in place too;
+	 * renaming over it would replace the link. */
 	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+	if ((lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) || (stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
 		return write_special(buf, len, path);
 
 	/* Readers (systemd units, CI) never see half a report: write a

@@ -17,6 +17,8 @@ enum {
 	OPT_NO_INJECT,
 	OPT_DISCOVER_TIMEOUT,
 	OPT_KILL_AFTER,
+	OPT_REPORT_KEEP,
+	OPT_TRACE_PIECES,
 };
 
 const char cli_usage[] =
@@ -28,10 +30,15 @@ const char cli_usage[] =
 	"  -p, --policy=NAME|FILE  what a scanner is and what to watch (default: ollama;\n"
 	"                     a value with '/' is a file, see vgpu-run.policy(5))\n"
 	"  -o, --report=FILE  write the report to FILE ('-': stdout), atomically\n"
+	"      --report-keep=N  keep the previous N reports as FILE.1 ... FILE.N when\n"
+	"                     a run starts (default 1; 0: overwrite)\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
 	"      --trace-max=SIZE  stop the trace at SIZE bytes (K, M, G suffixes) with a\n"
 	"                     'truncated' line; the report still sees every event\n"
+	"      --trace-pieces=N  with --trace-max: rotate the trace through N files of\n"
+	"                     SIZE/N bytes (FILE, FILE.1 ... FILE.N-1), keeping the\n"
+	"                     most recent events (default 1: stop at SIZE)\n"
 	"      --discover-only  stop COMMAND (SIGTERM) once the policy says discovery\n"
 	"                     is over, write the report, exit 0 (124: time limit\n"
 	"                     passed, 125: report not written)\n"
@@ -69,6 +76,8 @@ static const struct option long_options[] = {
 	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
 	{ "trace", required_argument, NULL, 't' },
 	{ "trace-max", required_argument, NULL, OPT_TRACE_MAX },
+	{ "trace-pieces", required_argument, NULL, OPT_TRACE_PIECES },
+	{ "report-keep", required_argument, NULL, OPT_REPORT_KEEP },
 	{ "shim", required_argument, NULL, 's' },
 	{ "inject-method", required_argument, NULL, OPT_INJECT_METHOD },
 	{ "no-inject", no_argument, NULL, OPT_NO_INJECT },
@@ -113,6 +122,22 @@ static int parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* A whole number from MIN to MAX, digits only. */
+static int parse_count(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	char *end;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (errno || v < min || v > max)
+		return -ERANGE;
+	*ret = (unsigned)v;
+	return 0;
+}
+
 /* timeout(1)'s DURATION: "90", "1.5m", "2h", "0.5d" -> ns.  Seconds when
  * there is no suffix; 0 is allowed (the caller says what it means). */
 static int parse_duration(const char *s, uint64_t *ret)
@@ -145,7 +170,8 @@ static int parse_duration(const char *s, uint64_t *ret)
 
 int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 {
-	Options o = { .action = CLI_RUN, .policy = "ollama", .kill_after_ns = CLI_KILL_AFTER_DEFAULT_NS };
+	Options o = { .action = CLI_RUN, .policy = "ollama", .kill_after_ns = CLI_KILL_AFTER_DEFAULT_NS,
+		      .report_keep = 1, .trace_pieces = 1 };
 	bool timeout_given = false, kill_after_given = false;
 	int c;
 
@@ -219,6 +245,20 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				return -EINVAL;
 			}
 			break;
+		case OPT_TRACE_PIECES:
+			if (parse_count(optarg, 1, CLI_TRACE_PIECES_MAX, &o.trace_pieces) < 0) {
+				snprintf(err, err_size, "--trace-pieces must be a number from 1 to %d, not '%s'",
+					 CLI_TRACE_PIECES_MAX, optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_REPORT_KEEP:
+			if (parse_count(optarg, 0, CLI_REPORT_KEEP_MAX, &o.report_keep) < 0) {
+				snprintf(err, err_size, "--report-keep must be a number from 0 to %d, not '%s'",
+					 CLI_REPORT_KEEP_MAX, optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_DISCOVER_ONLY:
 			o.discover_only = true;
 			break;
@@ -267,6 +307,15 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 	if (!o.discover_only && (timeout_given || kill_after_given)) {
 		snprintf(err, err_size, "--%s needs --discover-only",
 			 timeout_given ? "discover-timeout" : "kill-after");
+		return -EINVAL;
+	}
+	if (o.trace_pieces > 1 && !o.trace_max) {
+		snprintf(err, err_size, "--trace-pieces needs --trace-max (the size of all pieces together)");
+		return -EINVAL;
+	}
+	if (o.trace_pieces > 1 && o.trace_max / o.trace_pieces < CLI_TRACE_PIECE_MIN) {
+		snprintf(err, err_size, "--trace-max=%" PRIu64 " leaves less than %d bytes for each of the %u "
+			 "pieces", o.trace_max, CLI_TRACE_PIECE_MIN, o.trace_pieces);
 		return -EINVAL;
 	}
 	if (o.action == CLI_RUN) {

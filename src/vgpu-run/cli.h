@@ -21,13 +21,19 @@ typedef enum CliFormat {
 
 #define CLI_SHIMS_MAX 4
 #define CLI_KILL_AFTER_DEFAULT_NS (10 * 1000000000ULL)
+#define CLI_REPORT_KEEP_MAX 100
+#define CLI_TRACE_PIECES_MAX 100
+/* A rotated piece holds the header, a state snapshot and some events. */
+#define CLI_TRACE_PIECE_MIN (1024 * 1024)
 
 typedef struct Options {
 	CliAction action;
 	const char *trace_path;	/* -t FILE, or NULL */
 	uint64_t trace_max;	/* --trace-max bytes; 0: no cap */
+	unsigned trace_pieces;	/* --trace-pieces: 1, the cap cuts; more, it rotates */
 	const char *policy;	/* -p NAME|FILE; default "ollama" */
 	const char *report_path;	/* -o FILE ("-": stdout), or NULL */
+	unsigned report_keep;	/* --report-keep: previous reports kept as FILE.N */
 	CliFormat format;
 	bool verbose;
 	bool quiet;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "inject/shim.h"
 #include "policy/policy.h"
+#include "report/report-file.h"
 #include "report/report-out.h"
 #include "vgpu-run/cli.h"
 #include "vgpu-run/run.h"
@@ -25,7 +26,7 @@
 
 /* The report: to -o's file, else to stderr for the person who ran us.
  * Returns -errno when there was none to write or -o's file failed. */
-static int write_report(const Options *o, RunOutcome *out)
+static int write_report(const Options *o, const char *target, RunOutcome *out)
 {
 	if (!out->have_report)
 		return -ENODATA;	/* run.c said why */
@@ -33,7 +34,7 @@ static int write_report(const Options *o, RunOutcome *out)
 			   : o->format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
 							  : report_format_for(o->report_path);
 	if (o->report_path) {
-		int r = report_write_file(&out->report, fmt, o->report_path);
+		int r = report_write_file(&out->report, fmt, target);
 		if (r < 0)
 			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", o->report_path,
 				strerror(-r));
@@ -153,6 +154,20 @@ static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char
 	return r;
 }
 
+static int prepare_report(const Options *o, ReportTarget *report, char *err, size_t err_size)
+{
+	int r = report_target_resolve(o->report_path, report);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot write the report '%s': %s", o->report_path, strerror(-r));
+		return r;
+	}
+	if (o->trace_path && strcmp(o->trace_path, "-") && report_same_file(report->path, o->trace_path)) {
+		snprintf(err, err_size, "the report and the trace are the same file '%s'", o->trace_path);
+		return -EINVAL;
+	}
+	return report_target_prepare(report, "report", o->report_keep, err, err_size);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], SELFTEST_PROBE_ARG) == 0)
@@ -190,6 +205,16 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
+	/* The report's file, checked now rather than after a long run; the
+	 * previous run's report is kept (a supervisor's restart must not
+	 * overwrite the report of the run that failed). */
+	ReportTarget report = { 0 };
+	bool to_file = o.report_path && strcmp(o.report_path, "-");
+	if (to_file && prepare_report(&o, &report, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
 	RunConfig cfg = {
 		.command = o.command,
 		.trace_path = o.trace_path,
@@ -200,7 +225,7 @@ int main(int argc, char **argv)
 		.discover_timeout_ns = o.discover_timeout_set ? o.discover_timeout_ns
 							      : discover_timeout_default(&policy),
 		.kill_after_ns = o.kill_after_ns,
-		.report_path = o.report_path,
+		.report_path = to_file ? report.path : o.report_path,
 		.report_format = o.format == CLI_FORMAT_JSON	 ? REPORT_FORMAT_JSON
 				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
 								: report_format_for(o.report_path),
@@ -217,7 +242,7 @@ int main(int argc, char **argv)
 	}
 	int written = -ENODATA;
 	if (out.result.launch_stage == TRACER_LAUNCH_OK)
-		written = write_report(&o, &out);
+		written = write_report(&o, to_file ? report.path : o.report_path, &out);
 	if (out.have_report)
 		report_done(&out.report);
 	policy_done(&policy);

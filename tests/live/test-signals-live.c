@@ -287,8 +287,23 @@ START_TEST(test_discover_only_with_unwritable_report_exits_125_with_one_line)
 		       env_path("TRACEE"), "fake-server", "discovered"),
 		  &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125, "status %#x: %s", r.status, r.err);
+	/* checked before the server starts */
 	ck_assert_str_eq(r.err, "vgpu-run: cannot write the report '/nonexistent-vgpu/dir/r.json': "
-				"No such file or directory\n");
+				"no file can be created in '/nonexistent-vgpu/dir': No such file or directory\n");
+	run_result_free(&r);
+
+	/* writable at the start, gone by the end: 125 too, after discovery */
+	char dir[600], report[700], script[1600];
+	snprintf(dir, sizeof(dir), "%s/signals-gone", env_path("TEST_WORKDIR"));
+	snprintf(report, sizeof(report), "%s/r.json", dir);
+	snprintf(script, sizeof(script), "rm -rf '%s'; exec '%s' fake-server discovered", dir, env_path("TRACEE"));
+	mkdir(dir, 0700);
+	run_plain(OPTS(env_path("VGPU_RUN"), "-q", "--discover-only", "-p", policy_any_server(), "-o", report,
+		       "--", "/bin/sh", "-c", script),
+		  &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125, "status %#x: %s", r.status, r.err);
+	ck_assert_msg(strstr(r.err, "vgpu-run: cannot write the report '") && strstr(r.err, "': No such file or directory\n"),
+		      "%s", r.err);
 	run_result_free(&r);
 }
 END_TEST

@@ -75,6 +75,13 @@ static const struct {
 	{ "--kill-after=5ms", "--kill-after must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '5ms'" },
 	{ "--discover-timeout=300000000000d", "--discover-timeout must be a duration (a number of seconds, or with an s, m, h or d suffix: 90s, 1.5m), not '300000000000d'" },
 	{ "--trace-max=17179869184G", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '17179869184G'" },
+	{ "--report-keep=x", "--report-keep must be a number from 0 to 100, not 'x'" },
+	{ "--report-keep=101", "--report-keep must be a number from 0 to 100, not '101'" },
+	{ "--report-keep=-1", "--report-keep must be a number from 0 to 100, not '-1'" },
+	{ "--report-keep= 1", "--report-keep must be a number from 0 to 100, not ' 1'" },
+	{ "--trace-pieces=0", "--trace-pieces must be a number from 1 to 100, not '0'" },
+	{ "--trace-pieces=4x", "--trace-pieces must be a number from 1 to 100, not '4x'" },
+	{ "--trace-pieces=99999999999999999999", "--trace-pieces must be a number from 1 to 100, not '99999999999999999999'" },
 };
 
 START_TEST(test_cli_rejects_bad_options_with_one_line)
@@ -100,6 +107,24 @@ START_TEST(test_cli_trace_max_sizes)
 		ck_assert_int_eq(cli_parse(3, ARGS(sizes[i].arg, "true"), &o, err, sizeof(err)), 0);
 		ck_assert_uint_eq(o.trace_max, sizes[i].bytes);
 	}
+}
+END_TEST
+
+START_TEST(test_cli_report_keep_and_trace_pieces)
+{
+	char err[160] = "";
+	Options o;
+	ck_assert_int_eq(cli_parse(2, ARGS("true"), &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.report_keep, 1);	/* the previous run's report is kept */
+	ck_assert_uint_eq(o.trace_pieces, 1);	/* --trace-max cuts */
+	ck_assert_int_eq(cli_parse(3, ARGS("--report-keep=0", "true"), &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.report_keep, 0);
+	ck_assert_int_eq(cli_parse(4, ARGS("--trace-max=64M", "--trace-pieces=8", "true"), &o, err, sizeof(err)), 0);
+	ck_assert_uint_eq(o.trace_pieces, 8);
+	ck_assert_int_eq(cli_parse(3, ARGS("--trace-pieces=2", "true"), &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "--trace-pieces needs --trace-max (the size of all pieces together)");
+	ck_assert_int_eq(cli_parse(4, ARGS("--trace-max=3M", "--trace-pieces=4", "true"), &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "--trace-max=3145728 leaves less than 1048576 bytes for each of the 4 pieces");
 }
 END_TEST
 
@@ -166,6 +191,7 @@ END_TEST
 START_TEST(test_cli_usage_names_every_option)
 {
 	static const char *const opts[] = { "--policy=NAME|FILE", "--report=FILE", "--format=text|json",
+					     "--report-keep=N", "--trace-pieces=N",
 					     "--trace=FILE", "--trace-max=SIZE", "--discover-only",
 					     "--discover-timeout=DURATION", "--kill-after=DURATION",
 					     "--shim=[SONAME=]PATH", "--inject-method=redirect|preload", "--no-inject", "--stack", "--verbose", "--quiet", "--self-test", "--help",
@@ -214,6 +240,7 @@ int main(void)
 	tcase_add_test(tc, test_cli_actions_and_missing_command);
 	tcase_add_test(tc, test_cli_shim_options);
 	tcase_add_test(tc, test_cli_discover_durations);
+	tcase_add_test(tc, test_cli_report_keep_and_trace_pieces);
 	tcase_add_test(tc, test_cli_usage_names_every_option);
 	tcase_add_test(tc, test_command_resolve_path_search);
 	suite_add_tcase(s, tc);
