@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,11 @@ static void drain(int out_fd, int err_fd, char **ret_out, char **ret_err)
 
 void run_plain(const char *const *argv, RunResult *ret)
 {
+	run_plain_usage(argv, ret, NULL);
+}
+
+void run_plain_usage(const char *const *argv, RunResult *ret, struct rusage *usage)
+{
 	int o[2], e[2];
 	memset(ret, 0, sizeof(*ret));
 	ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
@@ -70,7 +76,10 @@ void run_plain(const char *const *argv, RunResult *ret)
 	close(o[1]);
 	close(e[1]);
 	drain(o[0], e[0], &ret->out, &ret->err);
-	ck_assert_int_eq(waitpid(pid, &ret->status, 0), pid);
+	struct rusage ru;
+	ck_assert_int_eq(wait4(pid, &ret->status, 0, &ru), pid);
+	if (usage)
+		*usage = ru;
 }
 
 void temp_file(char *tmpl)

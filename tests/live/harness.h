@@ -30,6 +30,9 @@ void temp_file(char *tmpl);
 void run_traced(const char *const *argv, RunResult *ret);
 /* Run ARGV as is (vgpu-run with options, or the program untraced). */
 void run_plain(const char *const *argv, RunResult *ret);
+/* The same, with the child's resource usage (ru_maxrss: its peak RSS). */
+struct rusage;
+void run_plain_usage(const char *const *argv, RunResult *ret, struct rusage *usage);
 void run_result_free(RunResult *r);
 
 /* Run ARGV (a server under vgpu-run) with ENV added ("NAME=VALUE",

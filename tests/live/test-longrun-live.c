@@ -199,6 +199,9 @@ START_TEST(test_wrappers_give_the_direct_verdicts)
 }
 END_TEST
 
+/* faults.md 2026-12-01 #13: a trace cut mid-run was read as complete
+ * (definitive verdicts, no note); its offline form (a real trace cut at
+ * line 400) is test-faults-live.c:test_cut_trace_is_incomplete. */
 /* kill -9 of vgpu-run mid-run: the trace has no stats line; vgpu-report
  * reads it with complete false and a note saying where it ends. */
 START_TEST(test_killed_run_trace_is_incomplete)

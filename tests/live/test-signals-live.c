@@ -279,6 +279,9 @@ START_TEST(test_discover_only_without_discovery_exits_124_at_its_time_limit)
 }
 END_TEST
 
+/* faults.md 2026-12-01 #17: --discover-only exited 0 when the report could
+ * not be written; -o /dev/full is test-faults-live.c's
+ * test_discover_only_report_to_dev_full_exits_125. */
 START_TEST(test_discover_only_with_unwritable_report_exits_125_with_one_line)
 {
 	RunResult r;
