@@ -206,6 +206,10 @@ static int fill_notes(const Model *d, Report *r)
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
 		if (d->procs[i]->opens_truncated)
 			rc = note_truncated(r, d->procs[i]->pid);
+	if (rc >= 0 && d->elf_dropped)
+		rc = report_add_note(r, "the ELF facts of %zu more libraries were not kept (the diagnosis keeps "
+				 "those of the first %d): a verdict about them lacks their RUNPATH and NEEDED",
+				 d->elf_dropped, ELF_KEEP_MAX);
 	if (rc >= 0 && r->processes_omitted)
 		rc = report_add_note(r, "%zu processes that ended are not listed (the report keeps the first "
 				 "%d and the latest %d)",

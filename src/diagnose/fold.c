@@ -249,6 +249,8 @@ static int fold_run(const Model *d, DirAcc *a, const Proc *p, bool accel)
 	}
 	if (a->have_last && p->exec_seq < a->last_exec)
 		return 0;	/* a run that started earlier ended later */
+	if (a->have_last && !strcmp(j.reason, "not-reached"))
+		return 0;	/* one still going does not undo what an ended one said */
 	clear_last(a);
 	a->have_last = true;
 	a->last_exec = p->exec_seq;

@@ -418,13 +418,38 @@ static int on_exit_event(Model *d, json_object *ev)
 	return p == d->server ? 0 : model_end(d, p);
 }
 
+/* The facts the diagnosis reads of a library (the loader reconstruction,
+ * the bad-library and RUNPATH checks), once per file, at most
+ * ELF_KEEP_MAX files: a trace that names millions of libraries costs no
+ * more than this. */
+static const char *const elf_kept[] = {
+	"class", "machine", "type", "error", "runpath", "rpath", "needed", "ldcache",
+};
+
+static int keep_elf(Model *d, const char *path, json_object *ev)
+{
+	if (json_object_object_get_ex(d->elf, path, NULL))
+		return 0;	/* the first facts of a file stand */
+	if (json_object_object_length(d->elf) >= ELF_KEEP_MAX) {
+		d->elf_dropped++;
+		return 0;
+	}
+	json_object *facts = json_object_new_object(), *v;
+	if (!facts)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(elf_kept); i++)
+		if (json_object_object_get_ex(ev, elf_kept[i], &v))
+			json_object_object_add(facts, elf_kept[i], json_object_get(v));
+	return json_object_object_add(d->elf, path, facts) < 0 ? -ENOMEM : 0;
+}
+
 static int on_observe(Model *d, json_object *ev)
 {
 	const char *what = str(ev, "what");
 	if (!what)
 		return 0;
 	if (!strcmp(what, "elf") && str(ev, "path")) {
-		json_object_object_add(d->elf, str(ev, "path"), json_object_get(ev));
+		return keep_elf(d, str(ev, "path"), ev);
 	} else if (!strcmp(what, "listing")) {
 		/* A listing of another directory (the root of a wrapper's exe)
 		 * says nothing about the server's root. */

@@ -70,6 +70,7 @@ typedef struct Proc {
 } Proc;
 
 #define TRUNCATED_PIDS_MAX 16
+#define ELF_KEEP_MAX 4096	/* libraries whose ELF facts are kept */
 
 typedef struct DiagRegexes DiagRegexes;
 
@@ -105,7 +106,8 @@ struct Model {
 	char kept[4096];	/* the server's "kept" lists, comma-separated */
 	ReportEvidence kept_ev;	/* its last such line; seq 0: none */
 	DiagRegexes *rx;	/* the policy's regexes, compiled once */
-	json_object *elf;	/* path -> observe/elf event */
+	json_object *elf;	/* path -> the facts kept of its observe/elf event */
+	size_t elf_dropped;	/* libraries past ELF_KEEP_MAX */
 	json_object *listing;	/* the observe/listing event, or NULL */
 	bool complete;		/* the stats line, the trace's last, was read */
 	uint64_t stops, backtraces, backtrace_ns;

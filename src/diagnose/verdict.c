@@ -170,7 +170,7 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 }
 
 /* One scanner run P of directory DIR. */
-void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
+static void judge_run(const Model *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
 {
 	/* FIRST: any backend open here; LIB: the judged library (the first
 	 * accelerator opened, or for a CPU directory the variant that stayed
@@ -249,6 +249,26 @@ void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_d
 				return;
 			}
 	diag_set(j, "loaded", "loaded");
+}
+
+void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_dir, Judged *j)
+{
+	judge_run(d, p, dir, accel_dir, j);
+	/* A run still going where the trace ends (a rewrite while the server
+	 * runs, a trace cut by kill -9) has only its "loaded" to say: that a
+	 * backend is not open yet, or no longer mapped, says nothing yet. */
+	if (d->complete || p->ended || !strcmp(j->verdict, "loaded"))
+		return;
+	diag_set(j, "skipped", "not-reached");
+	snprintf(j->detail, sizeof(j->detail),
+		 "scanner %d was still running on %s where the trace ends (event %llu): no verdict yet",
+		 (int)p->pid, dir, (unsigned long long)d->last_seq);
+	j->n_cite = j->n_uncited = 0;
+	diag_cite(j, p->exec_seq);
+	if (j->have_lib) {
+		free(j->lib.outcome);
+		j->lib.outcome = NULL;
+	}
 }
 
 /* Trim spaces and quotes, as Ollama's envconfig does. */

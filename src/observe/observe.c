@@ -31,6 +31,11 @@ struct Observer {
 };
 
 #define LISTING_FILES_MAX 256	/* names kept per subdirectory */
+/* Libraries and backtrace sites remembered.  A server traced for weeks
+ * meets the same few hundred libraries again and again; past this many
+ * distinct ones (a hostile or runaway tracee) nothing more is recorded,
+ * so the observer's memory stays bounded (about 100 bytes apiece). */
+#define SEEN_MAX 65536
 
 static uint64_t fnv1a(const char *s)
 {
@@ -95,12 +100,14 @@ static int grow(Observer *o)
 	return 0;
 }
 
-/* 1 if PATH was added, 0 if it was there, -ENOMEM. */
+/* 1 if PATH was added, 0 if it was there (or the set is full), -ENOMEM. */
 static int add(Observer *o, const char *path)
 {
 	for (Seen *s = o->buckets[fnv1a(path) & (o->n_buckets - 1)]; s; s = s->next)
 		if (strcmp(s->path, path) == 0)
 			return 0;
+	if (o->count >= SEEN_MAX)
+		return 0;
 	if (o->count >= o->n_buckets * 2 && grow(o) < 0)
 		return -ENOMEM;
 	Seen *s = malloc(sizeof(*s));

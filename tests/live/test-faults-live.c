@@ -386,11 +386,8 @@ END_TEST
 
 /* faults.md #9: every distinct observe/elf event was kept whole (2M of
  * them: 6.45 GB).  50,000 libraries, none a backend: the report is
- * "no directories", and the ELF facts kept for it must be bounded.
- * STILL OPEN: the diagnosis keeps each event in Diagnosis.elf
- * (src/diagnose-model.c, on_observe), about 6.5 KiB apiece here (some
- * 330 MB), so this test fails; it runs only with VGPU_TEST_OPEN_FAULTS=1
- * until that is bounded. */
+ * "no directories", and the ELF facts kept for it are bounded (the
+ * facts the diagnosis reads, of the first ELF_KEEP_MAX files). */
 #define ELF_LIBS 50000
 
 START_TEST(test_elf_events_memory_bounded)
@@ -426,6 +423,15 @@ START_TEST(test_elf_events_memory_bounded)
 	ck_assert(get_bool(rep, "complete"));
 	ck_assert_int_eq(count_of(rep, "directories"), 0);
 	ck_assert_int_eq(count_of(rep, "processes"), 1);
+	/* what was not kept is said */
+	json_object *notes = NULL;
+	ck_assert(json_object_object_get_ex(rep, "notes", &notes));
+	bool said = false;
+	for (size_t i = 0; i < json_object_array_length(notes); i++)
+		said |= !strcmp(json_object_get_string(json_object_array_get_idx(notes, i)),
+				"the ELF facts of 45904 more libraries were not kept (the diagnosis keeps those "
+				"of the first 4096): a verdict about them lacks their RUNPATH and NEEDED");
+	ck_assert_msg(said, "no note on the ELF facts not kept: %s", json_object_get_string(notes));
 	json_object_put(rep);
 	unlink(trace);
 }
@@ -438,23 +444,22 @@ END_TEST
  * not reached; the whole trace still gives its verdicts. */
 #define CUT_AT 400
 
-START_TEST(test_cut_trace_is_incomplete)
+/* The JSON report of the first N lines of the recorded trace FULL. */
+static json_object *cut_report(const char *full, int n)
 {
-	char full[600], cut[600];
-	snprintf(full, sizeof(full), "%s/tests/data/traces/gpu-default.trace.jsonl", env_path("SOURCE_ROOT"));
+	char cut[600];
 	snprintf(cut, sizeof(cut), "%s/faults-cut.jsonl", env_path("TEST_WORKDIR"));
 	FILE *in = fopen(full, "re"), *out = fopen(cut, "we");
 	ck_assert(in && out);
 	char *line = NULL;
 	size_t cap = 0;
-	for (int n = 0; n < CUT_AT; n++) {
+	for (int i = 0; i < n; i++) {
 		ck_assert_int_gt(getline(&line, &cap, in), 0);
 		fputs(line, out);
 	}
 	free(line);
 	fclose(in);
 	ck_assert_int_eq(fclose(out), 0);
-
 	/* the recorded policy predates 'kept': replay with the current one
 	 * (tests/data/traces/README.md) */
 	RunResult r;
@@ -463,6 +468,15 @@ START_TEST(test_cut_trace_is_incomplete)
 	json_object *rep = json_tokener_parse(r.out);
 	ck_assert_ptr_nonnull(rep);
 	run_result_free(&r);
+	unlink(cut);
+	return rep;
+}
+
+START_TEST(test_cut_trace_is_incomplete)
+{
+	char full[600];
+	snprintf(full, sizeof(full), "%s/tests/data/traces/gpu-default.trace.jsonl", env_path("SOURCE_ROOT"));
+	json_object *rep = cut_report(full, CUT_AT);
 	ck_assert(!get_bool(rep, "complete"));
 	ck_assert(json_object_is_type(member(rep, "exit"), json_type_null));
 	ck_assert(has_note(rep, "the trace ends at event 400 without its stats line (the run was still going, "
@@ -470,10 +484,26 @@ START_TEST(test_cut_trace_is_incomplete)
 	assert_verdict(rep, "cuda_v13", "skipped", "not-reached");
 	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v13"), "detail"),
 			 "the trace ends at event 400, before any scanner was pointed at /tmp/oi/lib/ollama/cuda_v13");
+	/* runner 4973 was still probing cuda_v12 (it ends at #872): not
+	 * "the load was rolled back" */
+	assert_verdict(rep, "cuda_v12", "skipped", "not-reached");
+	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v12"), "detail"),
+			 "scanner 4973 was still running on /tmp/oi/lib/ollama/cuda_v12 where the trace ends "
+			 "(event 400): no verdict yet");
 	assert_verdict(rep, "rocm", "absent", "no-such-directory");
 	json_object_put(rep);
-	unlink(cut);
 
+	/* runner 4998 (exec #541) still going at 600: cuda_v13 not reached,
+	 * and the root keeps the "loaded" of the runs that ended */
+	rep = cut_report(full, 600);
+	assert_verdict(rep, ".", "loaded", "loaded");
+	assert_verdict(rep, "cuda_v13", "skipped", "not-reached");
+	ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v13"), "detail"),
+			 "scanner 4998 was still running on /tmp/oi/lib/ollama/cuda_v13 where the trace ends "
+			 "(event 600): no verdict yet");
+	json_object_put(rep);
+
+	RunResult r;
 	run_plain(ARGV(env_path("VGPU_REPORT"), "-p", "ollama", "show", "--format=json", full), &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
 	rep = json_tokener_parse(r.out);
@@ -481,6 +511,7 @@ START_TEST(test_cut_trace_is_incomplete)
 	run_result_free(&r);
 	ck_assert(get_bool(rep, "complete"));
 	assert_verdict(rep, "cuda_v13", "loaded", "loaded");
+	assert_verdict(rep, "cuda_v12", "skipped", "dropped");
 	json_object_put(rep);
 }
 END_TEST
@@ -617,9 +648,7 @@ int main(void)
 	tcase_add_test(tc, test_cut_trace_is_incomplete);
 	tcase_add_test(tc, test_scanner_ends_rewrite_from_state);
 	tcase_add_test(tc, test_discover_only_report_to_dev_full_exits_125);
-	/* #9 fails until the diagnosis bounds its ELF facts (see the test) */
-	if (getenv("VGPU_TEST_OPEN_FAULTS"))
-		tcase_add_test(tc, test_elf_events_memory_bounded);
+	tcase_add_test(tc, test_elf_events_memory_bounded);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
