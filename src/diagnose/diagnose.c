@@ -14,6 +14,7 @@
 #include "config.h"
 #include "diagnose/diagnose.h"
 #include "diagnose/fold.h"
+#include "diagnose/snapshot.h"
 
 struct Diagnosis {
 	Model m;
@@ -74,7 +75,25 @@ int diagnosis_use_policy(Diagnosis *d, const char *path, char *err, size_t err_s
 
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size)
 {
-	return model_feed(&d->m, ev, err, err_size);
+	const char *event = jstr(ev, "event");
+	if (!event || strcmp(event, "state"))
+		return model_feed(&d->m, ev, err, err_size);
+	/* the state that starts a piece of a rotated trace (snapshot.c) */
+	int piece_state = d->m.piece_state;
+	d->m.piece_state = PIECE_STATE_NONE;
+	d->m.last_seq = (uint64_t)jnum(ev, "seq", 0);
+	if (piece_state == PIECE_STATE_SKIP)
+		return 0;
+	if (piece_state != PIECE_STATE_RESTORE) {
+		snprintf(err, err_size, "a state event that does not follow a piece's header");
+		return -EINVAL;
+	}
+	return diag_restore(&d->m, &d->f, ev, err, err_size);
+}
+
+int diagnosis_snapshot(const Diagnosis *d, json_object *ev)
+{
+	return diag_snapshot(&d->m, &d->f, ev);
 }
 
 static int by_order(const void *a, const void *b)
@@ -317,21 +336,14 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 	return 0;
 }
 
-int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,
-			  char *err, size_t err_size)
+/* Feed the JSON Lines of F (called NAME) to D. */
+static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_t err_size)
 {
-	Diagnosis *d = NULL;
-	int r = diagnosis_new(&d);
-	if (r < 0)
-		return r;
-	if (policy_path && (r = diagnosis_use_policy(d, policy_path, err, err_size)) < 0) {
-		diagnosis_free(d);
-		return r;
-	}
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
 	unsigned lineno = 0;
+	int r = 0;
 	while (r >= 0 && (len = getline(&line, &cap, f)) > 0) {
 		lineno++;
 		json_object *ev = json_tokener_parse(line);
@@ -358,6 +370,46 @@ int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Re
 		snprintf(err, err_size, "%s: empty trace", name);
 		r = -EPROTO;
 	}
+	return r;
+}
+
+static int new_diagnosis(const char *policy_path, Diagnosis **ret, char *err, size_t err_size)
+{
+	Diagnosis *d = NULL;
+	int r = diagnosis_new(&d);
+	if (r >= 0 && policy_path && (r = diagnosis_use_policy(d, policy_path, err, err_size)) < 0)
+		d = diagnosis_free(d);
+	*ret = d;
+	return r;
+}
+
+int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,
+			  char *err, size_t err_size)
+{
+	Diagnosis *d;
+	int r = new_diagnosis(policy_path, &d, err, err_size);
+	if (r >= 0)
+		r = feed_stream(d, f, name, err, err_size);
+	if (r >= 0)
+		r = diagnosis_render(d, ret);
+	diagnosis_free(d);
+	return r;
+}
+
+int diagnose_trace_files(char *const *paths, size_t n, const char *policy_path, Report *ret, char *err,
+			 size_t err_size)
+{
+	Diagnosis *d;
+	int r = new_diagnosis(policy_path, &d, err, err_size);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		_cleanup_fclose_ FILE *f = fopen(paths[i], "re");
+		if (!f) {
+			r = neg_errno();
+			snprintf(err, err_size, "%s: %s", paths[i], strerror(-r));
+			break;
+		}
+		r = feed_stream(d, f, paths[i], err, err_size);
+	}
 	if (r >= 0)
 		r = diagnosis_render(d, ret);
 	diagnosis_free(d);
@@ -367,11 +419,5 @@ int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Re
 int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, char *err,
 			size_t err_size)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		int r = neg_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	return diagnose_trace_stream(f, path, policy_path, ret, err, err_size);
+	return diagnose_trace_files((char *const[]){ (char *)path }, 1, policy_path, ret, err, err_size);
 }

@@ -35,6 +35,11 @@ Diagnosis *diagnosis_free(Diagnosis *d);
  * -EPROTO for a trace of an unknown schema. */
 int diagnosis_feed(Diagnosis *d, json_object *ev, char *err, size_t err_size);
 
+/* Add the diagnosis's state to EV, the body of a "state" event (the trace
+ * format's rotation): a piece that starts with it reads alone.  0 or
+ * -ENOMEM. */
+int diagnosis_snapshot(const Diagnosis *d, json_object *ev);
+
 /* The report of what was fed so far, at any moment (the diagnosis goes
  * on): costs what the state holds, never what the run has lasted.  Fills
  * RET (release with report_done). */
@@ -44,6 +49,10 @@ int diagnosis_render(const Diagnosis *d, Report *ret);
  * -EINVAL with a one-line reason in ERR ("FILE:LINE: not JSON"). */
 int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, char *err,
 			size_t err_size);
+/* Read the N pieces of a rotated trace, in order (each after the first
+ * starts where the one before ends), as one trace. */
+int diagnose_trace_files(char *const *paths, size_t n, const char *policy_path, Report *ret, char *err,
+			 size_t err_size);
 /* The same, from an open stream; NAME for messages.  POLICY_PATH, when not
  * NULL, overrides the trace's policy (diagnosis_use_policy). */
 int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,

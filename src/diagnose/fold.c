@@ -67,7 +67,7 @@ static DirAcc *dir_find(const Fold *f, const char *path)
 	return json_object_object_get_ex(f->dir_index, path, &v) ? f->dirs[json_object_get_int64(v)] : NULL;
 }
 
-static DirAcc *dir_get(Fold *f, const char *path)
+DirAcc *fold_dir(Fold *f, const char *path)
 {
 	DirAcc *a = dir_find(f, path);
 	if (a)
@@ -85,7 +85,7 @@ static DirAcc *dir_get(Fold *f, const char *path)
 
 int fold_probed(Fold *f, const char *dir, uint64_t exec_seq, bool shown)
 {
-	DirAcc *a = dir_get(f, dir);
+	DirAcc *a = fold_dir(f, dir);
 	if (!a)
 		return -ENOMEM;
 	if (!a->probed || exec_seq < a->first_probe)
@@ -316,7 +316,7 @@ int fold_reduce(Fold *f, const Model *d, const Proc *p)
 	json_object_object_foreach(dirs, path, unused)
 	{
 		(void)unused;
-		DirAcc *a = dir_get(f, path);
+		DirAcc *a = fold_dir(f, path);
 		if (!a || (r = fold_run(d, a, p, accelerator_dir(f, d, dir_name(have_root ? root : NULL, path),
 								   path))) < 0) {
 			r = r < 0 ? r : -ENOMEM;

@@ -80,5 +80,7 @@ int fold_backend_open(Fold *f, const Model *d, const Proc *p, const char *path, 
 /* P has ended (or is superseded): fold its runs and its report entry in.
  * The model forgets it afterwards. */
 int fold_reduce(Fold *f, const Model *d, const Proc *p);
+/* The accumulator of directory PATH, made when new (NULL: no memory). */
+DirAcc *fold_dir(Fold *f, const char *path);
 /* The report's directories, from the fold and the live processes. */
 int fold_directories(const Fold *f, const Model *d, Report *r);

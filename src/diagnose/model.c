@@ -40,7 +40,7 @@ int model_init(Model *m, const ModelHooks *hooks, void *hooks_data)
 	return 0;
 }
 
-static void proc_free(Proc *p)
+void model_proc_free(Proc *p)
 {
 	if (!p)
 		return;
@@ -70,7 +70,7 @@ static void proc_free(Proc *p)
 void model_done(Model *m)
 {
 	for (size_t i = 0; i < m->n_procs; i++)
-		proc_free(m->procs[i]);
+		model_proc_free(m->procs[i]);
 	free(m->procs);
 	free(m->scanner_version);
 	report_exit_done(&m->command_exit);
@@ -134,6 +134,22 @@ static void set_slot(Model *d, const Proc *p)
 	json_object_object_add(d->by_pid, key, json_object_new_int64((int64_t)p->slot));
 }
 
+int model_adopt(Model *d, Proc *p)
+{
+	if (d->n_procs == d->cap_procs) {
+		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
+		Proc **np = realloc(d->procs, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		d->procs = np;
+		d->cap_procs = cap;
+	}
+	p->slot = d->n_procs;
+	d->procs[d->n_procs++] = p;
+	set_slot(d, p);
+	return 0;
+}
+
 static void forget(Model *d, Proc *p)
 {
 	char key[16];
@@ -152,7 +168,7 @@ static void forget(Model *d, Proc *p)
 	}
 	if (d->server == p)
 		d->server = NULL;
-	proc_free(p);
+	model_proc_free(p);
 }
 
 /* P ended (or its pid was reused without an exit): the fold takes its
@@ -183,10 +199,33 @@ static int on_header(Model *d, json_object *ev, char *err, size_t err_size)
 		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
 		return -EPROTO;
 	}
+	/* A rotated trace: each piece starts with the header (piece, from 1,
+	 * and its first seq) and, after the first, a state event.  Read on
+	 * from the piece before, the state is known already; read alone, it
+	 * comes from that event. */
+	int64_t piece = jnum(ev, "piece", 0);
+	const char *run_id = str(ev, "run_id");
 	if (d->header) {
-		snprintf(err, err_size, "a second header");
+		const char *was = str(d->header, "run_id");
+		if (piece < 2 || !run_id || !was || strcmp(run_id, was)) {
+			snprintf(err, err_size, "a second header (not the next piece of the same run)");
+			return -EINVAL;
+		}
+		if ((uint64_t)piece != d->piece + 1 || (uint64_t)jnum(ev, "first_seq", 0) != d->last_seq + 1) {
+			snprintf(err, err_size, "piece %lld does not follow piece %u, which ends at event %llu",
+				 (long long)piece, d->piece, (unsigned long long)d->last_seq);
+			return -EINVAL;
+		}
+		d->piece = (unsigned)piece;
+		d->piece_state = PIECE_STATE_SKIP;
+		return 0;
+	}
+	if (piece < 0 || piece > UINT32_MAX) {
+		snprintf(err, err_size, "a header with piece %lld", (long long)piece);
 		return -EINVAL;
 	}
+	d->piece = (unsigned)piece;
+	d->piece_state = piece > 1 ? PIECE_STATE_RESTORE : PIECE_STATE_NONE;
 	d->header = json_object_get(ev);
 	json_object *pol;
 	if (strv_push_all(&d->command, jarray(ev, "command")) < 0)
@@ -545,9 +584,16 @@ int model_feed(Model *d, json_object *ev, char *err, size_t err_size)
 	const char *event = str(ev, "event");
 	if (!event)
 		return 0;
+	if (!strcmp(event, "header")) {
+		int r = on_header(d, ev, err, err_size);
+		d->last_seq = (uint64_t)jnum(ev, "seq", 0);
+		return r;
+	}
 	d->last_seq = (uint64_t)jnum(ev, "seq", 0);
-	if (!strcmp(event, "header"))
-		return on_header(d, ev, err, err_size);
+	if (d->piece_state != PIECE_STATE_NONE) {
+		snprintf(err, err_size, "piece %u's header is not followed by its state event", d->piece);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < ELEMENTSOF(handlers); i++)
 		if (!strcmp(event, handlers[i].event))
 			return handlers[i].fn(d, ev);

@@ -116,6 +116,12 @@ struct Model {
 	uint64_t cut_seq, cut_limit;	/* a "truncated" line: the trace ends there */
 	json_object *injects;	/* inject events, at most INJECTS_KEEP_MAX */
 	size_t injects_dropped;
+	unsigned piece;		/* of a rotated trace: the header's "piece" (0: not rotated) */
+	enum {
+		PIECE_STATE_NONE,	/* no state event due */
+		PIECE_STATE_RESTORE,	/* a piece read alone: its state comes next */
+		PIECE_STATE_SKIP,	/* the next piece of what was read: known */
+	} piece_state;
 	const ModelHooks *hooks;
 	void *hooks_data;
 };
@@ -130,6 +136,10 @@ int model_init(Model *m, const ModelHooks *hooks, void *hooks_data);
 void model_done(Model *m);
 int model_use_policy(Model *m, const char *path, char *err, size_t err_size);
 int model_feed(Model *m, json_object *ev, char *err, size_t err_size);
+/* A process record built elsewhere (a state snapshot) joins the live
+ * ones; model_proc_free() releases one that never joined. */
+int model_adopt(Model *m, Proc *p);
+void model_proc_free(Proc *p);
 
 /* facts.c: what the model answers. */
 Proc *diag_proc(const Model *d, pid_t pid);

@@ -217,10 +217,14 @@ int trace_json_header(JsonWriter *w, const TraceHeader *h)
 	struct utsname u;
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
-	common(w, 1, 0, "header");
+	common(w, h->piece > 1 ? h->seq : 1, h->piece > 1 ? h->t_ns : 0, "header");
 	json_kv_string(w, "schema", TRACE_SCHEMA);
 	if (h->run_id)
 		json_kv_string(w, "run_id", h->run_id);
+	if (h->piece) {
+		json_kv_uint(w, "piece", h->piece);
+		json_kv_uint(w, "first_seq", h->piece > 1 ? h->seq : 1);
+	}
 	if (h->started_at)
 		json_kv_string(w, "started_at", h->started_at);
 	json_key(w, "tool");

@@ -23,6 +23,10 @@ typedef struct TraceHeader {
 	const ShimSet *shims;		/* what was to be injected, or NULL */
 	const char *run_id;		/* one run's traces and pieces share it */
 	const char *started_at;		/* RFC 3339 UTC, when vgpu-run started */
+	/* A rotated trace's piece (0: not rotated): its header has the seq
+	 * and time of its place in the run, and says where the piece starts. */
+	unsigned piece;
+	uint64_t seq, t_ns;
 } TraceHeader;
 
 /* Encode one event (without the trailing newline) into W, replacing what

@@ -1,11 +1,12 @@
 /* vgpu-report: render, compare and check the reports of vgpu-run runs.
  *
- *   vgpu-report show  [--format=text|json] INPUT
+ *   vgpu-report show  [--format=text|json] INPUT [PIECE...]
  *   vgpu-report diff  [--format=text|json] BEFORE AFTER
  *   vgpu-report check --expect=DIR=VERDICT[:REASON]... INPUT
  *
  * INPUT is a JSON report or a JSON Lines trace; a trace is diagnosed
- * again, offline, by the same code the live run used.  Exit status as in
+ * again, offline, by the same code the live run used.  A rotated trace's
+ * pieces, oldest first, are read as one trace.  Exit status as in
  * vgpu-report(1): show 0 / 2; diff 0 same, 1 changed; check 0 all hold,
  * 1 some do not; 2 unusable input, unknown schema or bad usage. */
 #include <errno.h>
@@ -28,12 +29,13 @@
 #define EXIT_UNUSABLE 2
 
 static const char usage[] =
-	"Usage: vgpu-report show  [--format=text|json] INPUT\n"
+	"Usage: vgpu-report show  [--format=text|json] INPUT [PIECE...]\n"
 	"       vgpu-report diff  [--format=text|json] BEFORE AFTER\n"
-	"       vgpu-report check --expect=DIR=VERDICT[:REASON] [--expect=...]... INPUT\n"
+	"       vgpu-report check --expect=DIR=VERDICT[:REASON] [--expect=...]... INPUT [PIECE...]\n"
 	"Render, compare or check vgpu-run reports.  INPUT, BEFORE and AFTER are JSON\n"
 	"reports (vgpu-run -o FILE.json) or JSON Lines traces (vgpu-run -t FILE), which\n"
-	"are diagnosed again offline.\n"
+	"are diagnosed again offline; the pieces of a rotated trace (--trace-pieces),\n"
+	"oldest first (FILE.2 FILE.1 FILE), are read as one trace.\n"
 	"\n"
 	"      --format=text|json  output format (default text)\n"
 	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
@@ -74,11 +76,18 @@ static int find_policy(const char *name, char *out, size_t size)
 	return r;
 }
 
-static int load(const char *path, const char *policy, Report *ret)
+/* A report, a trace, or the N pieces of a rotated trace (N > 1). */
+static int load(char *const *paths, size_t n, const char *policy, Report *ret)
 {
 	char err[1024] = "";
-	int r = is_trace(path) ? diagnose_trace_file(path, policy, ret, err, sizeof(err))
-			       : report_json_read(path, ret, err, sizeof(err));
+	for (size_t i = 0; n > 1 && i < n; i++)
+		if (!is_trace(paths[i])) {
+			fprintf(stderr, "vgpu-report: %s is not a trace: only the pieces of one rotated trace "
+				"are read together\n", paths[i]);
+			return -1;
+		}
+	int r = n > 1 || is_trace(paths[0]) ? diagnose_trace_files(paths, n, policy, ret, err, sizeof(err))
+					    : report_json_read(paths[0], ret, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
 		return -1;
@@ -141,7 +150,7 @@ int main(int argc, char **argv)
 	const char *cmd = optind < argc ? argv[optind] : NULL;
 	int nargs = argc - optind - 1;
 	int want = !cmd ? -1 : !strcmp(cmd, "diff") ? 2 : (!strcmp(cmd, "show") || !strcmp(cmd, "check")) ? 1 : -1;
-	if (want < 0 || nargs != want) {
+	if (want < 0 || nargs < want || (want == 2 && nargs != want)) {
 		fprintf(stderr, "vgpu-report: %s (try 'vgpu-report --help')\n",
 			want < 0 ? "expected show, diff or check" : "wrong number of inputs");
 		return EXIT_UNUSABLE;
@@ -156,13 +165,13 @@ int main(int argc, char **argv)
 	if (policy_name && find_policy(policy_name, policy, sizeof(policy)) < 0)
 		return EXIT_UNUSABLE;
 	const char *pol = policy_name ? policy : NULL;
-	if (load(argv[optind + 1], pol, &a) < 0)
+	if (load(argv + optind + 1, want == 2 ? 1 : (size_t)nargs, pol, &a) < 0)
 		goto out;
 	if (!strcmp(cmd, "show")) {
 		rc = report_render(&a, json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
 				   !json && isatty(STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
 	} else if (!strcmp(cmd, "diff")) {
-		if (load(argv[optind + 2], pol, &b) < 0)
+		if (load(argv + optind + 2, 1, pol, &b) < 0)
 			goto out;
 		rc = report_diff(&a, &b, json, stdout);
 	} else {

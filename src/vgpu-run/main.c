@@ -219,6 +219,7 @@ int main(int argc, char **argv)
 		.command = o.command,
 		.trace_path = o.trace_path,
 		.trace_max = o.trace_max,
+		.trace_pieces = o.trace_pieces,
 		.verbose = o.verbose,
 		.stacks = o.stacks,
 		.discover_only = o.discover_only,

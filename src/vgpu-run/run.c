@@ -23,6 +23,7 @@
 #include "observe/observe.h"
 #include "report/report-out.h"
 #include "report/report-writer.h"
+#include "trace/trace-file.h"
 #include "trace/trace-json.h"
 #include "vgpu-run/command.h"
 #include "vgpu-run/signals.h"
@@ -41,7 +42,12 @@ typedef struct Sink {
 	const RunConfig *cfg;
 	Tracer *tracer;		/* for backtraces during a callback */
 	Observer *observer;
-	FILE *trace;		/* the user's -t file */
+	TraceFile *trace;	/* the user's -t file */
+	/* what a rotated trace's next header repeats */
+	const int *capture_fds;
+	size_t n_capture_fds;
+	const char *const *env_keep;
+	char run_id[33], started_at[WALLTIME_MAX];
 	/* The diagnosis is fed each trace line as it is written, parsed back
 	 * as vgpu-report would parse it: live equals offline by
 	 * construction, and nothing of the trace is kept but its state. */
@@ -52,9 +58,7 @@ typedef struct Sink {
 	ReportWriter *writer;	/* puts rewrites in place off the loop */
 	JsonWriter json;
 	uint64_t seq;
-	int trace_error;
-	uint64_t trace_bytes;	/* written to the -t file, for --trace-max */
-	bool trace_cut;
+	int trace_error;	/* an event that could not be encoded */
 	regex_t discovered;	/* --discover-only: the policy's end of discovery */
 	bool watch_discovery, discovery_seen;
 	bool timed_out;		/* --discover-timeout passed first */
@@ -129,10 +133,6 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 				   ev->exec.argv, ev->exec.argc);
 }
 
-/* The longest "truncated" line (four 20-digit numbers): reserved below
- * --trace-max so that the marker, too, fits under the cap. */
-#define TRUNCATED_LINE_MAX 160
-
 /* The line in s->json, parsed back, to the diagnosis. */
 static void feed(Sink *s)
 {
@@ -155,7 +155,10 @@ static void feed(Sink *s)
 	}
 }
 
-/* The record in s->json is complete: one line to each trace. */
+static void start_piece(Sink *s);
+
+/* The record in s->json is complete: to the diagnosis, and a line of the
+ * trace file. */
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
@@ -165,30 +168,9 @@ static void emit(Sink *s)
 	}
 	json_raw(&s->json, "\n");
 	feed(s);
-	if (!s->trace || s->trace_error || s->trace_cut)
-		return;
-	/* --trace-max: the line that would pass the cap is replaced by a
-	 * marker with its seq (the header always goes in). */
-	const char *line = s->json.buf;
-	size_t len = s->json.len;
-	JsonWriter marker;
-	json_init(&marker);
-	if (s->cfg->trace_max && s->trace_bytes > 0 &&
-	    s->trace_bytes + len + TRUNCATED_LINE_MAX > s->cfg->trace_max) {
-		trace_json_truncated(&marker, s->seq, s->tracer ? tracer_now_ns(s->tracer) : 0,
-				     s->trace_bytes, s->cfg->trace_max);
-		json_raw(&marker, "\n");
-		line = marker.buf;
-		len = marker.len;
-		s->trace_cut = true;
-	}
-	/* One line per event, flushed at once: the trace is complete up to
-	 * the last event even if vgpu-run is killed. */
-	if (!marker.failed &&
-	    (fwrite(line, 1, len, s->trace) != len || fflush(s->trace) != 0))
-		s->trace_error = -errno;
-	s->trace_bytes += len;
-	json_done(&marker);
+	if (trace_file_write(s->trace, s->json.buf, s->json.len, s->seq,
+			     s->tracer ? tracer_now_ns(s->tracer) : 0) > 0)
+		start_piece(s);
 }
 
 static bool encoding(const Sink *s)
@@ -316,52 +298,48 @@ static void make_run_id(char out[33])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static void write_header(Sink *s, const int *fds, size_t n_fds, const char *const *env_keep)
+/* The header: the first line, and with rotation the first line of each
+ * piece (numbered in its place). */
+static void write_header(Sink *s, unsigned piece)
 {
 	const Policy *p = s->cfg->policy;
-	char run_id[33], started_at[WALLTIME_MAX];
-	make_run_id(run_id);
-	walltime_now(started_at);
 	TraceHeader h = {
 		.command = s->cfg->command,
-		.capture_fds = fds,
-		.n_capture_fds = n_fds,
-		.env_keep = env_keep,
+		.capture_fds = s->capture_fds,
+		.n_capture_fds = s->n_capture_fds,
+		.env_keep = s->env_keep,
 		.policy_name = p ? p->name : NULL,
 		.policy_path = p ? p->path : NULL,
 		.policy_text = p ? p->text : NULL,
 		.shims = s->cfg->shims,
-		.run_id = run_id,
-		.started_at = started_at,
+		.run_id = s->run_id,
+		.started_at = s->started_at,
+		.piece = piece,
+		.seq = piece > 1 ? ++s->seq : 1,
+		.t_ns = s->tracer && piece > 1 ? tracer_now_ns(s->tracer) : 0,
 	};
 	trace_json_header(&s->json, &h);
-	s->seq = 1;
+	s->seq = h.seq;
 	emit(s);
 }
 
-static int open_trace(const char *path, FILE **ret)
+/* A new piece of a rotated trace: its header, then the diagnosis's state,
+ * so that it reads alone (vgpu-report show PIECE). */
+static void start_piece(Sink *s)
 {
-	if (strcmp(path, "-") == 0) {
-		*ret = stdout;
-		return 0;
-	}
-	/* 0600: traces hold command lines, environment values and output. */
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return neg_errno();
-	/* An existing file keeps its mode through O_CREAT: narrow it. Only a
-	 * regular file: --trace=/dev/null or a FIFO must keep its mode. */
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if (S_ISREG(st.st_mode) && fchmod(fd, 0600) < 0 && errno != EPERM)
-		return neg_errno();
-	FILE *f = fdopen(fd, "w");
-	if (!f)
-		return neg_errno();
-	TAKE_FD(fd);
-	*ret = f;
-	return 0;
+	write_header(s, trace_file_piece(s->trace));
+	json_object *ev = json_object_new_object();
+	uint64_t seq = ++s->seq;
+	json_object_object_add(ev, "seq", json_object_new_uint64(seq));
+	json_object_object_add(ev, "t_ns", json_object_new_uint64(s->tracer ? tracer_now_ns(s->tracer) : 0));
+	json_object_object_add(ev, "event", json_object_new_string("state"));
+	json_reset(&s->json);
+	if (!ev || !s->diag || diagnosis_snapshot(s->diag, ev) < 0)
+		s->json.failed = true;
+	else
+		json_raw(&s->json, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+	json_object_put(ev);
+	emit(s);
 }
 
 int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_size)
@@ -392,7 +370,10 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	const int *fds = pol && pol->n_capture_fds ? pol->capture_fds : default_capture_fds;
 	size_t n_fds = pol && pol->n_capture_fds ? pol->n_capture_fds : ELEMENTSOF(default_capture_fds);
 
-	Sink sink = { .cfg = cfg, .scanners = json_object_new_object() };
+	Sink sink = { .cfg = cfg, .scanners = json_object_new_object(), .capture_fds = fds,
+		      .n_capture_fds = n_fds, .env_keep = env_keep };
+	make_run_id(sink.run_id);
+	walltime_now(sink.started_at);
 	json_init(&sink.json);
 	if (cfg->discover_only) {
 		if (!pol || !pol->discovered_regex ||
@@ -415,10 +396,9 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			snprintf(err, err_size, "out of memory");
 	}
 	if (r >= 0 && cfg->trace_path) {
-		r = open_trace(cfg->trace_path, &sink.trace);
-		if (r < 0)
-			snprintf(err, err_size, "cannot open trace file '%s': %s", cfg->trace_path,
-				 strerror(-r));
+		TraceFileConfig tf = { .path = cfg->trace_path, .max = cfg->trace_max,
+				       .pieces = cfg->trace_pieces ? cfg->trace_pieces : 1 };
+		r = trace_file_open(&tf, &sink.trace, err, err_size);
 	}
 
 	if (r >= 0) {
@@ -459,7 +439,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		/* Events are dispatched only in tracer_run(): the header,
 		 * written now, is still the first record. */
 		if (encoding(&sink))
-			write_header(&sink, fds, n_fds, env_keep);
+			write_header(&sink, cfg->trace_pieces > 1 ? 1 : 0);
 		if (sink.watch_discovery && cfg->discover_timeout_ns)
 			tracer_set_deadline(t, (int64_t)cfg->discover_timeout_ns, on_discover_timeout);
 		r = tracer_run(t, &ret->result);
@@ -480,8 +460,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		ret->events = sink.seq;
 		ret->discovered = sink.discovery_seen;
 		ret->timed_out = sink.timed_out;
-		ret->trace_error = sink.trace_error;
-		ret->trace_cut = sink.trace_cut;
+		ret->trace_error = sink.trace_error ? sink.trace_error : trace_file_error(sink.trace);
+		ret->trace_cut = trace_file_cut(sink.trace);
 		if (sink.diag && !sink.diag_error && diagnosis_render(sink.diag, &ret->report) >= 0)
 			ret->have_report = true;
 	}
@@ -493,8 +473,9 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	diagnosis_free(sink.diag);
 	if (sink.tok)
 		json_tokener_free(sink.tok);
-	if (sink.trace && sink.trace != stdout && fclose(sink.trace) != 0 && !ret->trace_error)
-		ret->trace_error = -errno;
+	int closed = trace_file_close(sink.trace);
+	if (closed < 0 && !ret->trace_error)
+		ret->trace_error = closed;
 	json_done(&sink.json);
 	free(sink.server_exe);
 	json_object_put(sink.scanners);

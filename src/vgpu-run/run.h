@@ -13,6 +13,7 @@ typedef struct RunConfig {
 	char **command;		/* argv of COMMAND, NULL-terminated */
 	const char *trace_path;	/* NULL: no trace file */
 	uint64_t trace_max;	/* bytes of trace file; 0: no cap */
+	unsigned trace_pieces;	/* >1: rotate through this many files of trace_max/N */
 	bool verbose;
 	const Policy *policy;	/* NULL: none (no listing, default capture) */
 	const ShimSet *shims;	/* NULL or empty: nothing to inject */

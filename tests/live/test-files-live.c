@@ -1,7 +1,8 @@
 /* Live tests: the files of a run that a supervisor restarts for weeks
  * (vgpu-run(1), REPORT FILES and --trace-pieces).  A restart keeps the
  * previous report, symlinks are followed and kept, the report's path is
- * checked before the command starts, and nothing names one file twice. */
+ * checked before the command starts, and nothing names one file twice;
+ * a rotated trace keeps its recent pieces, each readable alone. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -190,6 +191,151 @@ START_TEST(test_report_and_trace_on_one_file_is_refused)
 }
 END_TEST
 
+/* The first line of FILE, parsed. */
+static json_object *first_line(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	ck_assert_msg(f, "cannot open %s", file);
+	char *line = NULL;
+	size_t cap = 0;
+	ck_assert_int_gt(getline(&line, &cap, f), 0);
+	fclose(f);
+	json_object *o = json_tokener_parse(line);
+	free(line);
+	ck_assert_ptr_nonnull(o);
+	return o;
+}
+
+/* vgpu-report show --format=json FILES... in DIR: its stdout, with the
+ * one field that differs between any two renderings taken out. */
+static char *show(const char *dir, const char *const *files, int *rc, char **err)
+{
+	const char *argv[16] = { env_path("VGPU_REPORT"), "show", "--format=json" };
+	size_t n = 3;
+	for (size_t i = 0; files[i]; i++)
+		argv[n++] = files[i];
+	argv[n] = NULL;
+	char here[1024];
+	ck_assert_ptr_nonnull(getcwd(here, sizeof(here)));
+	ck_assert_int_eq(chdir(dir), 0);
+	RunResult r;
+	run_plain(argv, &r);
+	ck_assert_int_eq(chdir(here), 0);
+	*rc = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+	char *out = r.out;
+	r.out = NULL;
+	if (err) {
+		*err = r.err;
+		r.err = NULL;
+	}
+	run_result_free(&r);
+	strip_written_at(out);
+	return out;
+}
+
+/* A server traced with --trace-max=4M --trace-pieces=4 writes far more
+ * than 4 MiB of events: four files stay, each about 1 MiB, the newest
+ * events; each reads alone, and all of them together give the live
+ * report to the byte. */
+START_TEST(test_rotated_trace_keeps_recent_pieces_each_readable)
+{
+	char dir[1024], path[1200];
+	workdir(dir, sizeof(dir), "rotate");
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mkdir -p root/bin root/lib/ollama/cuda_v13 && cp '%s' root/bin/ollama && "
+		 "cp \"$(ldd '%s' | awk '/libjson-c/ {print $3}')\" root/lib/ollama/cuda_v13/libggml-cuda.so",
+		 dir, env_path("LONGRUN_SERVER"), env_path("VGPU_RUN"));
+	ck_assert_int_eq(system(cmd), 0);
+	RunResult r;
+	const char *argv[] = { env_path("VGPU_RUN"), "-q", "-o", "r.json", "-t", "t.jsonl", "--trace-max=4M",
+			       "--trace-pieces=4", "--", "root/bin/ollama", "serve", "300", NULL };
+	char here[1024];
+	ck_assert_ptr_nonnull(getcwd(here, sizeof(here)));
+	ck_assert_int_eq(chdir(dir), 0);
+	run_plain(argv, &r);
+	ck_assert_int_eq(chdir(here), 0);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	run_result_free(&r);
+
+	/* four pieces, newest last in this list, consecutive, one run */
+	static const char *const pieces[] = { "t.jsonl.3", "t.jsonl.2", "t.jsonl.1", "t.jsonl" };
+	ck_assert(!exists(dir, "t.jsonl.4"));
+	char run_id[64] = "";
+	long long first_piece = 0;
+	for (int i = 0; i < 4; i++) {
+		struct stat st;
+		snprintf(path, sizeof(path), "%s/%s", dir, pieces[i]);
+		ck_assert_int_eq(stat(path, &st), 0);
+		/* SIZE/N, and at most one event line more */
+		ck_assert_msg(st.st_size <= 1024 * 1024 + 4096, "%s: %lld bytes", pieces[i], (long long)st.st_size);
+		ck_assert_int_eq(st.st_mode & 0777, 0600);
+		json_object *h = first_line(path);
+		ck_assert_str_eq(ev_str(h, "event"), "header");
+		if (!i) {
+			snprintf(run_id, sizeof(run_id), "%s", ev_str(h, "run_id"));
+			first_piece = ev_int(h, "piece", 0);
+			ck_assert_int_ge(first_piece, 3);	/* 300 runs make more than 4 MiB */
+		}
+		ck_assert_str_eq(ev_str(h, "run_id"), run_id);
+		ck_assert_int_eq(ev_int(h, "piece", 0), first_piece + i);
+		ck_assert_int_eq(ev_int(h, "seq", 0), ev_int(h, "first_seq", -1));
+		json_object_put(h);
+	}
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/scripts/validate-schemas' t.jsonl.3 t.jsonl.2 t.jsonl.1 t.jsonl >/dev/null",
+		 dir, env_path("SOURCE_ROOT"));
+	ck_assert_msg(system(cmd) == 0, "the pieces are not valid against schemas/");
+
+	/* the live report, as written at the end */
+	snprintf(path, sizeof(path), "%s/r.json", dir);
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	char *live = NULL;
+	size_t cap = 0;
+	ck_assert_int_gt(getdelim(&live, &cap, '\0', f), 0);
+	fclose(f);
+	strip_written_at(live);
+
+	int rc;
+	char *all = show(dir, (const char *const[]){ "t.jsonl.3", "t.jsonl.2", "t.jsonl.1", "t.jsonl", NULL },
+			 &rc, NULL);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_str_eq(all, live);
+	free(all);
+	/* each alone: the whole run's verdicts up to its end */
+	for (int i = 0; i < 4; i++) {
+		char *one = show(dir, (const char *const[]){ pieces[i], NULL }, &rc, NULL);
+		ck_assert_int_eq(rc, 0);
+		json_object *rep = json_tokener_parse(one);
+		ck_assert_ptr_nonnull(rep);
+		json_object *c, *dirs;
+		ck_assert(json_object_object_get_ex(rep, "complete", &c));
+		ck_assert_int_eq(json_object_get_boolean(c), i == 3);
+		ck_assert(json_object_object_get_ex(rep, "directories", &dirs));
+		ck_assert_str_eq(ev_str(report_dir(rep, "cuda_v13"), "verdict"), "failed");
+		if (i == 3)
+			ck_assert_str_eq(one, live);	/* the newest piece alone is the whole report */
+		json_object_put(rep);
+		free(one);
+	}
+	/* out of order, or another file among them: refused, one line */
+	char *err = NULL;
+	free(show(dir, (const char *const[]){ "t.jsonl.1", "t.jsonl.2", NULL }, &rc, &err));
+	ck_assert_int_eq(rc, 2);
+	char want[256];
+	snprintf(want, sizeof(want), "vgpu-report: t.jsonl.2:1: piece %lld does not follow piece %lld, ",
+		 first_piece + 1, first_piece + 2);
+	ck_assert_msg(!strncmp(err, want, strlen(want)), "%s", err);
+	free(err);
+	free(show(dir, (const char *const[]){ "t.jsonl.1", "r.json", NULL }, &rc, &err));
+	ck_assert_int_eq(rc, 2);
+	ck_assert_str_eq(err, "vgpu-report: r.json is not a trace: only the pieces of one rotated trace are read "
+			      "together\n");
+	free(err);
+	free(live);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("files-live");
@@ -199,6 +345,7 @@ int main(void)
 	tcase_add_test(tc, test_dev_stdout_is_written_in_place);
 	tcase_add_test(tc, test_unwritable_report_path_fails_before_the_command);
 	tcase_add_test(tc, test_report_and_trace_on_one_file_is_refused);
+	tcase_add_test(tc, test_rotated_trace_keeps_recent_pieces_each_readable);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
