@@ -467,7 +467,8 @@ START_TEST(test_systemd_dropin)
 	snprintf(report, sizeof(report), "--report=%s/logs/report.json", dir);
 	snprintf(trace, sizeof(trace), "--trace=%s/logs/trace.jsonl", dir);
 	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			       "--no-new-privs", vr, report, trace, "--", ollama, "serve", NULL };
+			       "--no-new-privs", vr, report, trace, "--trace-max=64M", "--trace-pieces=4", "--",
+			       ollama, "serve", NULL };
 	RunResult r;
 	run_served(argv, (const char *const[]){ "OLLAMA_HOST=127.0.0.1:0", NULL }, "msg=\"inference compute\"",
 		   &r);
