@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "report/report-out.h"
 
@@ -23,13 +24,31 @@ struct ReportWriter {
 	int result;
 };
 
+/* The time NS from now, on the clock the condition variable waits by. */
+static struct timespec after(uint64_t ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ns += (uint64_t)ts.tv_nsec;
+	ts.tv_sec += (time_t)(ns / 1000000000u);
+	ts.tv_nsec = (long)(ns % 1000000000u);
+	return ts;
+}
+
 static void *writer_main(void *arg)
 {
 	ReportWriter *w = arg;
+	struct timespec next = after(0);
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->pending && !w->stop)
 			pthread_cond_wait(&w->wake, &w->lock);
+		/* At most one write per interval: the texts posted meanwhile
+		 * replace one another, the newest goes in when it ends (or at
+		 * once when the writer is stopped: the run's last report). */
+		while (w->pending && !w->stop &&
+		       pthread_cond_timedwait(&w->wake, &w->lock, &next) != ETIMEDOUT)
+			;
 		if (!w->pending)
 			break;
 		char *text = w->pending;
@@ -40,6 +59,7 @@ static void *writer_main(void *arg)
 		free(text);
 		if (rc < 0 && rc != w->last_error)
 			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", w->path, strerror(-rc));
+		next = after(REPORT_WRITER_INTERVAL_NS);
 		pthread_mutex_lock(&w->lock);
 		w->last_error = rc < 0 ? rc : 0;
 		w->result = rc;
@@ -55,7 +75,11 @@ int report_writer_new(const char *path, ReportWriter **ret)
 		return -ENOMEM;
 	w->path = path;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	/* Every signal stays the event loop's: the thread starts with all
 	 * of them blocked. */
 	sigset_t all, old;

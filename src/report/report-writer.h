@@ -3,10 +3,17 @@
  * and posts it; one writer thread puts the latest posted text in place
  * (temporary file, rename), so the traced program never waits on the
  * disk.  A text posted while another waits replaces it: only the newest
- * report matters. */
+ * report matters.  The writer puts one in place at most every
+ * REPORT_WRITER_INTERVAL_NS: creating and renaming a file costs the
+ * filesystem more than rendering costs the loop (ext4 starts writing the
+ * data back at each rename over a file), and a server whose scanners end
+ * every few milliseconds needs the report current, not rewritten each
+ * time.  Stopping the writer writes what is pending at once. */
 #pragma once
 
 #include <stddef.h>
+
+#define REPORT_WRITER_INTERVAL_NS (100 * 1000000ULL)	/* 0.1 s */
 
 typedef struct ReportWriter ReportWriter;
 

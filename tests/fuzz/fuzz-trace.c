@@ -1,8 +1,11 @@
 /* libFuzzer target for the diagnosis: a trace is untrusted input to
  * vgpu-report.  The fuzz input is appended, line by line, to a valid
  * header that carries the ollama policy, so the events reach every part
- * of the model and the verdicts; nothing may crash, leak or hang. */
+ * of the model and the verdicts; nothing may crash, leak or hang.  An
+ * input whose first line is a header of its own (a rotated trace's piece,
+ * with the state event that restores the diagnosis) is read as it is. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +30,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf = malloc(sizeof(header) + size);
 	if (!buf)
 		return 0;
-	memcpy(buf, header, sizeof(header) - 1);
-	memcpy(buf + sizeof(header) - 1, data, size);
-	FILE *f = fmemopen(buf, sizeof(header) - 1 + size, "r");
+	const char *nl = memchr(data, '\n', size);
+	size_t first = nl ? (size_t)(nl - (const char *)data) : size;
+	bool own = memmem(data, first, "\"event\":\"header\"", 17) != NULL;
+	size_t head = own ? 0 : sizeof(header) - 1;
+	memcpy(buf, header, head);
+	memcpy(buf + head, data, size);
+	FILE *f = head + size ? fmemopen(buf, head + size, "r") : NULL;
 	if (f) {
 		Report r;
 		char err[512];
