@@ -381,6 +381,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			snprintf(err, err_size, "--discover-only: policy %s has no 'discovered' condition",
 				 pol ? pol->name : "(none)");
 			json_done(&sink.json);
+			json_object_put(sink.scanners);
 			return -EINVAL;
 		}
 		sink.watch_discovery = true;

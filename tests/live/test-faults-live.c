@@ -37,17 +37,6 @@
 #define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define MIB 1024L		/* ru_maxrss is in KiB */
 
-/* A sanitizer build runs vgpu-run and vgpu-report with shadow memory,
- * redzones and a quarantine of freed blocks (20,000 directories: 1.6 GB):
- * their RSS says nothing of the diagnosis's state, and an address-space
- * limit would stop them at once.  There, the exact results are checked,
- * not the memory.  (Traced helpers built with LeakSanitizer fail at exit
- * under ptrace: run such a build with ASAN_OPTIONS=detect_leaks=0.) */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#else
-#define SANITIZED 0
-#endif
 
 __attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...)
 {
