@@ -103,14 +103,6 @@ static int model_end(Model *d, Proc *p);
 /* A new process record for PID (a pid reused after an exit gets a new one). */
 static Proc *new_proc(Model *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 {
-	if (d->n_procs == d->cap_procs) {
-		size_t cap = d->cap_procs ? d->cap_procs * 2 : 64;
-		Proc **np = realloc(d->procs, cap * sizeof(*np));
-		if (!np)
-			return NULL;
-		d->procs = np;
-		d->cap_procs = cap;
-	}
 	Proc *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -121,9 +113,10 @@ static Proc *new_proc(Model *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 	Proc *old = diag_proc(d, pid);
 	if (old && old != d->server)
 		(void)model_end(d, old);	/* a process whose end never came */
-	p->slot = d->n_procs;
-	d->procs[d->n_procs++] = p;
-	set_slot(d, p);
+	if (model_adopt(d, p) < 0) {
+		free(p);
+		return NULL;
+	}
 	return p;
 }
 
