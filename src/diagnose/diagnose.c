@@ -311,6 +311,8 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 	if (d->scanner_version && !(r.scanner_version = strdup(d->scanner_version)))
 		rc = -ENOMEM;
 	if (rc >= 0)
+		rc = diag_outcome_report(d, &r);
+	if (rc >= 0)
 		rc = fill_environment(d, &r);
 	if (rc >= 0)
 		rc = fill_processes(&dg->f, d, &r);

@@ -73,6 +73,7 @@ void model_done(Model *m)
 		model_proc_free(m->procs[i]);
 	free(m->procs);
 	free(m->scanner_version);
+	diag_outcome_done(m);
 	report_exit_done(&m->command_exit);
 	report_evidence_done(&m->kept_ev);
 	diag_regexes_free(m->rx);
@@ -355,6 +356,7 @@ static int on_syscall(Model *d, json_object *ev)
 static void server_says(Model *d, const Proc *server, uint64_t seq, const char *text)
 {
 	char g[1024];
+	(void)diag_outcome_text(d, seq, text);
 	if (!d->scanner_version && diag_regex_line(d, d->policy.version_regex, text, g, sizeof(g)))
 		d->scanner_version = strdup(g);
 	if (!diag_regex_line(d, d->policy.kept_regex, text, g, sizeof(g)))

@@ -71,6 +71,7 @@ typedef struct Proc {
 
 #define TRUNCATED_PIDS_MAX 16
 #define ELF_KEEP_MAX 4096	/* libraries whose ELF facts are kept */
+#define OUTCOME_DEVICES_MAX 16	/* devices listed in the outcome */
 
 typedef struct DiagRegexes DiagRegexes;
 
@@ -116,6 +117,12 @@ struct Model {
 	uint64_t cut_seq, cut_limit;	/* a "truncated" line: the trace ends there */
 	json_object *injects;	/* inject events, at most INJECTS_KEEP_MAX */
 	size_t injects_dropped;
+	/* what the server said it will use (outcome.c) */
+	ReportDevice outcome[OUTCOME_DEVICES_MAX];
+	size_t n_outcome, outcome_more;	/* outcome_more: past OUTCOME_DEVICES_MAX */
+	bool outcome_stated;	/* an outcome line was read */
+	bool outcome_open;	/* the server's last line was one: the next adds to it */
+	uint64_t outcome_seq;
 	unsigned piece;		/* of a rotated trace: the header's "piece" (0: not rotated) */
 	enum {
 		PIECE_STATE_NONE,	/* no state event due */
@@ -140,6 +147,12 @@ int model_feed(Model *m, json_object *ev, char *err, size_t err_size);
  * ones; model_proc_free() releases one that never joined. */
 int model_adopt(Model *m, Proc *p);
 void model_proc_free(Proc *p);
+
+/* outcome.c: the server's TEXT (event SEQ), for its outcome lines; the
+ * report's outcome from them. */
+int diag_outcome_text(Model *m, uint64_t seq, const char *text);
+int diag_outcome_report(const Model *m, Report *r);
+void diag_outcome_done(Model *m);
 
 /* facts.c: what the model answers. */
 Proc *diag_proc(const Model *d, pid_t pid);

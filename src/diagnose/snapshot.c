@@ -64,6 +64,17 @@ static json_object *evidence_obj(const ReportEvidence *e)
 	return o;
 }
 
+static json_object *device_obj(const ReportDevice *d)
+{
+	json_object *o = json_object_new_object();
+	ReportDevice *dm = (ReportDevice *)d;
+	char **v[] = REPORT_DEVICE_STRINGS(dm);
+	for (size_t i = 0; i < ELEMENTSOF(report_device_keys); i++)
+		put(o, report_device_keys[i], str_or_null(*v[i]));
+	put(o, "seq", u64(d->seq));
+	return o;
+}
+
 static json_object *proc_obj(const Proc *p)
 {
 	json_object *o = json_object_new_object(), *opens = json_object_new_array(),
@@ -199,6 +210,15 @@ int diag_snapshot(const Model *m, const Fold *f, json_object *ev)
 	put(ev, "truncated_pids", trunc);
 	put(ev, "scanner_version", str_or_null(m->scanner_version));
 	put(ev, "kept", json_object_new_string(m->kept));
+	json_object *outcome = json_object_new_object(), *devs = json_object_new_array();
+	put(outcome, "stated", json_object_new_boolean(m->outcome_stated));
+	put(outcome, "open", json_object_new_boolean(m->outcome_open));
+	put(outcome, "seq", u64(m->outcome_seq));
+	put(outcome, "more", u64(m->outcome_more));
+	for (size_t i = 0; devs && i < m->n_outcome; i++)
+		json_object_array_add(devs, device_obj(&m->outcome[i]));
+	put(outcome, "devices", devs);
+	put(ev, "outcome", outcome);
 	put(ev, "kept_evidence", m->kept_ev.seq ? evidence_obj(&m->kept_ev) : NULL);
 	put(ev, "elf", json_object_get(m->elf));
 	put(ev, "elf_dropped", u64(m->elf_dropped));
@@ -540,6 +560,27 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 		bad(&rd, "kept");
 	else
 		memcpy(m->kept, kept, strlen(kept) + 1);
+	json_object *out = oobj(ev, "outcome", &rd);
+	if (!out)
+		bad(&rd, "outcome");
+	else {
+		m->outcome_stated = gbool(out, "stated", &rd);
+		m->outcome_open = gbool(out, "open", &rd);
+		m->outcome_seq = gu64(out, "seq", &rd);
+		m->outcome_more = gu64(out, "more", &rd);
+		json_object *devs = get(out, "devices", json_type_array, &rd);
+		size_t nd = devs ? json_object_array_length(devs) : 0;
+		if (nd > OUTCOME_DEVICES_MAX)
+			bad(&rd, "devices");
+		for (size_t i = 0; !rd.error && i < nd; i++) {
+			json_object *o = json_object_array_get_idx(devs, i);
+			ReportDevice *dv = &m->outcome[m->n_outcome++];
+			char **v[] = REPORT_DEVICE_STRINGS(dv);
+			for (size_t k = 0; k < ELEMENTSOF(report_device_keys); k++)
+				*v[k] = ostr(o, report_device_keys[k], &rd);
+			dv->seq = gu64(o, "seq", &rd);
+		}
+	}
 	json_object *kev = oobj(ev, "kept_evidence", &rd);
 	if (kev)
 		read_evidence(kev, &m->kept_ev, &rd);

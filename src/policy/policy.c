@@ -169,7 +169,7 @@ static const char *bracket_end(const char *c)
 /* An estimate of the tree regcomp builds from RE, in nodes: + copies its
  * operand once, {M,N} N times, and what a group repeats includes every
  * copy made inside it.  Bracket expressions and escapes are one node. */
-static bool regex_too_costly(const char *re)
+bool policy_regex_too_costly(const char *re)
 {
 	uint64_t outer[REGEX_DEPTH_MAX], cur = 0, last = 0;
 	size_t depth = 0;
@@ -224,7 +224,7 @@ static bool regex_too_costly(const char *re)
  * A list key (init-failed) takes one whole regex per line, blanks included. */
 static int parse_regex(Parser *ps, const KeyDef *k, char *value)
 {
-	if (regex_too_costly(value))
+	if (policy_regex_too_costly(value))
 		return fail(ps, "%s: too complex to compile (nested or stacked +, {N})", k->key);
 	regex_t re;
 	int r = regcomp(&re, value, REG_EXTENDED);
@@ -453,6 +453,15 @@ static int parse_duration(Parser *ps, const KeyDef *k, char *value)
 	return fail(ps, "%s: '%s' is not a duration (use 30s, 500ms, 2m)", k->key, value);
 }
 
+/* KEY=VALUE, one field of a key=value line ("library=cpu"). */
+static int parse_pair(Parser *ps, const KeyDef *k, char *value)
+{
+	const char *eq = strchr(value, '=');
+	if (!eq || eq == value || strpbrk(value, " \t\""))
+		return fail(ps, "%s: '%s' is not KEY=VALUE (one field, no blanks or quotes)", k->key, value);
+	return set_string(ps, k, value);
+}
+
 static int parse_inject_method(Parser *ps, const KeyDef *k, char *value)
 {
 	if (strcmp(value, "redirect") != 0 && strcmp(value, "preload") != 0)
@@ -481,6 +490,8 @@ static const KeyDef keys[] = {
 	{ "kept", parse_regex, F(kept_regex), 0, false, false, "the kept directories" },
 	{ "discovered", parse_regex, F(discovered_regex), 0, false, false, NULL },
 	{ "not-backend", parse_components, F(not_backend), F(n_not_backend), true, false, NULL },
+	{ "outcome", parse_regex, F(outcome_regex), 0, false, false, NULL },
+	{ "outcome-cpu", parse_pair, F(outcome_cpu), 0, false, false, NULL },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
@@ -740,7 +751,7 @@ void policy_done(Policy *p)
 		&p->version_regex, &p->library_root, &p->candidate_glob, &p->backend_glob,
 		&p->cpu_glob, &p->scanner_argv1, &p->scanner_dirs_env, &p->loaded_regex,
 		&p->kept_regex, &p->discovered_regex, &p->inject_method, &p->shim,
-		&p->server_name, &p->server_argv1,
+		&p->server_name, &p->server_argv1, &p->outcome_regex, &p->outcome_cpu,
 	};
 	for (size_t i = 0; i < ELEMENTSOF(strings); i++)
 		free(*strings[i]);

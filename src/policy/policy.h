@@ -97,6 +97,12 @@ typedef struct Policy {
 	/* discovered = REGEX: server output that says discovery is over
 	 * (--discover-only stops the command there). */
 	char *discovered_regex;
+	/* outcome = REGEX: a server output line that states one device it
+	 * will use, its facts as key=value fields (Ollama's "inference
+	 * compute"); outcome-cpu = KEY=VALUE: such a line with that field
+	 * says there is none ("library=cpu"). */
+	char *outcome_regex;
+	char *outcome_cpu;
 	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;
@@ -140,3 +146,8 @@ bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char 
 			size_t argc);
 
 void policy_done(Policy *p);
+
+/* Would the ERE RE cost more than linear time on a line (nested or stacked
+ * repetition)?  Policies refuse such a regex; so does whatever else takes
+ * one from a user (vgpu-report check --expect-device). */
+bool policy_regex_too_costly(const char *re);

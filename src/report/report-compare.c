@@ -2,11 +2,13 @@
 #include "report/report-compare.h"
 
 #include <errno.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "policy/policy.h"
 
 /* The verdicts of contract v1; reasons may be added, verdicts may not, so
  * an unknown verdict in an expectation is a typo, not a newer report. */
@@ -81,6 +83,26 @@ static void json_side(JsonWriter *w, const char *key, const ReportDirectory *d)
 	json_object_end(w);
 }
 
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* The contract's "changed outcome": whether stated, the device count, or
+ * a device's name or description (in the server's order).  Memory and
+ * the like are not compared: they vary from run to run.  A report from
+ * before the outcome existed (no summary) is compared with nothing. */
+static bool same_devices(const Report *b, const Report *a)
+{
+	if (b->outcome_stated != a->outcome_stated || b->n_devices != a->n_devices)
+		return false;
+	for (size_t i = 0; i < b->n_devices; i++)
+		if (!same_str(b->devices[i].name, a->devices[i].name) ||
+		    !same_str(b->devices[i].description, a->devices[i].description))
+			return false;
+	return true;
+}
+
 int report_diff(const Report *before, const Report *after, bool as_json, FILE *out)
 {
 	_cleanup_free_ const char **names = NULL;
@@ -93,6 +115,19 @@ int report_diff(const Report *before, const Report *after, bool as_json, FILE *o
 	json_init(&w);
 	json_object_begin(&w);
 	json_kv_string(&w, "schema", REPORT_DIFF_SCHEMA);
+	const char *ob = before->outcome_summary, *oa = after->outcome_summary;
+	if (ob && oa && !same_devices(before, after)) {
+		changes++;
+		if (as_json) {
+			json_key(&w, "outcome");
+			json_object_begin(&w);
+			json_kv_string(&w, "before", ob);
+			json_kv_string(&w, "after", oa);
+			json_object_end(&w);
+		} else {
+			fprintf(out, "outcome: %s -> %s\n", ob, oa);
+		}
+	}
 	json_key(&w, "changes");
 	json_array_begin(&w);
 	for (size_t i = 0; i < n_names; i++) {
@@ -204,25 +239,84 @@ static void expectations_free(ReportExpectation *e, size_t n)
 int report_check(const Report *r, char *const *expects, size_t n_expects, FILE *out, char *err,
 		 size_t err_size)
 {
+	return report_check_all(r, expects, n_expects, NULL, out, err, err_size);
+}
+
+/* A compiled --expect-device, bounded as the policies' regexes are. */
+static int compile_device(const char *re, regex_t *rx, char *err, size_t err_size)
+{
+	if (policy_regex_too_costly(re)) {
+		snprintf(err, err_size, "--expect-device: '%s' is too complex to compile (nested or stacked +, {N})",
+			 re);
+		return -EINVAL;
+	}
+	int r = regcomp(rx, re, REG_EXTENDED | REG_NOSUB);
+	if (r) {
+		char msg[256];
+		regerror(r, rx, msg, sizeof(msg));
+		snprintf(err, err_size, "--expect-device: '%s': %s", re, msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The outcome's expectations; the number that do not hold. */
+static size_t check_outcome(const Report *r, const ReportOutcomeExpectation *oe, const regex_t *rx, FILE *out)
+{
+	size_t failed = 0;
+	const char *got = r->outcome_summary ? r->outcome_summary : "no outcome";
+	if (oe->gpus >= 0 && (!r->outcome_stated || (long)r->n_devices != oe->gpus)) {
+		failed++;
+		fprintf(out, "outcome: expected %ld GPU%s, got %s\n", oe->gpus, oe->gpus == 1 ? "" : "s", got);
+	}
+	if (oe->device) {
+		bool found = false;
+		for (size_t i = 0; i < r->n_devices && !found; i++)
+			found = (r->devices[i].name && !regexec(rx, r->devices[i].name, 0, NULL, 0)) ||
+				(r->devices[i].description && !regexec(rx, r->devices[i].description, 0, NULL, 0));
+		if (!found) {
+			failed++;
+			fprintf(out, "outcome: expected a device matching '%s', got %s\n", oe->device, got);
+		}
+	}
+	return failed;
+}
+
+int report_check_all(const Report *r, char *const *expects, size_t n_expects,
+		     const ReportOutcomeExpectation *oe, FILE *out, char *err, size_t err_size)
+{
 	ReportExpectation *e;
 	size_t failed = 0;
 	int k;
+	bool outcome = oe && (oe->gpus >= 0 || oe->device);
+	regex_t rx;
 
-	if (n_expects == 0) {
+	if (n_expects == 0 && !outcome) {
 		snprintf(err, err_size, "no --expect given: nothing to check");
 		return 2;
 	}
-	e = calloc(n_expects, sizeof(*e));
-	if (!e)
+	if (oe && oe->device && compile_device(oe->device, &rx, err, err_size) < 0)
+		return 2;
+	e = calloc(n_expects ? n_expects : 1, sizeof(*e));
+	if (!e) {
+		if (oe && oe->device)
+			regfree(&rx);
 		return -ENOMEM;
+	}
 	/* all parsed before any is tested: a typo prints no half answer */
 	for (size_t i = 0; i < n_expects; i++) {
 		k = report_expectation_parse(expects[i], &e[i], err, err_size);
 		if (k < 0) {
 			expectations_free(e, n_expects);
+			if (oe && oe->device)
+				regfree(&rx);
 			return k == -EINVAL ? 2 : k;
 		}
 	}
+	if (outcome)
+		failed += check_outcome(r, oe, &rx, out);
+	if (oe && oe->device)
+		regfree(&rx);
 	for (size_t i = 0; i < n_expects; i++) {
 		const ReportDirectory *d = find_dir(r, e[i].dir);
 		if (holds(&e[i], d))

@@ -12,10 +12,12 @@
 #define REPORT_DIFF_SCHEMA "vgpu-run/diff/1"
 
 /* Compare directories of BEFORE and AFTER, matched by name, in name order.
- * Text: one "NAME: VERDICT:REASON -> VERDICT:REASON" line per change,
- * "(none)" for a directory only one side has.  JSON (AS_JSON): one line,
- * {"schema":"vgpu-run/diff/1","changes":[{"name","before","after"}]} with
- * before/after {"verdict","reason"} or null.  Returns 0 when nothing
+ * Text: first "outcome: SUMMARY -> SUMMARY" when what the server said it
+ * uses changed, then one "NAME: VERDICT:REASON -> VERDICT:REASON" line per
+ * change, "(none)" for a directory only one side has.  JSON (AS_JSON): one
+ * line, {"schema":"vgpu-run/diff/1","changes":[{"name","before","after"}]}
+ * with before/after {"verdict","reason"} or null, and "outcome":
+ * {"before","after"} when it changed.  Returns 0 when nothing
  * changed, 1 when something did, -ENOMEM or -EIO. */
 int report_diff(const Report *before, const Report *after, bool as_json, FILE *out);
 
@@ -42,3 +44,16 @@ void report_expectation_done(ReportExpectation *e);
  * -ENOMEM or -EIO. */
 int report_check(const Report *r, char *const *expects, size_t n_expects, FILE *out, char *err,
 		 size_t err_size);
+
+/* What --expect-gpus=N and --expect-device=REGEX ask of the outcome. */
+typedef struct ReportOutcomeExpectation {
+	long gpus;		/* -1: not asked */
+	const char *device;	/* an ERE, or NULL */
+} ReportOutcomeExpectation;
+
+/* report_check() with OE too: "outcome: expected 1 GPU, got CPU only",
+ * "outcome: expected a device matching 'H200', got ..." (against each
+ * device's name and description).  Expectations of either kind may be
+ * absent, not both. */
+int report_check_all(const Report *r, char *const *expects, size_t n_expects,
+		     const ReportOutcomeExpectation *oe, FILE *out, char *err, size_t err_size);

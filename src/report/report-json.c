@@ -152,6 +152,28 @@ static const Field policy_fields[] = {
 };
 static const Shape policy_shape = SHAPE(Report, policy_fields);
 
+static const Field device_fields[] = {
+	FIELD("name", STRING, ReportDevice, name, FIELD_OMIT_NULL),
+	FIELD("description", STRING, ReportDevice, description, FIELD_OMIT_NULL),
+	FIELD("library", STRING, ReportDevice, library, FIELD_OMIT_NULL),
+	FIELD("directory", STRING, ReportDevice, directory, FIELD_OMIT_NULL),
+	FIELD("total", STRING, ReportDevice, total, FIELD_OMIT_NULL),
+	FIELD("available", STRING, ReportDevice, available, FIELD_OMIT_NULL),
+	FIELD("compute", STRING, ReportDevice, compute, FIELD_OMIT_NULL),
+	FIELD("driver", STRING, ReportDevice, driver, FIELD_OMIT_NULL),
+	FIELD("id", STRING, ReportDevice, id, FIELD_OMIT_NULL),
+	FIELD("type", STRING, ReportDevice, type, FIELD_OMIT_NULL),
+	FIELD("seq", UINT, ReportDevice, seq, 0),
+};
+static const Shape device_shape = SHAPE(ReportDevice, device_fields);
+
+static const Field outcome_fields[] = {
+	FIELD("stated", BOOL, Report, outcome_stated, 0),
+	FIELD("summary", STRING, Report, outcome_summary, FIELD_OMIT_NULL),
+	OBJECTS("devices", Report, devices, n_devices, device_shape),
+};
+static const Shape outcome_shape = SHAPE(Report, outcome_fields);
+
 static const Field host_fields[] = {
 	FIELD("hostname", STRING, Report, hostname, FIELD_OMIT_NULL),
 	FIELD("arch", STRING, Report, arch, FIELD_OMIT_NULL),
@@ -177,6 +199,7 @@ static const Field report_fields[] = {
 	GROUP("policy", policy_shape),
 	FIELD("scanner_version", STRING, Report, scanner_version, 0),
 	FIELD("exit", EXIT, Report, exit, 0),
+	GROUP_OPTIONAL("outcome", outcome_shape),
 	FIELD("complete", BOOL, Report, complete, 0),
 	GROUP_OPTIONAL("host", host_shape),
 	FIELD("started_at", STRING, Report, started_at, FIELD_OMIT_NULL),
@@ -238,10 +261,13 @@ static void write_result(JsonWriter *w, const char *s)
 
 static void write_object(JsonWriter *w, const void *base, const Shape *shape);
 
+/* An optional group is left out when none of its strings is set (a
+ * report made before the group existed reads back, and goes out, without
+ * it). */
 static bool group_empty(const void *base, const Shape *shape)
 {
 	for (size_t i = 0; i < shape->n_fields; i++)
-		if (shape->fields[i].kind != FIELD_STRING ||
+		if (shape->fields[i].kind == FIELD_STRING &&
 		    *(char *const *)((const char *)base + shape->fields[i].offset))
 			return false;
 	return true;

@@ -156,6 +156,12 @@ static void put_exit(FILE *f, const ReportExit *e)
 
 static void put_header(const Report *r, FILE *f)
 {
+	/* the answer first: what the server ended up using */
+	if (r->outcome_summary) {
+		fputs("Outcome: ", f);
+		put_escaped(f, r->outcome_summary);
+		fputc('\n', f);
+	}
 	put_argv(f, r->command);
 	fputs(" (policy ", f);
 	put_escaped(f, r->policy_name ? r->policy_name : or_unknown(r->policy_path));

@@ -133,6 +133,10 @@ void report_done(Report *r)
 	if (!r)
 		return;
 	free(r->tool_version);
+	free(r->outcome_summary);
+	for (size_t i = 0; i < r->n_devices; i++)
+		report_device_done(&r->devices[i]);
+	free(r->devices);
 	free(r->hostname);
 	free(r->arch);
 	free(r->kernel);
@@ -188,4 +192,26 @@ int report_add_note(Report *r, const char *fmt, ...)
 		return -ENOMEM;
 	nv[n + 1] = NULL;
 	return 0;
+}
+
+const char *const report_device_keys[REPORT_DEVICE_N_STRINGS] = {
+	"name", "description", "library", "directory", "total", "available", "compute", "driver", "id", "type",
+};
+
+void report_device_done(ReportDevice *d)
+{
+	char **s[] = REPORT_DEVICE_STRINGS(d);
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		free(*s[i]);
+	*d = (ReportDevice){ 0 };
+}
+
+void report_device_copy(const ReportDevice *from, ReportDevice *to)
+{
+	ReportDevice *f = (ReportDevice *)from;
+	char **src[] = REPORT_DEVICE_STRINGS(f);
+	*to = (ReportDevice){ .seq = from->seq };
+	char **dst[] = REPORT_DEVICE_STRINGS(to);
+	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++)
+		*dst[i] = *src[i] ? strdup(*src[i]) : NULL;
 }

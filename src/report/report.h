@@ -83,6 +83,25 @@ typedef struct ReportInjection {
 	char *real;		/* the real library the shim was told of */
 } ReportInjection;
 
+/* A device the server said it will use (its own outcome line). */
+typedef struct ReportDevice {
+	char *name;		/* ggml's ("CUDA0") */
+	char *description;	/* the marketing name ("NVIDIA H200") */
+	char *library;		/* "CUDA", "ROCm", "Vulkan" */
+	char *directory;	/* the backend directory's name ("cuda_v13") */
+	char *total, *available;	/* as the server wrote them ("139.8 GiB") */
+	char *compute, *driver, *id, *type;
+	uint64_t seq;		/* the line that said so */
+} ReportDevice;
+
+/* A device's strings, to walk them: char **v[] = REPORT_DEVICE_STRINGS(d),
+ * in the order of report_device_keys. */
+#define REPORT_DEVICE_STRINGS(d) \
+	{ &(d)->name, &(d)->description, &(d)->library, &(d)->directory, &(d)->total, \
+	  &(d)->available, &(d)->compute, &(d)->driver, &(d)->id, &(d)->type }
+#define REPORT_DEVICE_N_STRINGS 10
+extern const char *const report_device_keys[REPORT_DEVICE_N_STRINGS];
+
 typedef struct ReportEnvVar {
 	char *name, *value;
 } ReportEnvVar;
@@ -93,6 +112,12 @@ typedef struct Report {
 	char *policy_name, *policy_path;
 	char *scanner_version;		/* NULL when not established */
 	ReportExit exit;
+	/* what the server said it will use: stated, "1 GPU: ..." or "CPU
+	 * only" (devices empty); not stated: summary says why */
+	bool outcome_stated;
+	char *outcome_summary;
+	ReportDevice *devices;
+	size_t n_devices;
 	bool complete;			/* the whole run: the trace's stats line was read */
 	char *hostname, *arch, *kernel;	/* the host it ran on (NULL: not recorded) */
 	char *started_at, *written_at;	/* RFC 3339 UTC (walltime.h) */
@@ -124,3 +149,5 @@ void report_library_done(ReportLibrary *l);
 void report_library_copy(const ReportLibrary *from, ReportLibrary *to);
 void report_process_done(ReportProcess *p);
 void report_process_copy(const ReportProcess *from, ReportProcess *to);
+void report_device_done(ReportDevice *d);
+void report_device_copy(const ReportDevice *from, ReportDevice *to);

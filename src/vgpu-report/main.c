@@ -2,7 +2,8 @@
  *
  *   vgpu-report show  [--format=text|json] INPUT [PIECE...]
  *   vgpu-report diff  [--format=text|json] BEFORE AFTER
- *   vgpu-report check --expect=DIR=VERDICT[:REASON]... INPUT
+ *   vgpu-report check [--expect=DIR=VERDICT[:REASON]]... [--expect-gpus=N]
+ *                     [--expect-device=REGEX] INPUT
  *
  * INPUT is a JSON report or a JSON Lines trace; a trace is diagnosed
  * again, offline, by the same code the live run used.  A rotated trace's
@@ -31,7 +32,8 @@
 static const char usage[] =
 	"Usage: vgpu-report show  [--format=text|json] INPUT [PIECE...]\n"
 	"       vgpu-report diff  [--format=text|json] BEFORE AFTER\n"
-	"       vgpu-report check --expect=DIR=VERDICT[:REASON] [--expect=...]... INPUT [PIECE...]\n"
+	"       vgpu-report check [--expect=DIR=VERDICT[:REASON]]... [--expect-gpus=N]\n"
+	"                         [--expect-device=REGEX] INPUT [PIECE...]\n"
 	"Render, compare or check vgpu-run reports.  INPUT, BEFORE and AFTER are JSON\n"
 	"reports (vgpu-run -o FILE.json) or JSON Lines traces (vgpu-run -t FILE), which\n"
 	"are diagnosed again offline; the pieces of a rotated trace (--trace-pieces),\n"
@@ -41,6 +43,9 @@ static const char usage[] =
 	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
 	"                     they were recorded with (see vgpu-run.policy(5))\n"
 	"      --expect=DIR=VERDICT[:REASON]  (check) DIR is a directory's name or path\n"
+	"      --expect-gpus=N  (check) the server said it uses exactly N GPUs (0: CPU only)\n"
+	"      --expect-device=REGEX  (check) one of them has a name or description\n"
+	"                     matching REGEX (POSIX extended)\n"
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
 	"\n"
@@ -100,6 +105,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "expect-gpus", required_argument, NULL, 'g' },
+		{ "expect-device", required_argument, NULL, 'd' },
 		{ "policy", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -110,6 +117,7 @@ int main(int argc, char **argv)
 	char policy[PATH_MAX];
 	char **expects = NULL;
 	size_t n_expects = 0;
+	ReportOutcomeExpectation oe = { .gpus = -1 };
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:hV", opts, NULL)) != -1) {
@@ -129,6 +137,25 @@ int main(int argc, char **argv)
 			expects[n_expects++] = optarg;
 			break;
 		}
+		case 'g': {
+			char *end;
+			errno = 0;
+			long n = strtol(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end || errno || n > 1024) {
+				fprintf(stderr, "vgpu-report: --expect-gpus must be a number from 0 to 1024, not '%s'\n",
+					optarg);
+				return EXIT_UNUSABLE;
+			}
+			oe.gpus = n;
+			break;
+		}
+		case 'd':
+			if (!*optarg) {
+				fprintf(stderr, "vgpu-report: --expect-device needs a regular expression\n");
+				return EXIT_UNUSABLE;
+			}
+			oe.device = optarg;
+			break;
 		case 'p':
 			policy_name = optarg;
 			break;
@@ -155,8 +182,13 @@ int main(int argc, char **argv)
 			want < 0 ? "expected show, diff or check" : "wrong number of inputs");
 		return EXIT_UNUSABLE;
 	}
-	if (!strcmp(cmd, "check") && n_expects == 0) {
-		fprintf(stderr, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON]\n");
+	if (!strcmp(cmd, "check") && n_expects == 0 && oe.gpus < 0 && !oe.device) {
+		fprintf(stderr, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], "
+				"--expect-gpus or --expect-device\n");
+		return EXIT_UNUSABLE;
+	}
+	if (strcmp(cmd, "check") && (oe.gpus >= 0 || oe.device)) {
+		fprintf(stderr, "vgpu-report: --expect-gpus and --expect-device are check's\n");
 		return EXIT_UNUSABLE;
 	}
 
@@ -176,7 +208,7 @@ int main(int argc, char **argv)
 		rc = report_diff(&a, &b, json, stdout);
 	} else {
 		char err[512] = "";
-		rc = report_check(&a, expects, n_expects, stdout, err, sizeof(err));
+		rc = report_check_all(&a, expects, n_expects, &oe, stdout, err, sizeof(err));
 		if (rc == 2 && *err)
 			fprintf(stderr, "vgpu-report: %s\n", err);
 	}

@@ -225,6 +225,13 @@ START_TEST(test_report_offline_equals_live)
 	run_plain((const char *const[]){ env_path("VGPU_REPORT"), "show", "--format=json", trace, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
 	char *live = slurp_text(report);
+	/* the fixture's server finds no GPU and says so: CPU only, stated */
+	json_object *rep = json_tokener_parse(live), *outcome, *v;
+	ck_assert(json_object_object_get_ex(rep, "outcome", &outcome));
+	ck_assert(json_object_object_get_ex(outcome, "stated", &v) && json_object_get_boolean(v));
+	ck_assert_str_eq(ev_str(outcome, "summary"), "CPU only");
+	ck_assert(json_object_object_get_ex(outcome, "devices", &v) && json_object_array_length(v) == 0);
+	json_object_put(rep);
 	/* identical but for when each was written */
 	ck_assert_ptr_nonnull(strstr(live, "\"written_at\":\""));
 	strip_written_at(live);
@@ -286,7 +293,7 @@ START_TEST(test_report_diff_and_check_exit_codes)
 
 	run_plain((const char *const[]){ vr, "check", a, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
-	ck_assert_str_eq(r.err, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON]\n");
+	ck_assert_str_eq(r.err, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], --expect-gpus or --expect-device\n");
 	run_result_free(&r);
 
 	/* -p: an H100 trace recorded with an older policy, judged by today's */

@@ -173,7 +173,9 @@ START_TEST(test_full_tmpdir_report_still_written)
 	run_plain(ARGV(env_path("VGPU_RUN"), "--", env_path("TRACEE"), "exit", "3"), &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3, "status %#x: %s", r.status, r.err);
 	char first[1024];
-	snprintf(first, sizeof(first), "%s exit 3 (policy ollama, scanner version unknown): exited with code 3\n",
+	snprintf(first, sizeof(first),
+		 "Outcome: not stated by the server (no exec matched the policy's server rule)\n"
+		 "%s exit 3 (policy ollama, scanner version unknown): exited with code 3\n",
 		 env_path("TRACEE"));
 	ck_assert_msg(!strncmp(r.err, first, strlen(first)), "stderr:\n%s", r.err);
 	ck_assert_ptr_nonnull(strstr(r.err, "\nDirectories: none found\n"));

@@ -307,6 +307,64 @@ START_TEST(test_diagnose_gpu_traces)
 	expect_dir(&r, "cuda_v13", gpu_traces[_i].cuda_v13);
 	expect_dir(&r, "rocm", "absent:no-such-directory");
 	ck_assert_str_eq(r.scanner_version, "0.16.3");
+	/* what the server said it uses, from its own line (recorded on an H100) */
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "1 GPU: NVIDIA H100 80GB HBM3 (CUDA, cuda_v13, 79.2 GiB)");
+	ck_assert_uint_eq(r.n_devices, 1);
+	ck_assert_str_eq(r.devices[0].name, "CUDA0");
+	ck_assert_str_eq(r.devices[0].library, "CUDA");
+	ck_assert_str_eq(r.devices[0].directory, "cuda_v13");
+	ck_assert_str_eq(r.devices[0].available, "78.7 GiB");
+	ck_assert_str_eq(r.devices[0].type, "discrete");
+	ck_assert_uint_gt(r.devices[0].seq, 0);
+	report_done(&r);
+}
+END_TEST
+
+/* The outcome: a statement is a run of the server's outcome lines, one
+ * per device; a later statement replaces it; library=cpu says none. */
+START_TEST(test_diagnose_outcome_statements)
+{
+	Trace t;
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	output(&t, 100, "time=x level=INFO msg=\"inference compute\" id=GPU-1 library=CUDA compute=9.0 name=CUDA0 "
+			"description=\"NVIDIA H200\" libdirs=ollama,cuda_v13 driver=13.0 pci_id=0000:00:05.0 "
+			"type=discrete total=\"139.8 GiB\" available=\"139.1 GiB\"\n"
+			"time=x level=INFO msg=\"inference compute\" id=GPU-2 library=CUDA compute=9.0 name=CUDA1 "
+			"description=\"NVIDIA \\\"H200\\\" NVL\" libdirs=ollama,cuda_v13 driver=13.0 pci_id=0000:00:06.0 "
+			"type=discrete total=\"139.8 GiB\" available=\"139.1 GiB\"\n");
+	Report r = diagnose(&t);
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "2 GPUs: NVIDIA H200 (CUDA, cuda_v13, 139.8 GiB); "
+					    "NVIDIA \"H200\" NVL (CUDA, cuda_v13, 139.8 GiB)");
+	ck_assert_uint_eq(r.n_devices, 2);
+	ck_assert_str_eq(r.devices[1].name, "CUDA1");
+	ck_assert_str_eq(r.devices[1].id, "GPU-2");
+	ck_assert_str_eq(r.devices[0].directory, "cuda_v13");
+	report_done(&r);
+
+	/* said again after other lines: the last statement wins */
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	output(&t, 100, "msg=\"inference compute\" id=GPU-1 library=CUDA name=CUDA0 description=\"NVIDIA H200\" "
+			"libdirs=ollama,cuda_v13 total=\"139.8 GiB\"\n");
+	output(&t, 100, "msg=\"something else\"\n");
+	output(&t, 100, "msg=\"inference compute\" id=cpu library=cpu compute=\"\" name=cpu description=cpu "
+			"libdirs=ollama driver=\"\" pci_id=\"\" type=\"\" total=\"62.7 GiB\" available=\"60.1 GiB\"\n");
+	r = diagnose(&t);
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "CPU only");
+	ck_assert_uint_eq(r.n_devices, 0);
+	report_done(&r);
+
+	/* never said, in a whole run */
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	r = diagnose(&t);
+	ck_assert(!r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary,
+			 "not stated by the server (it logged no line the policy's outcome rule matches)");
 	report_done(&r);
 }
 END_TEST
@@ -390,6 +448,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
 	tcase_add_test(tc, test_diagnose_when_and_where);
+	tcase_add_test(tc, test_diagnose_outcome_statements);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

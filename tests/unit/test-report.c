@@ -764,6 +764,107 @@ START_TEST(test_report_expectation_parse_fields)
 }
 END_TEST
 
+/* ---- the outcome: round trip, diff, check ---- */
+
+/* R says it uses the devices named in NAMES ("NAME=DESCRIPTION"), or
+ * "CPU only" when there is none; STATED false: not stated. */
+static void outcome_report(Report *r, bool stated, const char *const *names)
+{
+	dirs_report(r, (const char *const[]){ "cuda_v13=loaded:loaded", NULL });
+	r->outcome_stated = stated;
+	size_t n = 0;
+	while (names && names[n])
+		n++;
+	r->devices = calloc(n + 1, sizeof(*r->devices));
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(names[i], '=');
+		r->devices[r->n_devices++] = (ReportDevice){
+			.name = strndup(names[i], (size_t)(eq - names[i])), .description = S(eq + 1),
+			.library = S("CUDA"), .directory = S("cuda_v13"), .total = S("139.8 GiB"), .seq = 40 + i,
+		};
+	}
+	r->outcome_summary = S(!stated ? "not stated by the server (why)" : n ? "n GPUs: ..." : "CPU only");
+}
+
+START_TEST(test_report_outcome_round_trip_diff_and_check)
+{
+	Report a, b, c;
+	char err[256] = "", *out = NULL;
+	outcome_report(&a, true, (const char *const[]){ "CUDA0=NVIDIA H200", NULL });
+	char *json = to_json(&a);
+	ck_assert_ptr_nonnull(strstr(json, "\"outcome\":{\"stated\":true,\"summary\":\"n GPUs: ...\",\"devices\":"
+					   "[{\"name\":\"CUDA0\",\"description\":\"NVIDIA H200\",\"library\":\"CUDA\","
+					   "\"directory\":\"cuda_v13\",\"total\":\"139.8 GiB\",\"seq\":40}]}"));
+	ck_assert_int_eq(read_str(json, &b, err, sizeof(err)), 0);
+	ck_assert(b.outcome_stated);
+	ck_assert_uint_eq(b.n_devices, 1);
+	ck_assert_str_eq(b.devices[0].description, "NVIDIA H200");
+	ck_assert_uint_eq(b.devices[0].seq, 40);
+	char *again = to_json(&b);
+	ck_assert_str_eq(again, json);
+	free(again);
+	free(json);
+
+	/* diff: the same devices are no change; another name, count or CPU only is */
+	ck_assert_int_eq(run_diff(&a, &b, false, &out), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	outcome_report(&c, true, NULL);
+	ck_assert_int_eq(run_diff(&a, &c, false, &out), 1);
+	ck_assert_str_eq(out, "outcome: n GPUs: ... -> CPU only\n");
+	free(out);
+	ck_assert_int_eq(run_diff(&a, &c, true, &out), 1);
+	ck_assert_str_eq(out, "{\"schema\":\"vgpu-run/diff/1\",\"outcome\":{\"before\":\"n GPUs: ...\",\"after\":\"CPU only\"},"
+			      "\"changes\":[]}\n");
+	free(out);
+	report_done(&c);
+
+	/* check */
+	struct {
+		long gpus;
+		const char *device;
+		int ret;
+		const char *out;
+	} cases[] = {
+		{ 1, NULL, 0, "" },
+		{ 1, "H200", 0, "" },
+		{ -1, "^CUDA0$", 0, "" },
+		{ 2, NULL, 1, "outcome: expected 2 GPUs, got n GPUs: ...\n" },
+		{ 0, "H100", 1, "outcome: expected 0 GPUs, got n GPUs: ...\n"
+				"outcome: expected a device matching 'H100', got n GPUs: ...\n" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ReportOutcomeExpectation oe = { .gpus = cases[i].gpus, .device = cases[i].device };
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+		ck_assert_int_eq(report_check_all(&a, NULL, 0, &oe, f, err, sizeof(err)), cases[i].ret);
+		fclose(f);
+		ck_assert_str_eq(out, cases[i].out);
+		free(out);
+	}
+	/* a bad or too costly expression is a usage error, before any check */
+	ReportOutcomeExpectation bad = { .gpus = -1, .device = "(" };
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	ck_assert_int_eq(report_check_all(&a, NULL, 0, &bad, f, err, sizeof(err)), 2);
+	fclose(f);
+	ck_assert_str_eq(out, "");
+	ck_assert_ptr_nonnull(strstr(err, "--expect-device: '(': "));
+	free(out);
+	/* a report with no outcome at all (made before it existed) */
+	outcome_report(&c, false, NULL);
+	ReportOutcomeExpectation cpu = { .gpus = 0 };
+	f = open_memstream(&out, &len);
+	ck_assert_int_eq(report_check_all(&c, NULL, 0, &cpu, f, err, sizeof(err)), 1);
+	fclose(f);
+	ck_assert_str_eq(out, "outcome: expected 0 GPUs, got not stated by the server (why)\n");
+	free(out);
+	report_done(&c);
+	report_done(&a);
+	report_done(&b);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("report");
@@ -779,6 +880,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_report_diff_table, 0, ELEMENTSOF(diff_cases));
 	tcase_add_loop_test(tc, test_report_check_table, 0, ELEMENTSOF(check_cases));
 	tcase_add_test(tc, test_report_expectation_parse_fields);
+	tcase_add_test(tc, test_report_outcome_round_trip_diff_and_check);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
