@@ -203,3 +203,17 @@ int diag_fill_process(const Proc *p, ReportProcess *rp)
 	return r;
 }
 
+size_t diag_regex_groups(const Model *d, const char *re, const char *text, char (*groups)[512], size_t max)
+{
+	regex_t *rx = re ? compiled(d, re) : NULL;
+	regmatch_t m[10];
+	if (!rx || max > 9 || regexec(rx, text, max + 1, m, 0))
+		return 0;
+	size_t n = 0;
+	for (; n < max && n < rx->re_nsub; n++) {
+		int len = m[n + 1].rm_so >= 0 ? (int)(m[n + 1].rm_eo - m[n + 1].rm_so) : 0;
+		snprintf(groups[n], 512, "%.*s", len, text + (len ? m[n + 1].rm_so : 0));
+		groups[n][strcspn(groups[n], "\n")] = '\0';
+	}
+	return n;
+}

@@ -171,6 +171,9 @@ bool diag_entry_has(json_object *e, const char *glob);
 /* Does the policy's ERE RE (one of its strings) match TEXT?  Group 1,
  * when wanted, into GROUP1.  Compiled once per model. */
 bool diag_regex_line(const Model *d, const char *re, const char *text, char *group1, size_t size);
+/* The same, all groups (up to MAX, at most 9) into GROUPS; their number,
+ * 0 when RE does not match. */
+size_t diag_regex_groups(const Model *d, const char *re, const char *text, char (*groups)[512], size_t max);
 DiagRegexes *diag_regexes_new(void);
 void diag_regexes_reset(DiagRegexes *rx);
 DiagRegexes *diag_regexes_free(DiagRegexes *rx);

@@ -10,6 +10,8 @@
 
 #include "diagnose/model.h"
 
+#define OUTCOME_GROUPS_MAX 9
+
 /* The value of KEY in a key=value line (slog's text form: a value is
  * quoted when it holds blanks, '=' or '"', with \" and \\ escaped), into
  * OUT; false when the line has no such key. */
@@ -68,6 +70,20 @@ static bool has_pair(const char *line, const char *pair)
 	return field(line, key, v, sizeof(v)) && !strcmp(v, eq + 1);
 }
 
+/* The policy's outcome-fields: group N of its outcome regex is field N. */
+static int by_groups(const Model *d, const char *line, uint64_t seq, ReportDevice *dev)
+{
+	char g[OUTCOME_GROUPS_MAX][512];
+	size_t n = diag_regex_groups(d, d->policy.outcome_regex, line, g, OUTCOME_GROUPS_MAX);
+	*dev = (ReportDevice){ .seq = seq };
+	char **v[] = REPORT_DEVICE_STRINGS(dev);
+	for (size_t i = 0; i < d->policy.n_outcome_fields && i < n; i++)
+		for (size_t k = 0; k < REPORT_DEVICE_N_STRINGS; k++)
+			if (!strcmp(d->policy.outcome_fields[i], report_device_keys[k]) && *g[i] && !*v[k])
+				*v[k] = strdup(g[i]);
+	return 0;
+}
+
 static void clear(Model *d)
 {
 	for (size_t i = 0; i < d->n_outcome; i++)
@@ -101,6 +117,8 @@ static int outcome_line(Model *d, uint64_t seq, const char *line)
 	if (diag_library_root(d, root, sizeof(root)))
 		root_base = diag_base_name(root);
 	ReportDevice *dev = &d->outcome[d->n_outcome++];
+	if (d->policy.n_outcome_fields)
+		return by_groups(d, line, seq, dev);
 	*dev = (ReportDevice){
 		.name = dup_field(line, "name"), .description = dup_field(line, "description"),
 		.library = dup_field(line, "library"), .directory = directory_of(line, root_base),

@@ -406,6 +406,25 @@ static int parse_components(Parser *ps, const KeyDef *k, char *value)
 	return add_words(ps, k, value, is_component, "a name without '/'");
 }
 
+/* What an outcome line can say of a device (the report's devices[]). */
+static bool is_device_field(const char *s)
+{
+	static const char *const fields[] = {
+		"name", "description", "library", "directory", "total", "available", "compute", "driver", "id", "type",
+	};
+	for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+		if (!strcmp(s, fields[i]))
+			return true;
+	return false;
+}
+
+static int parse_outcome_fields(Parser *ps, const KeyDef *k, char *value)
+{
+	return add_words(ps, k, value, is_device_field,
+			 "a device field (name description library directory total available compute driver "
+			 "id type)");
+}
+
 static int parse_capture_fd(Parser *ps, const KeyDef *k, char *value)
 {
 	Policy *p = ps->p;
@@ -492,6 +511,7 @@ static const KeyDef keys[] = {
 	{ "not-backend", parse_components, F(not_backend), F(n_not_backend), true, false, NULL },
 	{ "outcome", parse_regex, F(outcome_regex), 0, false, false, NULL },
 	{ "outcome-cpu", parse_pair, F(outcome_cpu), 0, false, false, NULL },
+	{ "outcome-fields", parse_outcome_fields, F(outcome_fields), F(n_outcome_fields), true, false, NULL },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
@@ -764,6 +784,7 @@ void policy_done(Policy *p)
 		{ p->record_env, p->n_record_env },
 		{ p->init_failed, p->n_init_failed },
 		{ p->inject_sonames, p->n_inject_sonames },
+		{ p->outcome_fields, p->n_outcome_fields },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lists); i++)
 		for (size_t j = 0; j < lists[i].n && j < POLICY_LIST_MAX; j++)

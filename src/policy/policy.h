@@ -103,6 +103,11 @@ typedef struct Policy {
 	 * says there is none ("library=cpu"). */
 	char *outcome_regex;
 	char *outcome_cpu;
+	/* outcome-fields = name description ...: the outcome line is no
+	 * key=value line; the regex's groups 1, 2, ... are these fields
+	 * (ggml's "Device 0: NVIDIA H200, compute capability 9.0"). */
+	char *outcome_fields[POLICY_LIST_MAX];
+	size_t n_outcome_fields;
 	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;
@@ -147,7 +152,7 @@ bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char 
 
 void policy_done(Policy *p);
 
-/* Would the ERE RE cost more than linear time on a line (nested or stacked
- * repetition)?  Policies refuse such a regex; so does whatever else takes
- * one from a user (vgpu-report check --expect-device). */
+/* Would compiling the ERE RE build an outsized automaton (nested or
+ * stacked repetition)?  Policies refuse such a regex; so does whatever
+ * else takes one from a user (vgpu-report check --expect-device). */
 bool policy_regex_too_costly(const char *re);

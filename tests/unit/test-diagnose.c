@@ -358,6 +358,19 @@ START_TEST(test_diagnose_outcome_statements)
 	ck_assert_uint_eq(r.n_devices, 0);
 	report_done(&r);
 
+	/* ggml's own device lines (the ggml policy: regex groups as fields) */
+	begin(&t, "ggml");
+	exec_(&t, 100, 1, "/opt/llama/llama-server", (const char *const[]){ "llama-server", NULL }, NULL);
+	output(&t, 100, "ggml_cuda_init: found 2 CUDA devices:\n"
+			"  Device 0: NVIDIA H200, compute capability 9.0, VMM: yes\n"
+			"  Device 1: NVIDIA GeForce RTX 4090, compute capability 8.9, VMM: yes\n");
+	r = diagnose(&t);
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "2 GPUs: NVIDIA H200; NVIDIA GeForce RTX 4090");
+	ck_assert_str_eq(r.devices[1].id, "1");
+	ck_assert_str_eq(r.devices[1].compute, "8.9");
+	report_done(&r);
+
 	/* never said, in a whole run */
 	begin(&t, "ollama");
 	server(&t, "0.16.3");

@@ -321,6 +321,15 @@ static const struct {
 	{ MINIMAL "inject-sonames = /lib/libcuda.so.1\n",
 	  "t.policy:4: inject-sonames: '/lib/libcuda.so.1' is not a name without '/'" },
 	{ MINIMAL "scanner = any\n", "t.policy:4: duplicate key 'scanner'" },
+	{ MINIMAL "outcome = msg=x\noutcome-cpu = library=cpu\n", "" },
+	{ MINIMAL "outcome-cpu = library\n",
+	  "t.policy:4: outcome-cpu: 'library' is not KEY=VALUE (one field, no blanks or quotes)" },
+	{ MINIMAL "outcome-cpu = a=\"b c\"\n",
+	  "t.policy:4: outcome-cpu: 'a=\"b c\"' is not KEY=VALUE (one field, no blanks or quotes)" },
+	{ MINIMAL "outcome-fields = id vram\n",
+	  "t.policy:4: outcome-fields: 'vram' is not a device field (name description library directory "
+	  "total available compute driver id type)" },
+	{ MINIMAL "outcome = ((a{99}){99}){99}\n", "t.policy:4: outcome: too complex to compile (nested or stacked +, {N})" },
 	{ "name = x\n", "t.policy:0: missing required key 'backend-file'" },
 	{ "", "t.policy:0: missing required key 'backend-file'" },
 };
