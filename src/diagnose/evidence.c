@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/cleanup.h"
 #include "diagnose/evidence.h"
 
 /* Is SEQ one of P's events?  Then its record into E. */
@@ -106,3 +107,65 @@ void diag_apply_kept(const Model *d, Report *r)
 	}
 }
 
+#define CAUSE_MAX 120	/* one line of the table, after the verdict */
+
+/* "libcudart.so.12, libcublas.so.12 not found (58 places searched)": every
+ * soname its libraries miss, once. */
+static bool missing_cause(const ReportDirectory *rd, char *out, size_t size)
+{
+	size_t n = 0, searched = 0, names = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < rd->n_libraries; i++) {
+		const ReportLibrary *l = &rd->libraries[i];
+		for (char **m = l->missing; m && *m; m++) {
+			if (strstr(out, *m))
+				continue;
+			n += (size_t)snprintf(out + n, n < size ? size - n : 0, "%s%s", names++ ? ", " : "", *m);
+		}
+		searched += strv_len(l->searched);
+	}
+	if (!names)
+		return false;
+	if (n < size)
+		snprintf(out + n, size - n, " not found (%zu place%s searched)", searched, searched == 1 ? "" : "s");
+	return true;
+}
+
+void diag_cause(ReportDirectory *rd)
+{
+	char out[1024];
+	if (!rd->verdict || !strcmp(rd->verdict, "loaded"))
+		return;
+	if (!strcmp(rd->reason, "missing-dependency") && missing_cause(rd, out, sizeof(out))) {
+		rd->cause = strdup(out);
+		return;
+	}
+	static const struct {
+		const char *reason, *cause;
+	} fixed[] = {
+		{ "no-such-directory", "no such directory" },
+		{ "no-backend-library", "no backend library in it" },
+		{ "never-scanned", "no scanner was pointed at it" },
+	};
+	for (size_t i = 0; i < ELEMENTSOF(fixed); i++)
+		if (!strcmp(rd->reason, fixed[i].reason)) {
+			rd->cause = strdup(fixed[i].cause);
+			return;
+		}
+	if (!rd->detail)
+		return;
+	/* the detail, its first line, the directory's own path said "it" */
+	size_t n = 0, plen = rd->path ? strlen(rd->path) : 0;
+	for (const char *c = rd->detail; *c && *c != '\n' && n + 1 < sizeof(out);) {
+		if (plen && !strncmp(c, rd->path, plen) && c[plen] != '/') {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "it");
+			c += plen;
+		} else {
+			out[n++] = *c++;
+		}
+	}
+	out[n < sizeof(out) ? n : sizeof(out) - 1] = '\0';
+	if (strlen(out) > CAUSE_MAX)
+		memcpy(out + CAUSE_MAX - 3, "...", 4);
+	rd->cause = strdup(out);
+}

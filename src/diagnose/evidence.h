@@ -13,6 +13,10 @@ void diag_evidence_for(const Model *d, const Proc *p, uint64_t seq, ReportEviden
 /* A directory that loaded but that the server did not keep (policy
  * "kept") was dropped. */
 void diag_apply_kept(const Model *d, Report *r);
+/* RD's one-line cause, beside its verdict in the table (NULL for
+ * loaded): the missing libraries and how many places were searched, or
+ * the detail's first line with the directory's path said "it". */
+void diag_cause(ReportDirectory *rd);
 /* The inject events, as the report lists them. */
 int diag_injections(const Model *d, Report *r);
 /* The note on what was (not) injected and why, from the header. */

@@ -197,9 +197,15 @@ static void put_table(const Report *r, FILE *f, bool color)
 		fputs("\nDirectories: none found\n", f);
 		return;
 	}
-	for (size_t i = 0; i < r->n_directories; i++)
-		if (strlen(or_unknown(r->directories[i].name)) > width)
-			width = strlen(or_unknown(r->directories[i].name));
+	size_t vwidth = 0;
+	for (size_t i = 0; i < r->n_directories; i++) {
+		const ReportDirectory *d = &r->directories[i];
+		if (strlen(or_unknown(d->name)) > width)
+			width = strlen(or_unknown(d->name));
+		size_t v = strlen(or_unknown(d->verdict)) + 1 + strlen(or_unknown(d->reason));
+		if (d->cause && v > vwidth)
+			vwidth = v;
+	}
 	fputs("\nDirectories:\n", f);
 	for (size_t i = 0; i < r->n_directories; i++) {
 		const ReportDirectory *d = &r->directories[i];
@@ -207,6 +213,12 @@ static void put_table(const Report *r, FILE *f, bool color)
 		put_escaped(f, or_unknown(d->name));
 		fprintf(f, "%*s", (int)(width + 2 - strlen(or_unknown(d->name))), "");
 		put_verdict(f, d->verdict, d->reason, color);
+		/* the cause on the directory's own line: the first screen says why */
+		if (d->cause) {
+			size_t v = strlen(or_unknown(d->verdict)) + 1 + strlen(or_unknown(d->reason));
+			fprintf(f, "%*s", (int)(vwidth + 2 - v), "");
+			put_escaped(f, d->cause);
+		}
 		fputc('\n', f);
 	}
 }

@@ -115,6 +115,7 @@ static void directory_done(ReportDirectory *d)
 	free(d->verdict);
 	free(d->reason);
 	free(d->detail);
+	free(d->cause);
 	for (size_t i = 0; i < d->n_libraries; i++)
 		report_library_done(&d->libraries[i]);
 	free(d->libraries);

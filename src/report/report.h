@@ -62,6 +62,7 @@ typedef struct ReportDirectory {
 	char *verdict;		/* loaded | absent | skipped | failed */
 	char *reason;
 	char *detail;		/* may be NULL */
+	char *cause;		/* the one-line cause beside the verdict; NULL for loaded */
 	ReportLibrary *libraries;
 	size_t n_libraries;
 	ReportRun *runs;

@@ -297,7 +297,7 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	run_result_free(&r);
 
 	/* -p: an H100 trace recorded with an older policy, judged by today's */
-	char gpu[600], want_line[] = "  cuda_v12  skipped:dropped\n";
+	char gpu[600], want_line[] = "  cuda_v12  skipped:dropped           loaded, but the server kept only ollama,cuda_v13\n";
 	snprintf(gpu, sizeof(gpu), "%s/tests/data/traces/gpu-default.trace.jsonl", env_path("SOURCE_ROOT"));
 	run_plain((const char *const[]){ vr, "-p", "ollama", "show", gpu, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 0);

@@ -307,6 +307,9 @@ START_TEST(test_diagnose_gpu_traces)
 	expect_dir(&r, "cuda_v13", gpu_traces[_i].cuda_v13);
 	expect_dir(&r, "rocm", "absent:no-such-directory");
 	ck_assert_str_eq(r.scanner_version, "0.16.3");
+	/* the cause beside each verdict: none for loaded */
+	ck_assert_ptr_null(dir(&r, "cuda_v13")->cause);
+	ck_assert_str_eq(dir(&r, "rocm")->cause, "no such directory");
 	/* what the server said it uses, from its own line (recorded on an H100) */
 	ck_assert(r.outcome_stated);
 	ck_assert_str_eq(r.outcome_summary, "1 GPU: NVIDIA H100 80GB HBM3 (CUDA, cuda_v13, 79.2 GiB)");

@@ -14,3 +14,4 @@ s/time=[^ ]* //
 s/Listening on [0-9.:]+/Listening on ADDR/
 s/\) = [0-9]+$/) = FD/
 /^on .*, started .*, report written /d
+s/\([0-9]+ places? searched\)/(N places searched)/
