@@ -399,6 +399,25 @@ static void put_processes(const Report *r, FILE *f)
 	}
 }
 
+/* The server's recorded environment (the variables the policy records):
+ * often the answer itself (LD_LIBRARY_PATH pointing at a stub driver,
+ * OLLAMA_LLM_LIBRARY=cuda). */
+static void put_environment(const Report *r, FILE *f)
+{
+	if (!r->n_environment)
+		return;
+	fputs("\nServer environment (as recorded):\n", f);
+	for (size_t i = 0; i < r->n_environment; i++) {
+		fputs("  ", f);
+		put_escaped(f, or_unknown(r->environment[i].name));
+		fputc('=', f);
+		put_escaped(f, r->environment[i].value ? r->environment[i].value : "");
+		if (r->environment[i].value && !*r->environment[i].value)
+			fputs("  (set, empty)", f);
+		fputc('\n', f);
+	}
+}
+
 int report_text_write(const Report *r, FILE *f, bool color)
 {
 	put_header(r, f);
@@ -408,6 +427,7 @@ int report_text_write(const Report *r, FILE *f, bool color)
 		if (!d->verdict || strcmp(d->verdict, "loaded") != 0)
 			put_why(d, f, color);
 	}
+	put_environment(r, f);
 	put_injections(r, f);
 	put_processes(r, f);
 	if (r->notes && *r->notes) {

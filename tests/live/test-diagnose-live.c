@@ -75,10 +75,11 @@ static const Scenario scenarios[] = {
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "scanner-crashed", "SIGSEGV delivered to scanner" } } },
 	/* the fixture kills at 2 s from its own clock, which starts a moment
-	 * before the scanner exists: the policy says 1.9 s */
+	 * before the scanner exists: the policy says 1.5 s (on a loaded
+	 * machine the tracer may see the fork late, and 1.9 s was too close) */
 	{ "hang", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-hang.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
-	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=2s" }, "s/^probe-timeout = .*/probe-timeout = 1900ms/",
-	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1.9 s)" } } },
+	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=2s" }, "s/^probe-timeout = .*/probe-timeout = 1500ms/",
+	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1.5 s)" } } },
 	{ "unresolved-symbol", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-unresolved.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "load-error", "the load was rolled back" } } },
