@@ -17,6 +17,10 @@ void diag_apply_kept(const Model *d, Report *r);
  * loaded): the missing libraries and how many places were searched, or
  * the detail's first line with the directory's path said "it". */
 void diag_cause(ReportDirectory *rd);
+/* RD's next step, one sentence with this run's values, when the evidence
+ * establishes its premise (a shim's soname found nowhere, a filter
+ * variable): R gives the other directories' names. */
+void diag_next(const Model *d, const Report *r, ReportDirectory *rd);
 /* The inject events, as the report lists them. */
 int diag_injections(const Model *d, Report *r);
 /* The note on what was (not) injected and why, from the header. */

@@ -565,8 +565,10 @@ int fold_directories(const Fold *f, const Model *d, Report *r)
 		dir_free(a);
 	}
 	diag_apply_kept(d, r);
-	for (size_t i = 0; i < r->n_directories; i++)
+	for (size_t i = 0; i < r->n_directories; i++) {
 		diag_cause(&r->directories[i]);
+		diag_next(d, r, &r->directories[i]);
+	}
 	return 0;
 }
 

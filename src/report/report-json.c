@@ -109,6 +109,7 @@ static const Field directory_fields[] = {
 	FIELD("reason", STRING, ReportDirectory, reason, FIELD_REQUIRED),
 	FIELD("detail", STRING, ReportDirectory, detail, 0),
 	FIELD("cause", STRING, ReportDirectory, cause, FIELD_OMIT_NULL),
+	FIELD("next", STRING, ReportDirectory, next, FIELD_OMIT_NULL),
 	OBJECTS("libraries", ReportDirectory, libraries, n_libraries, library_shape),
 	OBJECTS("runs", ReportDirectory, runs, n_runs, run_shape),
 	OBJECTS("evidence", ReportDirectory, evidence, n_evidence, evidence_shape),

@@ -399,6 +399,24 @@ static void put_processes(const Report *r, FILE *f)
 	}
 }
 
+/* What to do, right after the table: the first screen ends with it. */
+static void put_next(const Report *r, FILE *f)
+{
+	bool any = false;
+	for (size_t i = 0; i < r->n_directories; i++) {
+		const ReportDirectory *d = &r->directories[i];
+		if (!d->next)
+			continue;
+		fputs(any ? "" : "\nNext steps:\n", f);
+		any = true;
+		fputs("  ", f);
+		put_escaped(f, or_unknown(d->name));
+		fputs(": ", f);
+		put_escaped(f, d->next);
+		fputc('\n', f);
+	}
+}
+
 /* The server's recorded environment (the variables the policy records):
  * often the answer itself (LD_LIBRARY_PATH pointing at a stub driver,
  * OLLAMA_LLM_LIBRARY=cuda). */
@@ -422,6 +440,7 @@ int report_text_write(const Report *r, FILE *f, bool color)
 {
 	put_header(r, f);
 	put_table(r, f, color);
+	put_next(r, f);
 	for (size_t i = 0; i < r->n_directories; i++) {
 		const ReportDirectory *d = &r->directories[i];
 		if (!d->verdict || strcmp(d->verdict, "loaded") != 0)

@@ -116,6 +116,7 @@ static void directory_done(ReportDirectory *d)
 	free(d->reason);
 	free(d->detail);
 	free(d->cause);
+	free(d->next);
 	for (size_t i = 0; i < d->n_libraries; i++)
 		report_library_done(&d->libraries[i]);
 	free(d->libraries);

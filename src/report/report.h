@@ -63,6 +63,7 @@ typedef struct ReportDirectory {
 	char *reason;
 	char *detail;		/* may be NULL */
 	char *cause;		/* the one-line cause beside the verdict; NULL for loaded */
+	char *next;		/* what to do, with this run's values; NULL: nothing established */
 	ReportLibrary *libraries;
 	size_t n_libraries;
 	ReportRun *runs;

@@ -18,3 +18,6 @@ s/\([0-9]+ places? searched\)/(N places searched)/
 # the test harness's own variables, recorded because the policy records
 # GGML_* and OLLAMA_*: paths into the build directory
 /^  (GGML_HOST|GGML_NPM|OLLAMA_FIXTURE)=/d
+# the shim hint exists only where the CUDA 13 runtime is installed (the
+# loader then stops at libcuda.so.1); diagnose-live asserts it on its own
+/^  cuda_v13: FIRST-MISSING is on none of the paths/d
