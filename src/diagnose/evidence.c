@@ -180,19 +180,6 @@ static bool shim_soname(const Model *d, const char *soname)
 	return false;
 }
 
-/* Go's strconv.ParseBool as Ollama uses it (see verdict.c): set and not
- * a false word. */
-static bool env_set_true(const char *v)
-{
-	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
-	if (!v || !*v)
-		return false;
-	for (size_t i = 0; i < ELEMENTSOF(no); i++)
-		if (!strcmp(v, no[i]))
-			return false;
-	return true;
-}
-
 /* The filter of the policy on VAR, or NULL. */
 static const PolicyFilter *filter_on(const Model *d, const char *detail)
 {
@@ -249,7 +236,7 @@ void diag_next(const Model *d, const Report *r, ReportDirectory *rd)
 			for (size_t i = 0; i < d->policy.n_filters; i++) {
 				const PolicyFilter *e = &d->policy.filters[i];
 				const char *v = diag_env(d->server, e->var);
-				if (e->kind == POLICY_FILTER_ENABLE && !fnmatch(e->glob, rd->name, 0) && !env_set_true(v)) {
+				if (e->kind == POLICY_FILTER_ENABLE && !fnmatch(e->glob, rd->name, 0) && !diag_env_true(v)) {
 					size_t len = strlen(out);
 					snprintf(out + len, sizeof(out) - len, ", and set %s=1", e->var);
 				}

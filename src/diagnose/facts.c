@@ -217,3 +217,27 @@ size_t diag_regex_groups(const Model *d, const char *re, const char *text, char 
 	}
 	return n;
 }
+
+/* Trim spaces and quotes, as Ollama's envconfig does. */
+void diag_env_trimmed(const char *v, char *out, size_t size)
+{
+	while (*v == ' ' || *v == '\t' || *v == '"' || *v == '\'')
+		v++;
+	snprintf(out, size, "%s", v);
+	size_t n = strlen(out);
+	while (n && strchr(" \t\r\n\"'", out[n - 1]))
+		out[--n] = '\0';
+}
+
+bool diag_env_true(const char *raw)
+{
+	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+	char v[256];
+	diag_env_trimmed(raw ? raw : "", v, sizeof(v));
+	if (!*v)
+		return false;
+	for (size_t i = 0; i < ELEMENTSOF(no); i++)
+		if (!strcmp(v, no[i]))
+			return false;
+	return true;
+}

@@ -157,6 +157,11 @@ void diag_outcome_done(Model *m);
 /* facts.c: what the model answers. */
 Proc *diag_proc(const Model *d, pid_t pid);
 const char *diag_env(const Proc *p, const char *name);
+/* A variable's value as Ollama's envconfig reads it: blanks and quotes
+ * trimmed; true as Go's strconv.ParseBool would not say false (a value it
+ * rejects is true). */
+void diag_env_trimmed(const char *v, char *out, size_t size);
+bool diag_env_true(const char *raw);
 const char *diag_base_name(const char *path);
 /* Does the policy call the file named NAME a backend library? */
 bool diag_is_backend(const Model *d, const char *name);

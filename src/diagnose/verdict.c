@@ -271,29 +271,6 @@ void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_d
 	}
 }
 
-/* Trim spaces and quotes, as Ollama's envconfig does. */
-static void trimmed(const char *v, char *out, size_t size)
-{
-	while (*v == ' ' || *v == '\t' || *v == '"' || *v == '\'')
-		v++;
-	snprintf(out, size, "%s", v);
-	size_t n = strlen(out);
-	while (n && strchr(" \t\r\n\"'", out[n - 1]))
-		out[--n] = '\0';
-}
-
-/* Go's strconv.ParseBool as Ollama uses it: a value it rejects is true. */
-static bool env_true(const char *v)
-{
-	static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
-	if (!v || !*v)
-		return false;
-	for (size_t i = 0; i < ELEMENTSOF(no); i++)
-		if (!strcmp(v, no[i]))
-			return false;
-	return true;
-}
-
 static bool judge_filters(const Model *d, const char *name, Judged *j)
 {
 	const Proc *server = d->server;
@@ -301,12 +278,12 @@ static bool judge_filters(const Model *d, const char *name, Judged *j)
 		const PolicyFilter *f = &d->policy.filters[i];
 		const char *raw = diag_env(server, f->var);
 		char v[256];
-		trimmed(raw ? raw : "", v, sizeof(v));
+		diag_env_trimmed(raw ? raw : "", v, sizeof(v));
 		if (f->kind == POLICY_FILTER_SELECT && *v && strcmp(v, diag_base_name(name))) {
 			diag_set(j, "skipped", "filtered-by-env");
 			snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
 		} else if (f->kind == POLICY_FILTER_ENABLE && !fnmatch(f->glob, diag_base_name(name), 0) &&
-			   !env_true(v)) {
+			   !diag_env_true(v)) {
 			diag_set(j, "skipped", "filtered-by-env");
 			if (raw)
 				snprintf(j->detail, sizeof(j->detail), "%s=%s", f->var, raw);
