@@ -100,3 +100,17 @@ bool path_is_library_name(const char *name)
 			return false;
 	return true;
 }
+
+int path_rotate(const char *path, unsigned n, char *from, char *to)
+{
+	for (unsigned i = n; i > 0; i--) {
+		if (i == 1)
+			snprintf(from, PATH_MAX + 16, "%s", path);
+		else
+			snprintf(from, PATH_MAX + 16, "%s.%u", path, i - 1);
+		snprintf(to, PATH_MAX + 16, "%s.%u", path, i);
+		if (rename(from, to) < 0 && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}

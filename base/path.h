@@ -28,3 +28,8 @@ int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size);
 
 /* Is NAME a shared library file name: "x.so", "x.so.1", "x.so.12.4"? */
 bool path_is_library_name(const char *name);
+
+/* PATH.N-1 -> PATH.N, ..., PATH.1 -> PATH.2, PATH -> PATH.1 (N >= 1;
+ * missing ones skipped, the old PATH.N replaced).  0, or -errno with the
+ * rename that failed in FROM and TO (each PATH_MAX + 16 bytes). */
+int path_rotate(const char *path, unsigned n, char *from, char *to);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 
 #define SYMLINK_HOPS_MAX 40	/* the kernel's own limit (MAXSYMLINKS) */
 
@@ -79,21 +80,12 @@ int report_target_prepare(const ReportTarget *t, const char *what, unsigned keep
 	if (!t->exists || !keep)
 		return 0;
 	/* T.KEEP-1 -> T.KEEP, ..., T -> T.1: the oldest goes */
-	for (unsigned i = keep; i > 0; i--) {
-		char from[PATH_MAX + 16], to[PATH_MAX + 16];
-		if (i == 1)
-			snprintf(from, sizeof(from), "%s", t->path);
-		else
-			snprintf(from, sizeof(from), "%s.%u", t->path, i - 1);
-		snprintf(to, sizeof(to), "%s.%u", t->path, i);
-		if (rename(from, to) < 0 && errno != ENOENT) {
-			int r = neg_errno();
-			snprintf(err, err_size, "cannot keep the previous %s '%s' as '%s': %s", what, from, to,
-				 strerror(-r));
-			return r;
-		}
-	}
-	return 0;
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	int r = path_rotate(t->path, keep, from, to);
+	if (r < 0)
+		snprintf(err, err_size, "cannot keep the previous %s '%s' as '%s': %s", what, from, to,
+			 strerror(-r));
+	return r;
 }
 
 /* PATH as its resolved directory plus its name. */

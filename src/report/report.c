@@ -3,20 +3,12 @@
  * always safe to drop. */
 #include "report/report.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void strv_free(char **v)
-{
-	if (!v)
-		return;
-	for (char **p = v; *p; p++)
-		free(*p);
-	free(v);
-}
+#include "base/strv.h"
 
 void report_exit_done(ReportExit *e)
 {
@@ -68,8 +60,8 @@ void report_library_done(ReportLibrary *l)
 	free(l->path);
 	free(l->backend);
 	free(l->outcome);
-	strv_free(l->missing);
-	strv_free(l->searched);
+	strv_free_all(l->missing);
+	strv_free_all(l->searched);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -91,9 +83,9 @@ void report_exit_copy(const ReportExit *from, ReportExit *to)
 
 void report_process_done(ReportProcess *p)
 {
-	strv_free(p->argv);
+	strv_free_all(p->argv);
 	free(p->role);
-	strv_free(p->scans);
+	strv_free_all(p->scans);
 	report_exit_done(&p->exit);
 	memset(p, 0, sizeof(*p));
 }
@@ -144,7 +136,7 @@ void report_done(Report *r)
 	free(r->kernel);
 	free(r->started_at);
 	free(r->written_at);
-	strv_free(r->command);
+	strv_free_all(r->command);
 	free(r->policy_name);
 	free(r->policy_path);
 	free(r->scanner_version);
@@ -171,7 +163,7 @@ void report_done(Report *r)
 		free(in->real);
 	}
 	free(r->injections);
-	strv_free(r->notes);
+	strv_free_all(r->notes);
 	/* a second call, or a reader reusing the struct, sees an empty report */
 	memset(r, 0, sizeof(*r));
 }
@@ -183,17 +175,7 @@ int report_add_note(Report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	size_t n = 0;
-	while (r->notes && r->notes[n])
-		n++;
-	char **nv = realloc(r->notes, (n + 2) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	r->notes = nv;
-	if (!(nv[n] = strdup(buf)))
-		return -ENOMEM;
-	nv[n + 1] = NULL;
-	return 0;
+	return strv_push(&r->notes, buf);
 }
 
 const char *const report_device_keys[REPORT_DEVICE_N_STRINGS] = {

@@ -12,6 +12,7 @@
 
 #include "base/cleanup.h"
 #include "base/json.h"
+#include "base/path.h"
 #include "trace/trace-json.h"
 
 /* The longest "truncated" line (four 20-digit numbers): reserved below
@@ -92,16 +93,10 @@ static int rotate(TraceFile *t)
 		return neg_errno();
 	}
 	t->f = NULL;
-	for (unsigned i = t->cfg.pieces - 1; i > 0; i--) {
-		if (i == 1)
-			snprintf(from, sizeof(from), "%s", t->cfg.path);
-		else
-			snprintf(from, sizeof(from), "%s.%u", t->cfg.path, i - 1);
-		snprintf(to, sizeof(to), "%s.%u", t->cfg.path, i);
-		if (rename(from, to) < 0 && errno != ENOENT)
-			return neg_errno();
-	}
-	int r = open_piece(t->cfg.path, true, &t->f);
+	int r = path_rotate(t->cfg.path, t->cfg.pieces - 1, from, to);
+	if (r < 0)
+		return r;
+	r = open_piece(t->cfg.path, true, &t->f);
 	if (r < 0)
 		return r;
 	t->piece++;
