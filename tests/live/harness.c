@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -302,4 +303,14 @@ void strip_written_at(char *s)
 	else if (at > s && at[-1] == ',')
 		at--;
 	memmove(at, end, strlen(end) + 1);
+}
+
+void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
 }

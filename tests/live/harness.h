@@ -25,6 +25,10 @@ const char *env_path(const char *name);
  * name on a command line.  Fails the test if it cannot. */
 void temp_file(char *tmpl);
 
+/* Run the shell command FMT... (printf-style); fail the test, naming it,
+ * unless it exits 0. */
+__attribute__((format(printf, 1, 2))) void sh(const char *fmt, ...);
+
 /* Run "vgpu-run -q -t <tmp> -- ARGV..." with stdin /dev/null and collect
  * everything.  Fails the test on harness errors. */
 void run_traced(const char *const *argv, RunResult *ret);

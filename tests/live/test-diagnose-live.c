@@ -297,6 +297,29 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	ck_assert_str_eq(r.err, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], --expect-gpus or --expect-device\n");
 	run_result_free(&r);
 
+	/* the outcome: the fixture says CPU only */
+	run_plain((const char *const[]){ vr, "check", "--expect-gpus=0", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_str_eq(r.out, "");
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "check", "--expect-gpus=1", "--expect-device=H200", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_str_eq(r.out, "outcome: expected 1 GPU, got CPU only\n"
+				"outcome: expected a device matching 'H200', got CPU only\n");
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "check", "--expect-gpus=x", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: --expect-gpus must be a number from 0 to 1024, not 'x'\n");
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "check", "--expect-device=(", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: --expect-device: '(': "));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "show", "--expect-gpus=1", a, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: --expect-gpus and --expect-device are check's\n");
+	run_result_free(&r);
+
 	/* -p: an H100 trace recorded with an older policy, judged by today's */
 	char gpu[600], want_line[] = "  cuda_v12  skipped:dropped           loaded, but the server kept only ollama,cuda_v13\n";
 	snprintf(gpu, sizeof(gpu), "%s/tests/data/traces/gpu-default.trace.jsonl", env_path("SOURCE_ROOT"));

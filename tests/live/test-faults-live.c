@@ -38,16 +38,6 @@
 #define MIB 1024L		/* ru_maxrss is in KiB */
 
 
-__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
-
 static bool get_bool(json_object *o, const char *key)
 {
 	json_object *v;

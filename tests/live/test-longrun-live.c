@@ -18,16 +18,6 @@
 
 #include "harness.h"
 
-__attribute__((format(printf, 1, 2))) static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
-}
-
 /* An install of bench/longrun-server as ROOT/bin/ollama, with a cuda_v13
  * backend (a real ELF shared object) and a CPU one at the root. */
 static void longrun_install(const char *root)
