@@ -114,7 +114,7 @@ static int fill_processes(const Fold *f, const Model *d, Report *r)
 	int rc = 0;
 	for (size_t i = 0; rc >= 0 && i < d->n_procs; i++)
 		if (d->procs[i]->exec_seen)	/* a fork that never exec'd: part of its parent */
-			rc = diag_fill_process(d->procs[i], &r->processes[r->n_processes++]);
+			rc = diag_fill_process(d, d->procs[i], &r->processes[r->n_processes++]);
 	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
 	r->processes_omitted = f->done_omitted;
 	return rc;
@@ -316,10 +316,10 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 		rc = fill_environment(d, &r);
 	if (rc >= 0)
 		rc = fill_processes(&dg->f, d, &r);
+	if (rc >= 0)	/* before the directories: their next steps read them */
+		rc = diag_injections(d, &r);
 	if (rc >= 0)
 		rc = fold_directories(&dg->f, d, &r);
-	if (rc >= 0)
-		rc = diag_injections(d, &r);
 	if (rc >= 0)
 		rc = fill_notes(d, &r);
 	r.complete = d->complete;

@@ -1,7 +1,6 @@
 /* Evidence records, and the server's own word on what it kept (see
  * evidence.h): the parts of the verdicts that read events back by seq or
  * read the server's output. */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +109,7 @@ void diag_apply_kept(const Model *d, Report *r)
 
 #define CAUSE_MAX 120	/* one line of the table, after the verdict */
 
-/* "libcudart.so.12, libcublas.so.12 not found (58 places searched)": every
+/* "libcudart.so.12, libcublas.so.12 not found (58 paths tried)": every
  * soname its libraries miss, once. */
 static bool missing_cause(const ReportDirectory *rd, char *out, size_t size)
 {
@@ -128,7 +127,7 @@ static bool missing_cause(const ReportDirectory *rd, char *out, size_t size)
 	if (!names)
 		return false;
 	if (n < size)
-		snprintf(out + n, size - n, " not found (%zu place%s searched)", searched, searched == 1 ? "" : "s");
+		snprintf(out + n, size - n, " not found (%zu path%s tried)", searched, searched == 1 ? "" : "s");
 	return true;
 }
 
@@ -169,80 +168,4 @@ void diag_cause(ReportDirectory *rd)
 	if (strlen(out) > CAUSE_MAX)
 		memcpy(out + CAUSE_MAX - 3, "...", 4);
 	rd->cause = strdup(out);
-}
-
-/* Is SONAME one the policy's shims stand in for (libcuda.so.1)? */
-static bool shim_soname(const Model *d, const char *soname)
-{
-	for (size_t i = 0; i < d->policy.n_inject_sonames; i++)
-		if (!strcmp(d->policy.inject_sonames[i], soname))
-			return true;
-	return false;
-}
-
-/* The filter of the policy on VAR, or NULL. */
-static const PolicyFilter *filter_on(const Model *d, const char *detail)
-{
-	for (size_t i = 0; i < d->policy.n_filters; i++) {
-		size_t n = strlen(d->policy.filters[i].var);
-		if (!strncmp(detail, d->policy.filters[i].var, n) && (detail[n] == '=' || detail[n] == ' '))
-			return &d->policy.filters[i];
-	}
-	return NULL;
-}
-
-void diag_next(const Model *d, const Report *r, ReportDirectory *rd)
-{
-	char out[1024];
-	if (!rd->verdict || !rd->reason || !d->have_policy)
-		return;
-	out[0] = '\0';
-	if (!strcmp(rd->reason, "missing-dependency")) {
-		/* the driver library a shim stands in for, found nowhere */
-		for (size_t i = 0; i < rd->n_libraries && !*out; i++)
-			for (char **m = rd->libraries[i].missing; m && *m && !*out; m++)
-				if (shim_soname(d, *m))
-					snprintf(out, sizeof(out),
-						 "%s is on none of the paths the loader searched: install the GPU "
-						 "driver that provides it, put its directory in the server's "
-						 "LD_LIBRARY_PATH, or inject a stand-in with --shim=%s=PATH",
-						 *m, *m);
-	} else if (!strcmp(rd->reason, "filtered-by-env") && rd->detail) {
-		const PolicyFilter *f = filter_on(d, rd->detail);
-		if (f && f->kind == POLICY_FILTER_ENABLE) {
-			snprintf(out, sizeof(out), "set %s=1 in the server's environment to have %s probed",
-				 f->var, rd->name);
-		} else if (f && f->kind == POLICY_FILTER_SELECT) {
-			const char *value = strchr(rd->detail, '=') ? strchr(rd->detail, '=') + 1 : "";
-			const ReportDirectory *named = NULL;
-			char here[512] = "";
-			size_t n = 0;
-			for (size_t i = 0; i < r->n_directories; i++) {
-				const ReportDirectory *o = &r->directories[i];
-				if (!strcmp(o->name, ".") || !strcmp(o->reason, "no-such-directory"))
-					continue;
-				if (!strcmp(o->name, value))
-					named = o;
-				if (n < sizeof(here))
-					n += (size_t)snprintf(here + n, sizeof(here) - n, "%s%s", n ? ", " : "", o->name);
-			}
-			if (named)
-				snprintf(out, sizeof(out), "%s=%s selects %s only: set it to %s to use this one, or unset it",
-					 f->var, value, named->name, rd->name);
-			else
-				snprintf(out, sizeof(out), "%s=%s names no directory here (%s): set it to %s to use this "
-					 "one, or unset it", f->var, value, here, rd->name);
-			/* a directory another filter holds back needs that one too */
-			for (size_t i = 0; i < d->policy.n_filters; i++) {
-				const PolicyFilter *e = &d->policy.filters[i];
-				const char *v = diag_env(d->server, e->var);
-				if (e->kind == POLICY_FILTER_ENABLE && !fnmatch(e->glob, rd->name, 0) && !diag_env_true(v)) {
-					size_t len = strlen(out);
-					snprintf(out + len, sizeof(out) - len, ", and set %s=1", e->var);
-				}
-			}
-		}
-	}
-	if (*out)
-		rd->next = strdup(out);
 }

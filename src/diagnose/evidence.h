@@ -1,6 +1,7 @@
 /* The diagnosis's fourth layer: what a report cites and states beside the
  * verdicts, from the model: evidence records (evidence.c), the server's
- * own "kept" word, and the injections (injections.c). */
+ * own "kept" word, and the injections (injections.c), and the next steps
+ * (next.c). */
 #pragma once
 
 #include "diagnose/model.h"
@@ -18,8 +19,10 @@ void diag_apply_kept(const Model *d, Report *r);
  * the detail's first line with the directory's path said "it". */
 void diag_cause(ReportDirectory *rd);
 /* RD's next step, one sentence with this run's values, when the evidence
- * establishes its premise (a shim's soname found nowhere, a filter
- * variable): R gives the other directories' names. */
+ * establishes its premise (a library a complete install ships missing, a
+ * shim's soname found nowhere, a filter variable, the stub or shim a
+ * failed initialisation ran on, a crash, a timeout): R gives the other
+ * directories, the processes' drivers and the injections. */
 void diag_next(const Model *d, const Report *r, ReportDirectory *rd);
 /* The inject events, as the report lists them. */
 int diag_injections(const Model *d, Report *r);

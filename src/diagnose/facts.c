@@ -187,7 +187,44 @@ int diag_fill_exit(const Proc *p, ReportExit *e)
 	return 0;
 }
 
-int diag_fill_process(const Proc *p, ReportProcess *rp)
+/* The shim vgpu-run injected into P for SONAME, or NULL. */
+static const char *injected_shim(const Model *d, const Proc *p, const char *soname)
+{
+	for (size_t i = 0; i < jlen(d->injects); i++) {
+		json_object *ev = json_object_array_get_idx(d->injects, i);
+		const char *lib = jstr(ev, "library"), *status = jstr(ev, "status");
+		if (jnum(ev, "pid", 0) == p->pid && lib && !strcmp(lib, soname) && status &&
+		    !strcmp(status, "done"))
+			return jstr(ev, "shim");
+	}
+	return NULL;
+}
+
+/* Which file P mapped for each library the policy's shims stand for: the
+ * shim vgpu-run injected (preload, or a redirected open), else the last
+ * successful open of that name; NVIDIA's stub library lives in a "stubs"
+ * directory of the CUDA toolkit and fails every call. */
+static int fill_drivers(const Model *d, const Proc *p, ReportProcess *rp)
+{
+	int r = 0;
+	for (size_t i = 0; r >= 0 && i < d->policy.n_inject_sonames && i < DRIVERS_KEEP_MAX; i++) {
+		const char *soname = d->policy.inject_sonames[i], *shim = injected_shim(d, p, soname);
+		if (shim) {
+			r = report_process_add_driver(rp, soname, shim, "shim");
+			continue;
+		}
+		const Open *last = NULL;
+		for (size_t k = 0; k < p->n_opens; k++)
+			if (p->opens[k].ok && !strcmp(diag_base_name(p->opens[k].path), soname))
+				last = &p->opens[k];
+		if (last)
+			r = report_process_add_driver(rp, soname, last->path,
+						      strstr(last->path, "/stubs/") ? "stub" : NULL);
+	}
+	return r;
+}
+
+int diag_fill_process(const Model *d, const Proc *p, ReportProcess *rp)
 {
 	rp->pid = p->pid;
 	rp->ppid = p->ppid;
@@ -200,6 +237,8 @@ int diag_fill_process(const Proc *p, ReportProcess *rp)
 	for (char **s = p->scans; r >= 0 && s && *s; s++)
 		r = strv_push(&rp->scans, *s);
 	diag_fill_exit(p, &rp->exit);
+	if (r >= 0 && d->have_policy)
+		r = fill_drivers(d, p, rp);
 	return r;
 }
 

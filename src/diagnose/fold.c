@@ -331,7 +331,7 @@ int fold_reduce(Fold *f, const Model *d, const Proc *p)
 			r = -ENOMEM;
 		if (r >= 0) {
 			f->done[f->n_done] = (ReportProcess){ 0 };	/* may hold a moved entry's copy */
-			r = diag_fill_process(p, &f->done[f->n_done++]);
+			r = diag_fill_process(d, p, &f->done[f->n_done++]);
 		}
 		if (f->n_done > PROCS_KEEP) {
 			report_process_done(&f->done[PROCS_HEAD]);

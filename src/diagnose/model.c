@@ -32,8 +32,9 @@ int model_init(Model *m, const ModelHooks *hooks, void *hooks_data)
 	*m = (Model){ .hooks = hooks, .hooks_data = hooks_data };
 	m->by_pid = json_object_new_object();
 	m->elf = json_object_new_object();
+	m->symbols = json_object_new_object();
 	m->rx = diag_regexes_new();
-	if (!m->by_pid || !m->elf || !m->rx) {
+	if (!m->by_pid || !m->elf || !m->symbols || !m->rx) {
 		model_done(m);
 		return -ENOMEM;
 	}
@@ -79,6 +80,7 @@ void model_done(Model *m)
 	diag_regexes_free(m->rx);
 	json_object_put(m->by_pid);
 	json_object_put(m->elf);
+	json_object_put(m->symbols);
 	json_object_put(m->listing);
 	json_object_put(m->header);
 	json_object_put(m->injects);
@@ -484,6 +486,12 @@ static int on_observe(Model *d, json_object *ev)
 		return 0;
 	if (!strcmp(what, "elf") && str(ev, "path")) {
 		return keep_elf(d, str(ev, "path"), ev);
+	} else if (!strcmp(what, "symbols") && str(ev, "path")) {
+		/* once per backend and run; the first check stands */
+		if (json_object_object_get_ex(d->symbols, str(ev, "path"), NULL) ||
+		    json_object_object_length(d->symbols) >= SYMBOLS_KEEP_MAX)
+			return 0;
+		return json_object_object_add(d->symbols, str(ev, "path"), json_object_get(ev)) < 0 ? -ENOMEM : 0;
 	} else if (!strcmp(what, "listing")) {
 		/* A listing of another directory (the root of a wrapper's exe)
 		 * says nothing about the server's root. */

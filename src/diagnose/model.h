@@ -72,6 +72,8 @@ typedef struct Proc {
 #define TRUNCATED_PIDS_MAX 16
 #define ELF_KEEP_MAX 4096	/* libraries whose ELF facts are kept */
 #define OUTCOME_DEVICES_MAX 16	/* devices listed in the outcome */
+#define DRIVERS_KEEP_MAX 8	/* driver libraries listed per process */
+#define SYMBOLS_KEEP_MAX 256	/* backends whose symbol check is kept */
 
 typedef struct DiagRegexes DiagRegexes;
 
@@ -109,6 +111,7 @@ struct Model {
 	DiagRegexes *rx;	/* the policy's regexes, compiled once */
 	json_object *elf;	/* path -> the facts kept of its observe/elf event */
 	size_t elf_dropped;	/* libraries past ELF_KEEP_MAX */
+	json_object *symbols;	/* backend path -> its observe/symbols event */
 	json_object *listing;	/* the observe/listing event, or NULL */
 	bool complete;		/* the stats line, the trace's last, was read */
 	uint64_t stops, backtraces, backtrace_ns;
@@ -184,7 +187,7 @@ void diag_regexes_reset(DiagRegexes *rx);
 DiagRegexes *diag_regexes_free(DiagRegexes *rx);
 /* How P ended, and its entry, for the report. */
 int diag_fill_exit(const Proc *p, ReportExit *e);
-int diag_fill_process(const Proc *p, ReportProcess *rp);
+int diag_fill_process(const Model *d, const Proc *p, ReportProcess *rp);
 
 /* Type-checked access to trace JSON: a trace is untrusted input (it may
  * come from anywhere to vgpu-report), so a field of the wrong type reads

@@ -140,6 +140,8 @@ static json_object *library_obj(const ReportLibrary *l, uint64_t seq)
 	put(o, "outcome", str_or_null(l->outcome));
 	put(o, "missing", strv(l->missing));
 	put(o, "searched", strv(l->searched));
+	put(o, "unresolved", strv(l->unresolved));
+	put(o, "versions", strv(l->versions));
 	put(o, "seq", u64(seq));
 	return o;
 }
@@ -155,6 +157,15 @@ static json_object *process_obj(const ReportProcess *p)
 	put(o, "wrapper", json_object_new_boolean(p->wrapper));
 	put(o, "exit", exit_obj(&p->exit));
 	put(o, "order", u64(p->order));
+	json_object *drv = json_object_new_array();
+	for (size_t i = 0; drv && i < p->n_drivers; i++) {
+		json_object *d = json_object_new_object();
+		put(d, "library", str_or_null(p->drivers[i].library));
+		put(d, "path", str_or_null(p->drivers[i].path));
+		put(d, "kind", str_or_null(p->drivers[i].kind));
+		json_object_array_add(drv, d);
+	}
+	put(o, "drivers", drv);
 	return o;
 }
 
@@ -221,6 +232,7 @@ int diag_snapshot(const Model *m, const Fold *f, json_object *ev)
 	put(ev, "outcome", outcome);
 	put(ev, "kept_evidence", m->kept_ev.seq ? evidence_obj(&m->kept_ev) : NULL);
 	put(ev, "elf", json_object_get(m->elf));
+	put(ev, "symbols", json_object_get(m->symbols));
 	put(ev, "elf_dropped", u64(m->elf_dropped));
 	put(ev, "listing", json_object_get(m->listing));
 	put(ev, "injects", json_object_get(m->injects));
@@ -479,6 +491,10 @@ static void read_library(json_object *o, ReportLibrary *l, uint64_t *seq, Rd *rd
 	l->outcome = ostr(o, "outcome", rd);
 	l->missing = gstrv(o, "missing", rd);
 	l->searched = gstrv(o, "searched", rd);
+	if (json_object_object_get_ex(o, "unresolved", NULL))	/* optional: older states */
+		l->unresolved = gstrv(o, "unresolved", rd);
+	if (json_object_object_get_ex(o, "versions", NULL))
+		l->versions = gstrv(o, "versions", rd);
 	*seq = gu64(o, "seq", rd);
 }
 
@@ -584,6 +600,13 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 	json_object *kev = oobj(ev, "kept_evidence", &rd);
 	if (kev)
 		read_evidence(kev, &m->kept_ev, &rd);
+	json_object *sym = oobj(ev, "symbols", &rd);	/* optional: older states */
+	if (sym && json_object_object_length(sym) > SYMBOLS_KEEP_MAX)
+		bad(&rd, "symbols");
+	if (sym && !rd.error) {
+		json_object_put(m->symbols);
+		m->symbols = json_object_get(sym);
+	}
 	json_object *elf = oobj(ev, "elf", &rd);
 	if (elf && json_object_object_length(elf) > ELF_KEEP_MAX)
 		bad(&rd, "elf");
@@ -631,6 +654,20 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 		rp->wrapper = gbool(o, "wrapper", &rd);
 		read_exit(oobj(o, "exit", &rd), &rp->exit, &rd);
 		rp->order = gu64(o, "order", &rd);
+		json_object *drv = NULL;	/* optional: states written before it */
+		if (json_object_object_get_ex(o, "drivers", &drv) && !json_object_is_type(drv, json_type_array))
+			bad(&rd, "drivers");
+		size_t nd = json_object_is_type(drv, json_type_array) ? json_object_array_length(drv) : 0;
+		if (nd > DRIVERS_KEEP_MAX)
+			bad(&rd, "drivers");
+		for (size_t k = 0; !rd.error && k < nd; k++) {
+			json_object *dv = json_object_array_get_idx(drv, k);
+			const char *lib = jstr(dv, "library"), *path = jstr(dv, "path");
+			if (!lib || !path)
+				bad(&rd, "drivers");
+			else if (report_process_add_driver(rp, lib, path, jstr(dv, "kind")) < 0)
+				rd.error = -ENOMEM;
+		}
 	}
 	f->done_omitted = gu64(ev, "ended_omitted", &rd);
 	json_object *dirs = get(ev, "directories", json_type_array, &rd);

@@ -112,6 +112,65 @@ static bool judge_process_end(const Model *d, const Proc *p, const Window *w, Ju
 	return false;
 }
 
+/* A load-error explained by the symbol check of LIB (its observe/symbols
+ * event SYM): the versions its closure needs that the providers lack, the
+ * symbols no library in scope defines, or neither.  Fills J's detail and
+ * library lists; false when SYM is not usable. */
+static bool explain_load_error(const char *lib, json_object *sym, Judged *j)
+{
+	json_object *vers = jarray(sym, "versions"), *unres = jarray(sym, "unresolved");
+	if (!vers || !unres)
+		return false;
+	size_t nv = (size_t)jnum(sym, "versions_total", 0), nu = (size_t)jnum(sym, "unresolved_total", 0);
+	size_t len = 0, size = sizeof(j->detail);
+	char *out = j->detail;
+	out[0] = '\0';
+	for (size_t i = 0; i < jlen(vers); i++) {
+		json_object *v = json_object_array_get_idx(vers, i);
+		const char *ver = jstr(v, "version"), *of = jstr(v, "library"), *path = jstr(v, "path"),
+			   *by = jstr(v, "needed_by");
+		if (!ver || !of || !path || !by)
+			continue;
+		char entry[600];
+		snprintf(entry, sizeof(entry), "%s of %s", ver, of);
+		(void)strv_push(&j->lib.versions, entry);
+		if (len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s%s needs version %s of %s, which %s lacks",
+						len ? "; " : "", diag_base_name(by), ver, of, path);
+	}
+	if (nv > jlen(vers) && len < size)
+		len += (size_t)snprintf(out + len, size - len, " (%zu versions missing in all)", nv);
+	/* "libggml-cuda.so needs symbol X, which no library the scanner had
+	 * loaded defines (3 in all: X, Y, Z)" */
+	size_t named = 0;
+	for (size_t i = 0; i < jlen(unres); i++) {
+		json_object *u = json_object_array_get_idx(unres, i);
+		const char *name = jstr(u, "symbol"), *by = jstr(u, "needed_by");
+		if (!name || !by)
+			continue;
+		(void)strv_push(&j->lib.unresolved, name);
+		if (len >= size)
+			continue;
+		if (!named++)
+			len += (size_t)snprintf(out + len, size - len,
+						"%s%s needs symbol %s, which no library the scanner had loaded defines",
+						len ? "; " : "", diag_base_name(by), name);
+	}
+	if ((named > 1 || nu > named) && len < size) {
+		len += (size_t)snprintf(out + len, size - len, " (%zu in all: ", nu > named ? nu : named);
+		for (size_t i = 0; len < size && i < named && j->lib.unresolved && j->lib.unresolved[i]; i++)
+			len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "", j->lib.unresolved[i]);
+		if (len < size)
+			len += (size_t)snprintf(out + len, size - len, "%s)", nu > named ? ", ..." : "");
+	}
+	if (!len)
+		snprintf(out, size,
+			 "%s and its dependencies were found, and every symbol and version they need is defined: "
+			 "the load was rolled back by a failing initialiser or a backend that registered nothing",
+			 diag_base_name(lib));
+	return true;
+}
+
 static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judged *j)
 {
 	json_object *elf;
@@ -160,10 +219,15 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 		j->lib.outcome = strdup("failed");
 	} else {
 		diag_set(j, "failed", "load-error");
-		snprintf(j->detail, sizeof(j->detail),
-			 "%s and its dependencies were found, but the load was rolled back "
-			 "(an unresolved symbol, a failing initialiser, or a backend that registered nothing)",
-			 diag_base_name(o->path));
+		json_object *sym = NULL;
+		json_object_object_get_ex(d->symbols, o->path, &sym);
+		if (!sym || !explain_load_error(o->path, sym, j))
+			snprintf(j->detail, sizeof(j->detail),
+				 "%s and its dependencies were found, but the load was rolled back "
+				 "(an unresolved symbol, a failing initialiser, or a backend that registered nothing)",
+				 diag_base_name(o->path));
+		else
+			diag_cite(j, (uint64_t)jnum(sym, "seq", 0));
 		j->lib.outcome = strdup("unloaded");
 	}
 	loader_result_done(&res);

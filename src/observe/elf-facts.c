@@ -262,18 +262,30 @@ int elf_parse(const uint8_t *buf, size_t len, ElfFacts *ret)
 	return parse(&src, ret);
 }
 
-int elf_parse_file(const char *path, ElfFacts *ret)
+/* Open PATH as a Source: never blocking (a FIFO named like a library
+ * must not stall the tracer), regular files only.  The caller closes
+ * *RET_FD. */
+static int source_open(const char *path, int *ret_fd, Source *src)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return neg_errno();
+	*ret_fd = fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return neg_errno();
 	if (!S_ISREG(st.st_mode))
 		return -ENOEXEC;
-	Source src = { .size = (uint64_t)st.st_size, .fd = fd };
-	return parse(&src, ret);
+	*src = (Source){ .size = (uint64_t)st.st_size, .fd = fd };
+	return 0;
+}
+
+int elf_parse_file(const char *path, ElfFacts *ret)
+{
+	_cleanup_close_ int fd = -1;
+	Source src;
+	int r = source_open(path, &fd, &src);
+	return r < 0 ? r : parse(&src, ret);
 }
 
 static void strv_free(char **v)
@@ -291,6 +303,244 @@ void elf_facts_done(ElfFacts *f)
 	strv_free(f->needed);
 	strv_free(f->undefined);
 	memset(f, 0, sizeof(*f));
+}
+
+/* ---- symbols and versions (elf_symbols) ---- */
+
+/* Section SH's bytes, and its linked string table's. */
+static int section_with_strings(const Source *src, const Elf64_Shdr *sh, unsigned shnum, unsigned i,
+				uint8_t **ret, uint8_t **ret_str, uint64_t *ret_strsz)
+{
+	if (sh[i].sh_link >= shnum)
+		return -EINVAL;
+	const Elf64_Shdr *strsh = &sh[sh[i].sh_link];
+	int r = region(src, sh[i].sh_offset, sh[i].sh_size, ret);
+	if (r >= 0 && (r = region(src, strsh->sh_offset, strsh->sh_size, ret_str)) < 0) {
+		free(*ret);
+		*ret = NULL;
+	}
+	*ret_strsz = strsh->sh_size;
+	return r;
+}
+
+#define VERSION_ENTRIES_MAX 4096	/* entries walked per version section */
+
+static int push_need(ElfSymbols *s, const char *file, const char *version)
+{
+	if (s->n_needs >= ELF_NEEDS_MAX) {
+		s->truncated = true;
+		return 0;
+	}
+	ElfNeed *n = realloc(s->needs, (s->n_needs + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	s->needs = n;
+	n[s->n_needs] = (ElfNeed){ strdup(file), strdup(version) };
+	if (!n[s->n_needs].file || !n[s->n_needs].version) {
+		free(n[s->n_needs].file);
+		free(n[s->n_needs].version);
+		return -ENOMEM;
+	}
+	s->n_needs++;
+	return 0;
+}
+
+/* SHT_GNU_verneed: the versions it needs of each library (weak ones
+ * excepted: the loader only warns about those). */
+static int read_verneed(const uint8_t *b, uint64_t size, uint64_t count, const uint8_t *str, uint64_t strsz,
+			ElfSymbols *s)
+{
+	uint64_t off = 0;
+	int r = 0;
+	for (uint64_t i = 0; r >= 0 && i < count && i < VERSION_ENTRIES_MAX; i++) {
+		Elf64_Verneed vn;
+		if (!in_bounds(off, sizeof(vn), size))
+			return -EINVAL;
+		memcpy(&vn, b + off, sizeof(vn));
+		const char *file = str_at(str, strsz, vn.vn_file);
+		if (!file)
+			return -EINVAL;
+		uint64_t aoff = off + vn.vn_aux;
+		for (unsigned k = 0; r >= 0 && k < vn.vn_cnt && k < VERSION_ENTRIES_MAX; k++) {
+			Elf64_Vernaux va;
+			if (!in_bounds(aoff, sizeof(va), size))
+				return -EINVAL;
+			memcpy(&va, b + aoff, sizeof(va));
+			const char *name = str_at(str, strsz, va.vna_name);
+			if (!name)
+				return -EINVAL;
+			if (!(va.vna_flags & VER_FLG_WEAK))
+				r = push_need(s, file, name);
+			aoff += va.vna_next;
+			if (!va.vna_next)
+				break;
+		}
+		if (!vn.vn_next)
+			break;
+		off += vn.vn_next;
+	}
+	return r;
+}
+
+/* SHT_GNU_verdef: the version nodes it defines (the base entry, its own
+ * name, excepted). */
+static int read_verdef(const uint8_t *b, uint64_t size, uint64_t count, const uint8_t *str, uint64_t strsz,
+		       ElfSymbols *s)
+{
+	uint64_t off = 0;
+	int r = 0;
+	for (uint64_t i = 0; r >= 0 && i < count && i < VERSION_ENTRIES_MAX; i++) {
+		Elf64_Verdef vd;
+		Elf64_Verdaux va;
+		if (!in_bounds(off, sizeof(vd), size))
+			return -EINVAL;
+		memcpy(&vd, b + off, sizeof(vd));
+		if (!in_bounds(off + vd.vd_aux, sizeof(va), size))
+			return -EINVAL;
+		memcpy(&va, b + off + vd.vd_aux, sizeof(va));
+		const char *name = str_at(str, strsz, va.vda_name);
+		if (!name)
+			return -EINVAL;
+		if (!(vd.vd_flags & VER_FLG_BASE))
+			r = push(&s->versions, &s->n_versions, ELF_NEEDS_MAX, name, &s->truncated);
+		if (!vd.vd_next)
+			break;
+		off += vd.vd_next;
+	}
+	return r;
+}
+
+/* SHT_DYNSYM: the names it defines for others (global, weak or unique
+ * binding, with a section), pointing into the kept string table. */
+static int read_defined(const uint8_t *syms, uint64_t size, uint8_t *str, uint64_t strsz, ElfSymbols *s)
+{
+	uint64_t n = size / sizeof(Elf64_Sym);
+	if (n > ELF_DEFINED_MAX) {
+		n = ELF_DEFINED_MAX;
+		s->truncated = true;
+	}
+	s->defined = calloc(n ? n : 1, sizeof(*s->defined));
+	if (!s->defined)
+		return -ENOMEM;
+	for (uint64_t k = 1; k < n; k++) {
+		Elf64_Sym sym;
+		memcpy(&sym, syms + k * sizeof(sym), sizeof(sym));
+		unsigned bind = ELF64_ST_BIND(sym.st_info);
+		if (sym.st_shndx == SHN_UNDEF || (bind != STB_GLOBAL && bind != STB_WEAK && bind != STB_GNU_UNIQUE))
+			continue;
+		const char *name = str_at(str, strsz, sym.st_name);
+		if (!name)
+			return -EINVAL;
+		if (*name)
+			s->defined[s->n_defined++] = name;
+	}
+	s->strings = (char *)str;
+	return 0;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int symbols(const Source *src, ElfSymbols *s)
+{
+	_cleanup_free_ uint8_t *ehb = NULL, *shb = NULL;
+	if (src->size < sizeof(Elf64_Ehdr))
+		return -ENOEXEC;
+	int r = region(src, 0, sizeof(Elf64_Ehdr), &ehb);
+	if (r < 0)
+		return r;
+	Elf64_Ehdr eh;
+	memcpy(&eh, ehb, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+		return -ENOEXEC;
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+		return -EINVAL;
+	if (!eh.e_shoff || !eh.e_shnum)
+		return 0;
+	if (eh.e_shentsize != sizeof(Elf64_Shdr))
+		return -EINVAL;
+	r = region(src, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf64_Shdr), &shb);
+	const Elf64_Shdr *sh = (const Elf64_Shdr *)shb;
+	bool have_dynsym = false;
+	for (unsigned i = 0; r >= 0 && i < eh.e_shnum; i++) {
+		Elf64_Word t = sh[i].sh_type;
+		if (t != SHT_DYNSYM && t != SHT_GNU_verneed && t != SHT_GNU_verdef)
+			continue;
+		if (t == SHT_DYNSYM && (have_dynsym || sh[i].sh_entsize != sizeof(Elf64_Sym)))
+			return -EINVAL;
+		_cleanup_free_ uint8_t *b = NULL;
+		uint8_t *str = NULL;
+		uint64_t strsz = 0;
+		r = section_with_strings(src, sh, eh.e_shnum, i, &b, &str, &strsz);
+		if (r < 0)
+			return r;
+		if (t == SHT_DYNSYM) {
+			have_dynsym = true;
+			r = read_defined(b, sh[i].sh_size, str, strsz, s);
+			if (r >= 0)
+				continue;	/* STR is kept (s->strings) */
+		} else if (t == SHT_GNU_verneed) {
+			r = read_verneed(b, sh[i].sh_size, sh[i].sh_info, str, strsz, s);
+		} else {
+			r = read_verdef(b, sh[i].sh_size, sh[i].sh_info, str, strsz, s);
+		}
+		free(str);
+	}
+	if (r >= 0 && s->n_defined)
+		qsort(s->defined, s->n_defined, sizeof(*s->defined), name_cmp);
+	return r;
+}
+
+int elf_symbols(const uint8_t *buf, size_t len, ElfSymbols *ret)
+{
+	Source src = { .size = len, .mem = buf, .fd = -1 };
+	*ret = (ElfSymbols){ 0 };
+	int r = symbols(&src, ret);
+	if (r < 0)
+		elf_symbols_done(ret);
+	return r;
+}
+
+int elf_symbols_file(const char *path, ElfSymbols *ret)
+{
+	*ret = (ElfSymbols){ 0 };
+	_cleanup_close_ int fd = -1;
+	Source src;
+	int r = source_open(path, &fd, &src);
+	if (r < 0)
+		return r;
+	r = symbols(&src, ret);
+	if (r < 0)
+		elf_symbols_done(ret);
+	return r;
+}
+
+bool elf_symbols_defines(const ElfSymbols *s, const char *name)
+{
+	return s->n_defined && bsearch(&name, s->defined, s->n_defined, sizeof(*s->defined), name_cmp);
+}
+
+bool elf_symbols_has_version(const ElfSymbols *s, const char *version)
+{
+	for (size_t i = 0; i < s->n_versions; i++)
+		if (!strcmp(s->versions[i], version))
+			return true;
+	return false;
+}
+
+void elf_symbols_done(ElfSymbols *s)
+{
+	free(s->defined);
+	free(s->strings);
+	strv_free(s->versions);
+	for (size_t i = 0; i < s->n_needs; i++) {
+		free(s->needs[i].file);
+		free(s->needs[i].version);
+	}
+	free(s->needs);
+	memset(s, 0, sizeof(*s));
 }
 
 const char *elf_machine_name(uint16_t machine, char *buf, size_t size)

@@ -43,3 +43,33 @@ void elf_facts_done(ElfFacts *f);
 
 /* "x86-64", "i386", "aarch64", or "EM_<n>". */
 const char *elf_machine_name(uint16_t machine, char *buf, size_t size);
+
+/* What a library offers others and asks of them, for the check of a
+ * backend that was not loaded: the names it defines, the version nodes it
+ * defines, and the versions it needs of each library (DT_VERNEED). */
+#define ELF_DEFINED_MAX (1u << 20)	/* dynamic symbols read */
+#define ELF_NEEDS_MAX 4096		/* version needs and definitions kept */
+
+typedef struct ElfNeed {
+	char *file;		/* "libstdc++.so.6" */
+	char *version;		/* "GLIBCXX_3.4.32" */
+} ElfNeed;
+
+typedef struct ElfSymbols {
+	const char **defined;	/* sorted; point into strings */
+	size_t n_defined;
+	char *strings;
+	char **versions;	/* NULL-terminated */
+	size_t n_versions;
+	ElfNeed *needs;
+	size_t n_needs;
+	bool truncated;		/* a list hit its bound */
+} ElfSymbols;
+
+/* Parse BUF / the file PATH (64-bit little-endian only); 0, -ENOEXEC,
+ * -EINVAL (malformed), -ENOMEM, -errno.  *RET is zeroed on failure. */
+int elf_symbols(const uint8_t *buf, size_t len, ElfSymbols *ret);
+int elf_symbols_file(const char *path, ElfSymbols *ret);
+bool elf_symbols_defines(const ElfSymbols *s, const char *name);
+bool elf_symbols_has_version(const ElfSymbols *s, const char *version);
+void elf_symbols_done(ElfSymbols *s);

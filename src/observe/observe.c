@@ -281,6 +281,18 @@ static void listing_entry(JsonWriter *w, const char *root, const char *name)
 	json_object_end(w);
 }
 
+void observe_event_begin(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const char *what)
+{
+	json_reset(w);
+	json_object_begin(w);
+	json_kv_uint(w, "seq", seq);
+	json_kv_uint(w, "t_ns", ev->t_ns);
+	json_kv_string(w, "event", "observe");
+	json_kv_int(w, "pid", ev->pid);
+	json_kv_int(w, "tid", ev->tid);
+	json_kv_string(w, "what", what);
+}
+
 int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w)
 {
 	if (ev->kind != TRACER_EVENT_EXEC || !is_server)
@@ -301,14 +313,7 @@ int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_
 		if (path_join(*dir ? dir : "/", lr + 4, root, sizeof(root)) < 0)
 			return 0;
 	}
-	json_reset(w);
-	json_object_begin(w);
-	json_kv_uint(w, "seq", seq);
-	json_kv_uint(w, "t_ns", ev->t_ns);
-	json_kv_string(w, "event", "observe");
-	json_kv_int(w, "pid", ev->pid);
-	json_kv_int(w, "tid", ev->tid);
-	json_kv_string(w, "what", "listing");
+	observe_event_begin(w, seq, ev, "listing");
 	json_kv_string(w, "path", root);
 	char **names = NULL;
 	size_t n = 0;

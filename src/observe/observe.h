@@ -33,6 +33,11 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
  * at its exec, before any scanner runs. */
 int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w);
 
+/* Start W afresh with an observe event's common members (numbered SEQ,
+ * about EV's process, WHAT it observes); the caller adds the rest and
+ * closes the object. */
+void observe_event_begin(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const char *what);
+
 /* This machine's ld.so.cache, read when the observer was made (empty
  * when it could not be read). */
 const LdCache *observer_ldcache(const Observer *o);

@@ -22,13 +22,6 @@
 #define DIGITS "0123456789"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define VAR_CHARS "_ABCDEFGHIJKLMNOPQRSTUVWXYZ" LOWER DIGITS
-/* glibc's regcomp copies the operand of every x+ and x{N}, so nested
- * repetitions grow exponentially, and its epsilon closures grow faster
- * still: "a++++++++++++++++++++++++" took gigabytes, and 11 nested "(e*)+"
- * 16 seconds.  A tree of 1000 nodes compiles in about 0.25 s at worst;
- * the log-line regexes policies need have well under 200. */
-#define REGEX_COST_MAX 1000
-#define REGEX_DEPTH_MAX 32
 
 typedef struct KeyDef KeyDef;
 
@@ -148,75 +141,6 @@ static int parse_name(Parser *ps, const KeyDef *k, char *value)
 	if (!is_policy_name(value))
 		return fail(ps, "%s: '%s' must match [a-z0-9_-]+", k->key, value);
 	return set_string(ps, k, value);
-}
-
-/* The ']' that closes the bracket expression opening at C (or the end of
- * the string): a ']' right after "[" or "[^" is a member, and [:x:],
- * [.x.] and [=x=] nest. */
-static const char *bracket_end(const char *c)
-{
-	c += c[1] == '^' ? 2 : 1;
-	if (*c == ']')
-		c++;
-	for (; *c && *c != ']'; c++)
-		if (*c == '[' && (c[1] == ':' || c[1] == '.' || c[1] == '=')) {
-			const char *end = strchr(c + 2, c[1]);
-			c = end && end[1] == ']' ? end + 1 : c;
-		}
-	return c;
-}
-
-/* An estimate of the tree regcomp builds from RE, in nodes: + copies its
- * operand once, {M,N} N times, and what a group repeats includes every
- * copy made inside it.  Bracket expressions and escapes are one node. */
-bool policy_regex_too_costly(const char *re)
-{
-	uint64_t outer[REGEX_DEPTH_MAX], cur = 0, last = 0;
-	size_t depth = 0;
-	for (const char *c = re; *c; c++) {
-		uint64_t factor = 0;
-		if (*c == '(') {
-			if (depth == REGEX_DEPTH_MAX)
-				return true;
-			outer[depth++] = cur;
-			cur = last = 0;
-			continue;
-		}
-		if (*c == ')' && depth > 0) {
-			last = cur + 1;
-			cur = outer[--depth] + last;
-		} else if (*c == '+') {
-			factor = 2;
-		} else if (*c == '*' || *c == '?' || *c == '|') {
-			cur++;
-			last++;
-		} else if (*c == '{') {
-			/* {M}, {M,} and {M,N}: the larger bound counts */
-			uint64_t n = 0, most = 0;
-			for (c++; (is_digit(*c) || *c == ',') && most <= REGEX_COST_MAX; c++) {
-				n = is_digit(*c) ? n * 10 + (uint64_t)(*c - '0') : 0;
-				most = n > most ? n : most;
-			}
-			factor = most + 1;
-			c--;
-		} else {
-			if (*c == '\\' && c[1])
-				c++;
-			else if (*c == '[')
-				c = bracket_end(c);
-			if (!*c)
-				break;
-			cur++;
-			last = 1;
-		}
-		if (factor) {
-			cur += last * (factor - 1);
-			last *= factor;
-		}
-		if (cur > REGEX_COST_MAX)
-			return true;
-	}
-	return false;
 }
 
 /* The diagnosis compiles the regexes itself; compiling here only makes a
@@ -425,6 +349,36 @@ static int parse_outcome_fields(Parser *ps, const KeyDef *k, char *value)
 			 "id type)");
 }
 
+/* DIR SONAME...: one line per directory, kept whole. */
+static int parse_ships(Parser *ps, const KeyDef *k, char *value)
+{
+	char copy[POLICY_LINE_MAX], *save = NULL;
+	snprintf(copy, sizeof(copy), "%s", value);
+	size_t n = 0;
+	for (char *w = strtok_r(copy, BLANKS, &save); w; w = strtok_r(NULL, BLANKS, &save), n++)
+		if (!is_component(w))
+			return fail(ps, "%s: '%s' is not a name without '/'", k->key, w);
+	if (n < 2)
+		return fail(ps, "%s: '%s' is not DIR SONAME...", k->key, value);
+	return list_add(ps, k, value);
+}
+
+bool policy_ships(const Policy *p, const char *dir, const char *soname)
+{
+	size_t dn = strlen(dir);
+	for (size_t i = 0; i < p->n_ships; i++) {
+		const char *l = p->ships[i];
+		if (strncmp(l, dir, dn) || !strchr(BLANKS, l[dn]))
+			continue;
+		char copy[POLICY_LINE_MAX], *save = NULL;
+		snprintf(copy, sizeof(copy), "%s", l + dn);
+		for (char *w = strtok_r(copy, BLANKS, &save); w; w = strtok_r(NULL, BLANKS, &save))
+			if (!strcmp(w, soname))
+				return true;
+	}
+	return false;
+}
+
 static int parse_capture_fd(Parser *ps, const KeyDef *k, char *value)
 {
 	Policy *p = ps->p;
@@ -516,6 +470,7 @@ static const KeyDef keys[] = {
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
 	{ "shim", parse_shim, F(shim), 0, false, false, NULL },
+	{ "ships", parse_ships, F(ships), F(n_ships), true, false, NULL },
 	{ "scanner", parse_scanner, 0, 0, false, true, NULL },
 	{ "server", parse_server, 0, 0, false, false, NULL },
 	{ "scanner-dirs-env", parse_var, F(scanner_dirs_env), 0, false, false, NULL },
@@ -785,6 +740,7 @@ void policy_done(Policy *p)
 		{ p->init_failed, p->n_init_failed },
 		{ p->inject_sonames, p->n_inject_sonames },
 		{ p->outcome_fields, p->n_outcome_fields },
+		{ p->ships, p->n_ships },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lists); i++)
 		for (size_t j = 0; j < lists[i].n && j < POLICY_LIST_MAX; j++)

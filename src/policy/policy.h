@@ -111,6 +111,11 @@ typedef struct Policy {
 	/* inject-sonames = libcuda.so.1 ...: what a shim stands for. */
 	char *inject_sonames[POLICY_LIST_MAX];
 	size_t n_inject_sonames;
+	/* ships = DIR SONAME...: the libraries a complete install of the
+	 * server has in its directory DIR (repeatable), "DIR SONAME..." each:
+	 * one missing there means the install is incomplete. */
+	char *ships[POLICY_LIST_MAX];
+	size_t n_ships;
 	char *inject_method;			/* redirect | preload */
 	char *shim;				/* [SONAME=]/abs/path, or NULL */
 } Policy;
@@ -156,3 +161,7 @@ void policy_done(Policy *p);
  * stacked repetition)?  Policies refuse such a regex; so does whatever
  * else takes one from a user (vgpu-report check --expect-device). */
 bool policy_regex_too_costly(const char *re);
+
+/* Does the policy say a complete install has SONAME in directory DIR (a
+ * basename)? */
+bool policy_ships(const Policy *p, const char *dir, const char *soname);

@@ -66,6 +66,10 @@ struct Shape {
 	{ .key = k, .kind = FIELD_##kind_, .flags = fl, .offset = offsetof(T, m) }
 #define OBJECTS(k, T, m, n, s) \
 	{ .key = k, .kind = FIELD_OBJECTS, .offset = offsetof(T, m), .count = offsetof(T, n), .shape = &s }
+/* an array left out when empty (added after reports existed without it) */
+#define OBJECTS_OPTIONAL(k, T, m, n, s)                                                          \
+	{ .key = k, .kind = FIELD_OBJECTS, .flags = FIELD_OMIT_NULL, .offset = offsetof(T, m),   \
+	  .count = offsetof(T, n), .shape = &s }
 #define GROUP(k, s) { .key = k, .kind = FIELD_GROUP, .shape = &s }
 /* a group left out when none of its (string) fields is set */
 #define GROUP_OPTIONAL(k, s) { .key = k, .kind = FIELD_GROUP, .flags = FIELD_OMIT_NULL, .shape = &s }
@@ -78,6 +82,8 @@ static const Field library_fields[] = {
 	FIELD("outcome", STRING, ReportLibrary, outcome, 0),
 	FIELD("missing", STRV, ReportLibrary, missing, 0),
 	FIELD("searched", STRV, ReportLibrary, searched, 0),
+	FIELD("unresolved", STRV, ReportLibrary, unresolved, FIELD_OMIT_NULL),
+	FIELD("versions", STRV, ReportLibrary, versions, FIELD_OMIT_NULL),
 };
 static const Shape library_shape = SHAPE(ReportLibrary, library_fields);
 
@@ -118,6 +124,13 @@ static const Field directory_fields[] = {
 };
 static const Shape directory_shape = SHAPE(ReportDirectory, directory_fields);
 
+static const Field driver_fields[] = {
+	FIELD("library", STRING, ReportDriver, library, FIELD_REQUIRED),
+	FIELD("path", STRING, ReportDriver, path, FIELD_REQUIRED),
+	FIELD("kind", STRING, ReportDriver, kind, FIELD_OMIT_NULL),
+};
+static const Shape driver_shape = SHAPE(ReportDriver, driver_fields);
+
 static const Field process_fields[] = {
 	FIELD("pid", PID, ReportProcess, pid, FIELD_REQUIRED),
 	FIELD("ppid", PID, ReportProcess, ppid, 0),
@@ -126,6 +139,7 @@ static const Field process_fields[] = {
 	FIELD("scans", STRV, ReportProcess, scans, 0),
 	FIELD("wrapper", BOOL, ReportProcess, wrapper, FIELD_OMIT_NULL),
 	FIELD("exit", EXIT, ReportProcess, exit, 0),
+	OBJECTS_OPTIONAL("drivers", ReportProcess, drivers, n_drivers, driver_shape),
 };
 static const Shape process_shape = SHAPE(ReportProcess, process_fields);
 
@@ -283,6 +297,10 @@ static void write_field(JsonWriter *w, const void *base, const Field *f)
 	if (f->kind == FIELD_GROUP && (f->flags & FIELD_OMIT_NULL) && group_empty(base, f->shape))
 		return;
 	if (!s && ((f->kind == FIELD_STRING && (f->flags & FIELD_OMIT_NULL)) || f->kind == FIELD_RESULT))
+		return;
+	if ((f->flags & FIELD_OMIT_NULL) && f->kind == FIELD_STRV && !(*(char **const *)p && **(char **const *)p))
+		return;
+	if ((f->flags & FIELD_OMIT_NULL) && f->kind == FIELD_OBJECTS && !*(const size_t *)((const char *)base + f->count))
 		return;
 	if ((f->flags & FIELD_OMIT_NULL) && ((f->kind == FIELD_UINT && !*(const uint64_t *)p) ||
 					     (f->kind == FIELD_BOOL && !*(const bool *)p)))

@@ -170,11 +170,16 @@ static void put_header(const Report *r, FILE *f)
 	fputs("): ", f);
 	put_exit(f, &r->exit);
 	fputc('\n', f);
-	/* where and when, for a report read far from the machine and days
-	 * later (reports from before these fields have none of them) */
+}
+
+/* Where and when, for a report read far from the machine and days later
+ * (reports from before these fields have none of them): context, after
+ * the first screen. */
+static void put_run(const Report *r, FILE *f)
+{
 	if (!r->hostname && !r->started_at)
 		return;
-	fputs("on ", f);
+	fputs("\nRun: on ", f);
 	put_escaped(f, or_unknown(r->hostname));
 	if (r->arch || r->kernel) {
 		fputs(" (", f);
@@ -194,7 +199,7 @@ static void put_table(const Report *r, FILE *f, bool color)
 {
 	size_t width = 0;
 	if (r->n_directories == 0) {
-		fputs("\nDirectories: none found\n", f);
+		fputs("Directories: none found\n", f);
 		return;
 	}
 	size_t vwidth = 0;
@@ -206,7 +211,8 @@ static void put_table(const Report *r, FILE *f, bool color)
 		if (d->cause && v > vwidth)
 			vwidth = v;
 	}
-	fputs("\nDirectories:\n", f);
+	/* no heading: the first screen (outcome, table, next steps) must fit
+	 * in ten lines for a typical install */
 	for (size_t i = 0; i < r->n_directories; i++) {
 		const ReportDirectory *d = &r->directories[i];
 		fputs("  ", f);
@@ -396,6 +402,18 @@ static void put_processes(const Report *r, FILE *f)
 			put_list(f, p->scans);
 			fputc('\n', f);
 		}
+		for (size_t k = 0; k < p->n_drivers; k++) {
+			const ReportDriver *d = &p->drivers[k];
+			fputs("    mapped ", f);
+			put_escaped(f, or_unknown(d->library));
+			fputs(" from ", f);
+			put_escaped(f, or_unknown(d->path));
+			if (d->kind && !strcmp(d->kind, "shim"))
+				fputs(" (the shim vgpu-run injected)", f);
+			else if (d->kind && !strcmp(d->kind, "stub"))
+				fputs(" (NVIDIA's stub library: it fails every call)", f);
+			fputc('\n', f);
+		}
 	}
 }
 
@@ -407,7 +425,7 @@ static void put_next(const Report *r, FILE *f)
 		const ReportDirectory *d = &r->directories[i];
 		if (!d->next)
 			continue;
-		fputs(any ? "" : "\nNext steps:\n", f);
+		fputs(any ? "" : "Next steps:\n", f);
 		any = true;
 		fputs("  ", f);
 		put_escaped(f, or_unknown(d->name));
@@ -446,6 +464,7 @@ int report_text_write(const Report *r, FILE *f, bool color)
 		if (!d->verdict || strcmp(d->verdict, "loaded") != 0)
 			put_why(d, f, color);
 	}
+	put_run(r, f);
 	put_environment(r, f);
 	put_injections(r, f);
 	put_processes(r, f);

@@ -3,6 +3,7 @@
  * always safe to drop. */
 #include "report/report.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,8 @@ void report_library_done(ReportLibrary *l)
 	free(l->outcome);
 	strv_free_all(l->missing);
 	strv_free_all(l->searched);
+	strv_free_all(l->unresolved);
+	strv_free_all(l->versions);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -70,6 +73,7 @@ void report_library_copy(const ReportLibrary *from, ReportLibrary *to)
 	*to = (ReportLibrary){
 		.path = sdup(from->path), .backend = sdup(from->backend), .outcome = sdup(from->outcome),
 		.missing = strv_copy(from->missing), .searched = strv_copy(from->searched),
+		.unresolved = strv_copy(from->unresolved), .versions = strv_copy(from->versions),
 	};
 }
 
@@ -83,6 +87,12 @@ void report_exit_copy(const ReportExit *from, ReportExit *to)
 
 void report_process_done(ReportProcess *p)
 {
+	for (size_t i = 0; i < p->n_drivers; i++) {
+		free(p->drivers[i].library);
+		free(p->drivers[i].path);
+		free(p->drivers[i].kind);
+	}
+	free(p->drivers);
 	strv_free_all(p->argv);
 	free(p->role);
 	strv_free_all(p->scans);
@@ -97,6 +107,30 @@ void report_process_copy(const ReportProcess *from, ReportProcess *to)
 	to->role = sdup(from->role);
 	to->scans = strv_copy(from->scans);
 	report_exit_copy(&from->exit, &to->exit);
+	to->drivers = from->n_drivers ? calloc(from->n_drivers, sizeof(*to->drivers)) : NULL;
+	to->n_drivers = to->drivers ? from->n_drivers : 0;
+	for (size_t i = 0; i < to->n_drivers; i++)
+		to->drivers[i] = (ReportDriver){ .library = sdup(from->drivers[i].library),
+						 .path = sdup(from->drivers[i].path),
+						 .kind = sdup(from->drivers[i].kind) };
+}
+
+int report_process_add_driver(ReportProcess *p, const char *library, const char *path, const char *kind)
+{
+	ReportDriver *d = realloc(p->drivers, (p->n_drivers + 1) * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	p->drivers = d;
+	d[p->n_drivers] = (ReportDriver){ .library = sdup(library), .path = sdup(path), .kind = sdup(kind) };
+	ReportDriver *n = &d[p->n_drivers];
+	if (!n->library || !n->path || (kind && !n->kind)) {
+		free(n->library);
+		free(n->path);
+		free(n->kind);
+		return -ENOMEM;
+	}
+	p->n_drivers++;
+	return 0;
 }
 
 static void directory_done(ReportDirectory *d)

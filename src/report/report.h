@@ -21,6 +21,14 @@ typedef struct ReportExit {
 	char *fatal_signal;	/* delivered before an exit by code, or NULL */
 } ReportExit;
 
+/* A driver library a process really mapped (one the policy's shims stand
+ * for: libcuda.so.1), and what it was. */
+typedef struct ReportDriver {
+	char *library;		/* soname */
+	char *path;		/* the file opened */
+	char *kind;		/* "shim" (injected) | "stub" (NVIDIA's) | NULL */
+} ReportDriver;
+
 typedef struct ReportProcess {
 	pid_t pid, ppid;
 	char **argv;		/* NULL-terminated */
@@ -28,6 +36,8 @@ typedef struct ReportProcess {
 	char **scans;		/* directories it was pointed at, NULL-terminated */
 	bool wrapper;		/* led to the server: a shell, env, nohup */
 	ReportExit exit;
+	ReportDriver *drivers;
+	size_t n_drivers;
 	uint64_t order;		/* not rendered: when it appeared in the trace */
 } ReportProcess;
 
@@ -37,6 +47,10 @@ typedef struct ReportLibrary {
 	char *outcome;		/* "loaded" | "unloaded" | "failed" | "not-tried" */
 	char **missing;		/* sonames, NULL-terminated */
 	char **searched;	/* paths tried, in order, NULL-terminated */
+	/* load-error: symbols no library in scope defines, and versions
+	 * ("GLIBCXX_3.4.32 of libstdc++.so.6") the providing library lacks */
+	char **unresolved;
+	char **versions;
 } ReportLibrary;
 
 typedef struct ReportRun {
@@ -151,5 +165,7 @@ void report_library_done(ReportLibrary *l);
 void report_library_copy(const ReportLibrary *from, ReportLibrary *to);
 void report_process_done(ReportProcess *p);
 void report_process_copy(const ReportProcess *from, ReportProcess *to);
+/* Append a driver (KIND may be NULL); 0 or -ENOMEM. */
+int report_process_add_driver(ReportProcess *p, const char *library, const char *path, const char *kind);
 void report_device_done(ReportDevice *d);
 void report_device_copy(const ReportDevice *from, ReportDevice *to);

@@ -21,6 +21,7 @@
 #include "diagnose/diagnose.h"
 #include "inject/inject.h"
 #include "observe/observe.h"
+#include "observe/symbols.h"
 #include "report/report-out.h"
 #include "report/report-writer.h"
 #include "trace/trace-file.h"
@@ -42,6 +43,7 @@ typedef struct Sink {
 	const RunConfig *cfg;
 	Tracer *tracer;		/* for backtraces during a callback */
 	Observer *observer;
+	SymbolWatch *symbols;	/* the check of backends not kept */
 	TraceFile *trace;	/* the user's -t file */
 	/* what a rotated trace's next header repeats */
 	const int *capture_fds;
@@ -173,6 +175,11 @@ static void emit(Sink *s)
 		start_piece(s);
 }
 
+static void emit_data(void *s)
+{
+	emit(s);
+}
+
 static bool encoding(const Sink *s)
 {
 	return s->trace || s->diag;
@@ -257,6 +264,8 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		if (error >= 0)
 			elf_facts_done(&facts);
 	}
+	if (s->symbols && encoding(s))
+		(void)symbol_watch_on_event(s->symbols, ev, &s->seq, &s->json, emit_data, s);
 }
 
 /* The injector did something: an inject event, numbered like the rest. */
@@ -387,6 +396,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		sink.watch_discovery = true;
 	}
 	r = observer_new(pol, &sink.observer);
+	if (r >= 0)
+		r = symbol_watch_new(pol, &sink.symbols);
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
 	if (r >= 0 && cfg->diagnose) {
@@ -471,6 +482,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);
+	symbol_watch_free(sink.symbols);
 	diagnosis_free(sink.diag);
 	if (sink.tok)
 		json_tokener_free(sink.tok);

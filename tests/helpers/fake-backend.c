@@ -5,13 +5,19 @@
  *                     Go's runtime turns it into exit 2);
  *   FAKE_HANG         ggml_backend_init never returns (probe timeout);
  *   FAKE_UNRESOLVED   needs a symbol nobody defines: dlopen(RTLD_NOW)
- *                     fails and the load is rolled back. */
+ *                     fails and the load is rolled back;
+ *   FAKE_VERSION      needs vgpu_versioned@VGPU_2.0 of libvgpuver.so.1
+ *                     (helpers/versioned.c): given the build that defines
+ *                     VGPU_1.0 only, dlopen fails on the version. */
 #include <unistd.h>
 
 void *ggml_backend_init(void);
 
 #ifdef FAKE_UNRESOLVED
 extern void *vgpu_no_such_symbol(void);
+#endif
+#ifdef FAKE_VERSION
+int vgpu_versioned(void);
 #endif
 
 void *ggml_backend_init(void)
@@ -24,6 +30,8 @@ void *ggml_backend_init(void)
 		pause();
 #elif defined(FAKE_UNRESOLVED)
 	return vgpu_no_such_symbol();
+#elif defined(FAKE_VERSION)
+	return vgpu_versioned() == 2 ? NULL : NULL;
 #else
 	return NULL;
 #endif

@@ -12,10 +12,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fnmatch.h>
+
 #include "harness.h"
 
 typedef struct Expect {
 	const char *dir, *verdict, *reason, *detail;	/* detail: a substring */
+	/* next: the next step, an fnmatch pattern ("ROOT/" the install), ""
+	 * when there must be none, NULL when not asserted */
+	const char *next;
+	/* list: "unresolved=a,b" or "versions=V of L": the first library's */
+	const char *list;
 } Expect;
 
 typedef struct Scenario {
@@ -39,9 +46,12 @@ static const char *cuda13_missing(void)
 static const Scenario scenarios[] = {
 	{ "default", NULL, { NULL }, NULL,
 	  { { ".", "loaded", "loaded", NULL },
-	    { "cuda_v12", "failed", "missing-dependency", "needs libcudart.so.12, found nowhere" },
+	    { "cuda_v12", "failed", "missing-dependency", "needs libcudart.so.12, found nowhere",
+	      "libcudart.so.12 is missing from cuda_v12, where a complete ollama install has it: the install is "
+	      "incomplete; reinstall the server or restore that directory's files" },
 	    { "cuda_v13", "failed", "missing-dependency", "CUDA13" },
-	    { "vulkan", "skipped", "filtered-by-env", "OLLAMA_VULKAN unset" },
+	    { "vulkan", "skipped", "filtered-by-env", "OLLAMA_VULKAN unset",
+	      "set OLLAMA_VULKAN=1 in the server's environment to have vulkan probed" },
 	    { "rocm", "absent", "no-such-directory", "does not exist" } } },
 	{ "llm-library", NULL, { "OLLAMA_LLM_LIBRARY=cuda_v13" }, NULL,
 	  { { "cuda_v12", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda_v13" },
@@ -73,16 +83,30 @@ static const Scenario scenarios[] = {
 	  { { "cuda_v13", "failed", "bad-library", "ELF class 32" } } },
 	{ "crash", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-crash.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
-	  { { "cuda_v13", "failed", "scanner-crashed", "SIGSEGV delivered to scanner" } } },
+	  { { "cuda_v13", "failed", "scanner-crashed", "SIGSEGV delivered to scanner",
+	      "the backtrace of the crash is evidence #* below" } } },
 	/* the fixture kills at 2 s from its own clock, which starts a moment
 	 * before the scanner exists: the policy says 1.5 s (on a loaded
 	 * machine the tracer may see the fork late, and 1.9 s was too close) */
 	{ "hang", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-hang.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { "OLLAMA_FIXTURE_PROBE_TIMEOUT=2s" }, "s/^probe-timeout = .*/probe-timeout = 1500ms/",
-	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1.5 s)" } } },
+	  { { "cuda_v13", "failed", "scanner-timeout", "(probe timeout 1.5 s)",
+	      "scanner * was still at work here when the server gave up on it: what it wrote until then is in "
+	      "the trace (-t FILE), as its \"output\" events" } } },
 	{ "unresolved-symbol", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-unresolved.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
-	  { { "cuda_v13", "failed", "load-error", "the load was rolled back" } } },
+	  { { "cuda_v13", "failed", "load-error",
+	      "libggml-cuda.so needs symbol vgpu_no_such_symbol, which no library the scanner had loaded defines", "",
+	      "unresolved=vgpu_no_such_symbol" } } },
+	/* built on a newer system: needs VGPU_2.0 of libvgpuver.so.1, and the
+	 * copy beside it is the older build, which defines VGPU_1.0 only */
+	{ "missing-version",
+	  "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-version.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && "
+	  "cp $BUILD/libvgpuver-old.so $ROOT/lib/ollama/cuda_v13/libvgpuver.so.1",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "load-error",
+	      "libggml-cuda.so needs version VGPU_2.0 of libvgpuver.so.1, which ROOT/lib/ollama/cuda_v13/libvgpuver.so.1 lacks",
+	      "", "versions=VGPU_2.0 of libvgpuver.so.1" } } },
 	{ "stub-driver",
 	  "test -e /usr/local/cuda/lib64/stubs/libcuda.so || exit 77; ldconfig -p | grep -q 'libcudart.so.13 ' || exit 77; "
 	  "mkdir -p $ROOT/stub && ln -sf /usr/local/cuda/lib64/stubs/libcuda.so $ROOT/stub/libcuda.so.1",
@@ -145,11 +169,43 @@ START_TEST(test_diagnose_scenario)
 		ck_assert_msg(d, "%s: no directory %s in the report", sc->name, e->dir);
 		const char *detail = ev_str(d, "detail");
 		const char *want = e->detail && !strcmp(e->detail, "CUDA13") ? cuda13_missing() : e->detail;
+		char rooted[2048];	/* "ROOT/" in an expected detail: this scenario's install */
+		const char *at = want ? strstr(want, "ROOT/") : NULL;
+		if (at) {
+			snprintf(rooted, sizeof(rooted), "%.*s%s%s", (int)(at - want), want, root, at + 4);
+			want = rooted;
+		}
 		ck_assert_msg(!strcmp(ev_str(d, "verdict"), e->verdict) && !strcmp(ev_str(d, "reason"), e->reason),
 			      "%s: %s is %s:%s (%s), expected %s:%s", sc->name, e->dir, ev_str(d, "verdict"),
 			      ev_str(d, "reason"), detail ? detail : "no detail", e->verdict, e->reason);
 		ck_assert_msg(!want || (detail && strstr(detail, want)), "%s: %s detail '%s' lacks '%s'",
 			      sc->name, e->dir, detail ? detail : "", want);
+		const char *next = ev_str(d, "next");
+		if (e->next && !*e->next)
+			ck_assert_msg(!next, "%s: %s has a next step: %s", sc->name, e->dir, next);
+		if (e->next && *e->next) {
+			char pat[2048];
+			const char *r0 = strstr(e->next, "ROOT/");
+			if (r0)
+				snprintf(pat, sizeof(pat), "%.*s%s%s", (int)(r0 - e->next), e->next, root, r0 + 4);
+			else
+				snprintf(pat, sizeof(pat), "%s", e->next);
+			ck_assert_msg(next && !fnmatch(pat, next, 0), "%s: %s next step '%s' is not '%s'", sc->name,
+				      e->dir, next ? next : "(none)", pat);
+		}
+		if (e->list) {
+			char key[32], got[1024] = "";
+			size_t klen = strcspn(e->list, "=");
+			snprintf(key, sizeof(key), "%.*s", (int)klen, e->list);
+			json_object *libs, *arr;
+			ck_assert(json_object_object_get_ex(d, "libraries", &libs) && json_object_array_length(libs) > 0);
+			if (json_object_object_get_ex(json_object_array_get_idx(libs, 0), key, &arr))
+				for (size_t k = 0; k < json_object_array_length(arr); k++)
+					snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "",
+						 json_object_get_string(json_object_array_get_idx(arr, k)));
+			ck_assert_msg(!strcmp(got, e->list + klen + 1), "%s: %s %s is '%s', expected '%s'", sc->name,
+				      e->dir, key, got, e->list + klen + 1);
+		}
 		json_object *ev;
 		if (strcmp(e->verdict, "absent"))
 			ck_assert_msg(json_object_object_get_ex(d, "evidence", &ev) &&

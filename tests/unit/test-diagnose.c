@@ -430,7 +430,7 @@ START_TEST(test_diagnose_when_and_where)
 	fclose(o);
 	char want[256];
 	snprintf(want, sizeof(want),
-		 "\non gpu-7 (x86_64, Linux 6.1.0-28-amd64), started 2026-11-30T08:00:00.250Z, "
+		 "\nRun: on gpu-7 (x86_64, Linux 6.1.0-28-amd64), started 2026-11-30T08:00:00.250Z, "
 		 "report written %s\n", r.written_at);
 	ck_assert_msg(strstr(out, want), "no when-and-where line in:\n%s", out);
 	free(out);

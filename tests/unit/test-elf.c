@@ -97,6 +97,43 @@ END_TEST
 
 /* Every prefix and many single-byte corruptions of a real library parse
  * or fail cleanly (the fuzz target, tests/fuzz/fuzz-elf.c, goes further). */
+/* The version nodes and symbols of the two builds of libvgpuver.so.1
+ * and of the backend linked against the newer (tests/helpers/versioned.c),
+ * made by the real toolchain. */
+START_TEST(test_elf_symbols_and_versions)
+{
+	char path[1024];
+	ElfSymbols s;
+	snprintf(path, sizeof(path), "%s/libvgpuver-old.so", getenv("HELPERS_DIR"));
+	ck_assert_int_eq(elf_symbols_file(path, &s), 0);
+	ck_assert(elf_symbols_has_version(&s, "VGPU_1.0"));
+	ck_assert(!elf_symbols_has_version(&s, "VGPU_2.0"));
+	ck_assert(!elf_symbols_has_version(&s, "libvgpuver.so.1"));	/* the base entry is its name */
+	ck_assert(elf_symbols_defines(&s, "vgpu_versioned"));
+	ck_assert(!elf_symbols_defines(&s, "vgpu_no_such_symbol"));
+	ck_assert_uint_eq(s.n_needs, 0);
+	elf_symbols_done(&s);
+
+	snprintf(path, sizeof(path), "%s/libvgpuver-new.so", getenv("HELPERS_DIR"));
+	ck_assert_int_eq(elf_symbols_file(path, &s), 0);
+	ck_assert(elf_symbols_has_version(&s, "VGPU_1.0"));
+	ck_assert(elf_symbols_has_version(&s, "VGPU_2.0"));
+	elf_symbols_done(&s);
+
+	snprintf(path, sizeof(path), "%s/libfake-backend-version.so", getenv("HELPERS_DIR"));
+	ck_assert_int_eq(elf_symbols_file(path, &s), 0);
+	ck_assert_uint_eq(s.n_needs, 1);
+	ck_assert_str_eq(s.needs[0].file, "libvgpuver.so.1");
+	ck_assert_str_eq(s.needs[0].version, "VGPU_2.0");
+	ck_assert(elf_symbols_defines(&s, "ggml_backend_init"));
+	ck_assert(!elf_symbols_defines(&s, "vgpu_versioned"));	/* undefined here */
+	elf_symbols_done(&s);
+
+	ck_assert_int_eq(elf_symbols_file("/etc/hostname", &s), -ENOEXEC);
+	ck_assert_int_eq(elf_symbols_file("/nonexistent-vgpu", &s), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_elf_survives_truncation_and_corruption)
 {
 	size_t len;
@@ -107,6 +144,11 @@ START_TEST(test_elf_survives_truncation_and_corruption)
 		ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "prefix %zu: %d", n, r);
 		if (r == 0)
 			elf_facts_done(&f);
+		ElfSymbols s;
+		r = elf_symbols(b, n, &s);
+		ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "symbols, prefix %zu: %d", n, r);
+		if (r == 0)
+			elf_symbols_done(&s);
 	}
 	for (size_t i = 0; i < len && i < 8192; i++) {
 		for (int v = 0; v < 3; v++) {
@@ -116,6 +158,11 @@ START_TEST(test_elf_survives_truncation_and_corruption)
 			ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "byte %zu: %d", i, r);
 			if (r == 0)
 				elf_facts_done(&f);
+			ElfSymbols s;
+			r = elf_symbols(b, len, &s);
+			ck_assert_msg(r == 0 || r == -ENOEXEC || r == -EINVAL, "symbols, byte %zu: %d", i, r);
+			if (r == 0)
+				elf_symbols_done(&s);
 			b[i] = saved;
 		}
 	}
@@ -184,6 +231,7 @@ int main(void)
 	tcase_add_test(tc, test_elf_facts_of_built_library);
 	tcase_add_test(tc, test_elf_rejects_non_elf_and_truncated);
 	tcase_add_test(tc, test_elf_other_class_machine_and_byte_order);
+	tcase_add_test(tc, test_elf_symbols_and_versions);
 	tcase_add_test(tc, test_elf_survives_truncation_and_corruption);
 	tcase_add_test(tc, test_observe_library_names);
 	tcase_add_test(tc, test_ldcache_real_and_built);

@@ -80,6 +80,12 @@ START_TEST(test_policy_ollama_shipped_values)
 	ck_assert_str_eq(p.loaded_regex, "load_backend: loaded .* backend from (.*)");
 	ASSERT_LIST(p.inject_sonames, p.n_inject_sonames, "libcuda.so.1");
 	ck_assert_str_eq(p.inject_method, "redirect");
+	ASSERT_LIST(p.ships, p.n_ships, "cuda_v12 libcudart.so.12 libcublas.so.12 libcublasLt.so.12",
+		    "cuda_v13 libcudart.so.13 libcublas.so.13 libcublasLt.so.13");
+	ck_assert(policy_ships(&p, "cuda_v12", "libcublasLt.so.12"));
+	ck_assert(!policy_ships(&p, "cuda_v12", "libcudart.so.13"));
+	ck_assert(!policy_ships(&p, "cuda_v1", "libcudart.so.12"));	/* a prefix is no directory */
+	ck_assert(!policy_ships(&p, "vulkan", "libvulkan.so.1"));
 	ck_assert_ptr_nonnull(strstr(p.text, "name = ollama\n"));
 	policy_done(&p);
 }
@@ -322,6 +328,10 @@ static const struct {
 	  "t.policy:4: inject-sonames: '/lib/libcuda.so.1' is not a name without '/'" },
 	{ MINIMAL "scanner = any\n", "t.policy:4: duplicate key 'scanner'" },
 	{ MINIMAL "outcome = msg=x\noutcome-cpu = library=cpu\n", "" },
+	{ MINIMAL "ships = cuda_v12 libcudart.so.12\nships = cuda_v13 libcudart.so.13 libcublas.so.13\n", "" },
+	{ MINIMAL "ships = cuda_v12\n", "t.policy:4: ships: 'cuda_v12' is not DIR SONAME..." },
+	{ MINIMAL "ships = cuda_v12 /lib/libcudart.so.12\n",
+	  "t.policy:4: ships: '/lib/libcudart.so.12' is not a name without '/'" },
 	{ MINIMAL "outcome-cpu = library\n",
 	  "t.policy:4: outcome-cpu: 'library' is not KEY=VALUE (one field, no blanks or quotes)" },
 	{ MINIMAL "outcome-cpu = a=\"b c\"\n",

@@ -605,7 +605,7 @@ START_TEST(test_report_text_injection_and_color)
 	_cleanup_free_ char *esc = render(&e, false);
 	ck_assert_str_eq(esc,
 			 "(no command line) (policy unknown, scanner version unknown): exited with code 0\n"
-			 "\nDirectories:\n  x\\x1b[2J  failed:init-failed\n"
+			 "  x\\x1b[2J  failed:init-failed\n"
 			 "\nx\\x1b[2J (/x): failed:init-failed\n  bell\\x07\n"
 			 "\nInjections: none\n"
 			 "\nCosts: 0 ptrace stops, 0 backtraces (0 ms)\n");

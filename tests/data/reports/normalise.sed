@@ -13,11 +13,13 @@ s/Costs: [0-9]+ ptrace stops, [0-9]+ backtraces \([0-9]+ ms\)/Costs: N ptrace st
 s/time=[^ ]* //
 s/Listening on [0-9.:]+/Listening on ADDR/
 s/\) = [0-9]+$/) = FD/
-/^on .*, started .*, report written /d
-s/\([0-9]+ places? searched\)/(N places searched)/
+# where and when (the Run: line and the blank line before it)
+/^$/{N;/^\nRun: on .*, started .*, report written /d;P;D}
 # the test harness's own variables, recorded because the policy records
 # GGML_* and OLLAMA_*: paths into the build directory
 /^  (GGML_HOST|GGML_NPM|OLLAMA_FIXTURE)=/d
-# the shim hint exists only where the CUDA 13 runtime is installed (the
-# loader then stops at libcuda.so.1); diagnose-live asserts it on its own
+# the cuda_v13 hint depends on the CUDA 13 runtime: installed, the loader
+# stops at libcuda.so.1 (the shim hint), else at libcudart.so.13 (the
+# incomplete-install hint); diagnose-live asserts them on their own
 /^  cuda_v13: FIRST-MISSING is on none of the paths/d
+/^  cuda_v13: FIRST-MISSING is missing from cuda_v13, /d

@@ -1,0 +1,173 @@
+/* Next steps (see diag_next in evidence.h): per reason, one sentence with
+ * this run's values, given only when the evidence establishes its premise.
+ * A hint is a fact the report already holds (a soname found nowhere, a
+ * file a complete install ships, the shim a scanner mapped), said as what
+ * to change; where nothing establishes the premise, nothing is said. */
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diagnose/evidence.h"
+
+#define NEXT_MAX 1024
+
+/* Is SONAME one the policy's shims stand in for (libcuda.so.1)? */
+static bool shim_soname(const Model *d, const char *soname)
+{
+	for (size_t i = 0; i < d->policy.n_inject_sonames; i++)
+		if (!strcmp(d->policy.inject_sonames[i], soname))
+			return true;
+	return false;
+}
+
+/* The filter of the policy on VAR, or NULL. */
+static const PolicyFilter *filter_on(const Model *d, const char *detail)
+{
+	for (size_t i = 0; i < d->policy.n_filters; i++) {
+		size_t n = strlen(d->policy.filters[i].var);
+		if (!strncmp(detail, d->policy.filters[i].var, n) && (detail[n] == '=' || detail[n] == ' '))
+			return &d->policy.filters[i];
+	}
+	return NULL;
+}
+
+static void next_missing(const Model *d, const ReportDirectory *rd, char *out, size_t size)
+{
+	/* a library a complete install ships in this very directory, and the
+	 * listing made at the server's start shows it is not there */
+	json_object *entry = diag_listing_entry(d, rd->name);
+	for (size_t i = 0; i < rd->n_libraries && !*out && entry; i++)
+		for (char **m = rd->libraries[i].missing; m && *m && !*out; m++)
+			if (policy_ships(&d->policy, rd->name, *m) && !diag_entry_has(entry, *m))
+				snprintf(out, size,
+					 "%s is missing from %s, where a complete %s install has it: the install "
+					 "is incomplete; reinstall the server or restore that directory's files",
+					 *m, rd->name, d->policy.name);
+	/* the driver library a shim stands in for, found nowhere */
+	for (size_t i = 0; i < rd->n_libraries && !*out; i++)
+		for (char **m = rd->libraries[i].missing; m && *m && !*out; m++)
+			if (shim_soname(d, *m))
+				snprintf(out, size,
+					 "%s is on none of the paths the loader searched: install the GPU "
+					 "driver that provides it, put its directory in the server's "
+					 "LD_LIBRARY_PATH, or inject a stand-in with --shim=%s=PATH",
+					 *m, *m);
+}
+
+static void next_filtered(const Model *d, const Report *r, const ReportDirectory *rd, char *out, size_t size)
+{
+	const PolicyFilter *f = rd->detail ? filter_on(d, rd->detail) : NULL;
+	if (f && f->kind == POLICY_FILTER_ENABLE) {
+		snprintf(out, size, "set %s=1 in the server's environment to have %s probed", f->var, rd->name);
+		return;
+	}
+	if (!f || f->kind != POLICY_FILTER_SELECT)
+		return;
+	const char *value = strchr(rd->detail, '=') ? strchr(rd->detail, '=') + 1 : "";
+	const ReportDirectory *named = NULL;
+	char here[512] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_directories; i++) {
+		const ReportDirectory *o = &r->directories[i];
+		if (!strcmp(o->name, ".") || !strcmp(o->reason, "no-such-directory"))
+			continue;
+		if (!strcmp(o->name, value))
+			named = o;
+		if (n < sizeof(here))
+			n += (size_t)snprintf(here + n, sizeof(here) - n, "%s%s", n ? ", " : "", o->name);
+	}
+	if (named)
+		snprintf(out, size, "%s=%s selects %s only: set it to %s to use this one, or unset it", f->var,
+			 value, named->name, rd->name);
+	else
+		snprintf(out, size, "%s=%s names no directory here (%s): set it to %s to use this one, or unset it",
+			 f->var, value, here, rd->name);
+	/* a directory another filter holds back needs that one too */
+	for (size_t i = 0; i < d->policy.n_filters; i++) {
+		const PolicyFilter *e = &d->policy.filters[i];
+		const char *v = diag_env(d->server, e->var);
+		if (e->kind == POLICY_FILTER_ENABLE && !fnmatch(e->glob, rd->name, 0) && !diag_env_true(v)) {
+			size_t len = strlen(out);
+			snprintf(out + len, size - len, ", and set %s=1", e->var);
+		}
+	}
+}
+
+static const ReportProcess *process_of(const Report *r, pid_t pid)
+{
+	for (size_t i = 0; i < r->n_processes; i++)
+		if (r->processes[i].pid == pid)
+			return &r->processes[i];
+	return NULL;
+}
+
+static const ReportInjection *injection_of(const Report *r, pid_t pid, const char *soname)
+{
+	for (size_t i = 0; i < r->n_injections; i++) {
+		const ReportInjection *in = &r->injections[i];
+		if (in->pid == pid && in->library && !strcmp(in->library, soname) && in->status &&
+		    !strcmp(in->status, "done"))
+			return in;
+	}
+	return NULL;
+}
+
+/* A backend that loaded and then failed to initialise: what its scanner
+ * mapped as the driver says whose answer the error was. */
+static void next_init_failed(const Report *r, const ReportDirectory *rd, char *out, size_t size)
+{
+	if (!rd->n_runs)
+		return;
+	pid_t pid = rd->runs[rd->n_runs - 1].pid;
+	const ReportProcess *p = process_of(r, pid);
+	for (size_t i = 0; p && i < p->n_drivers && !*out; i++) {
+		const ReportDriver *drv = &p->drivers[i];
+		if (drv->kind && !strcmp(drv->kind, "stub")) {
+			snprintf(out, size,
+				 "%s came from %s, NVIDIA's stub library, which fails every call: take its "
+				 "directory out of the scanner's search path (LD_LIBRARY_PATH, ld.so.conf) so "
+				 "that the driver's own %s is found",
+				 drv->library, drv->path, drv->library);
+		} else if (drv->kind && !strcmp(drv->kind, "shim")) {
+			const ReportInjection *in = injection_of(r, pid, drv->library);
+			bool no_real = in && in->real && !*in->real;
+			snprintf(out, size,
+				 "%s here was the shim %s that vgpu-run injected%s: the failure is its answer; "
+				 "check the shim's mode and settings, or run without --shim for the driver's own",
+				 drv->library, drv->path,
+				 no_real ? " (told of no real driver, it has none to forward to)" : "");
+		}
+	}
+}
+
+void diag_next(const Model *d, const Report *r, ReportDirectory *rd)
+{
+	char out[NEXT_MAX] = "";
+	if (!rd->verdict || !rd->reason || !d->have_policy)
+		return;
+	if (!strcmp(rd->reason, "missing-dependency")) {
+		next_missing(d, rd, out, sizeof(out));
+	} else if (!strcmp(rd->reason, "filtered-by-env")) {
+		next_filtered(d, r, rd, out, sizeof(out));
+	} else if (!strcmp(rd->reason, "init-failed")) {
+		next_init_failed(r, rd, out, sizeof(out));
+	} else if (!strcmp(rd->reason, "scanner-crashed")) {
+		const ReportEvidence *stack = NULL;
+		for (size_t i = 0; i < rd->n_evidence; i++)
+			if (rd->evidence[i].event && !strcmp(rd->evidence[i].event, "stack"))
+				stack = &rd->evidence[i];
+		if (stack)
+			snprintf(out, sizeof(out), "the backtrace of the crash is evidence #%llu below",
+				 (unsigned long long)stack->seq);
+		else
+			snprintf(out, sizeof(out), "run again with -k to have the backtrace of the crash recorded");
+	} else if (!strcmp(rd->reason, "scanner-timeout") && rd->n_runs) {
+		snprintf(out, sizeof(out),
+			 "scanner %d was still at work here when the server gave up on it: what it wrote "
+			 "until then is in the trace (-t FILE), as its \"output\" events",
+			 (int)rd->runs[rd->n_runs - 1].pid);
+	}
+	if (*out)
+		rd->next = strdup(out);
+}

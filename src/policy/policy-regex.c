@@ -1,0 +1,90 @@
+/* The cost check of policy regexes (policy_regex_too_costly in policy.h):
+ * what a regex costs glibc's regcomp, estimated from its text before it
+ * is compiled. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "policy/policy.h"
+
+/* glibc's regcomp copies the operand of every x+ and x{N}, so nested
+ * repetitions grow exponentially, and its epsilon closures grow faster
+ * still: "a++++++++++++++++++++++++" took gigabytes, and 11 nested "(e*)+"
+ * 16 seconds.  A tree of 1000 nodes compiles in about 0.25 s at worst;
+ * the log-line regexes policies need have well under 200. */
+#define REGEX_COST_MAX 1000
+#define REGEX_DEPTH_MAX 32
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The ']' that closes the bracket expression opening at C (or the end of
+ * the string): a ']' right after "[" or "[^" is a member, and [:x:],
+ * [.x.] and [=x=] nest. */
+static const char *bracket_end(const char *c)
+{
+	c += c[1] == '^' ? 2 : 1;
+	if (*c == ']')
+		c++;
+	for (; *c && *c != ']'; c++)
+		if (*c == '[' && (c[1] == ':' || c[1] == '.' || c[1] == '=')) {
+			const char *end = strchr(c + 2, c[1]);
+			c = end && end[1] == ']' ? end + 1 : c;
+		}
+	return c;
+}
+
+/* An estimate of the tree regcomp builds from RE, in nodes: + copies its
+ * operand once, {M,N} N times, and what a group repeats includes every
+ * copy made inside it.  Bracket expressions and escapes are one node. */
+bool policy_regex_too_costly(const char *re)
+{
+	uint64_t outer[REGEX_DEPTH_MAX], cur = 0, last = 0;
+	size_t depth = 0;
+	for (const char *c = re; *c; c++) {
+		uint64_t factor = 0;
+		if (*c == '(') {
+			if (depth == REGEX_DEPTH_MAX)
+				return true;
+			outer[depth++] = cur;
+			cur = last = 0;
+			continue;
+		}
+		if (*c == ')' && depth > 0) {
+			last = cur + 1;
+			cur = outer[--depth] + last;
+		} else if (*c == '+') {
+			factor = 2;
+		} else if (*c == '*' || *c == '?' || *c == '|') {
+			cur++;
+			last++;
+		} else if (*c == '{') {
+			/* {M}, {M,} and {M,N}: the larger bound counts */
+			uint64_t n = 0, most = 0;
+			for (c++; (is_digit(*c) || *c == ',') && most <= REGEX_COST_MAX; c++) {
+				n = is_digit(*c) ? n * 10 + (uint64_t)(*c - '0') : 0;
+				most = n > most ? n : most;
+			}
+			factor = most + 1;
+			c--;
+		} else {
+			if (*c == '\\' && c[1])
+				c++;
+			else if (*c == '[')
+				c = bracket_end(c);
+			if (!*c)
+				break;
+			cur++;
+			last = 1;
+		}
+		if (factor) {
+			cur += last * (factor - 1);
+			last *= factor;
+		}
+		if (cur > REGEX_COST_MAX)
+			return true;
+	}
+	return false;
+}
