@@ -237,7 +237,10 @@ static int scope_load(const Proc *p, const TracerMapsEvent *m, Scope *s)
 		int r = elf_symbols_file(s->files[i], &s->syms[i]);
 		if (r == -ENOMEM)
 			return r;
-		s->read_ok[i] = r >= 0 && !s->syms[i].truncated;
+		bool partial = r >= 0 && s->syms[i].truncated;
+		if (partial)
+			elf_symbols_done(&s->syms[i]);	/* not read whole: it says nothing */
+		s->read_ok[i] = r >= 0 && !partial;
 	}
 	return 0;
 }

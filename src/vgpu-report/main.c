@@ -41,7 +41,8 @@ static const char usage[] =
 	"\n"
 	"      --format=text|json  output format (default text)\n"
 	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
-	"                     they were recorded with (see vgpu-run.policy(5))\n"
+	"                     they were recorded with (see vgpu-run.policy(5));\n"
+	"                     a report is shown as written, with a warning\n"
 	"      --expect=DIR=VERDICT[:REASON]  (check) DIR is a directory's name or path\n"
 	"      --expect-gpus=N  (check) the server said it uses exactly N GPUs (0: CPU only)\n"
 	"      --expect-device=REGEX  (check) one of them has a name or description\n"
@@ -91,8 +92,13 @@ static int load(char *const *paths, size_t n, const char *policy, Report *ret)
 				"are read together\n", paths[i]);
 			return -1;
 		}
-	int r = n > 1 || is_trace(paths[0]) ? diagnose_trace_files(paths, n, policy, ret, err, sizeof(err))
-					    : report_json_read(paths[0], ret, err, sizeof(err));
+	bool trace = n > 1 || is_trace(paths[0]);
+	/* a report's verdicts are made: a policy cannot judge it again */
+	if (policy && !trace)
+		fprintf(stderr, "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n",
+			paths[0]);
+	int r = trace ? diagnose_trace_files(paths, n, policy, ret, err, sizeof(err))
+		      : report_json_read(paths[0], ret, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
 		return -1;

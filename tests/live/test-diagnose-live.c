@@ -391,6 +391,16 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: no policy 'nosuch' in "));
 	run_result_free(&r);
 
+	/* -p on a report: said, not silently ignored */
+	char rep[600];
+	artifact("default", "report.json", rep, sizeof(rep));
+	run_plain((const char *const[]){ vr, "-p", "ollama", "show", rep, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	char warn[800];
+	snprintf(warn, sizeof(warn), "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n", rep);
+	ck_assert_str_eq(r.err, warn);
+	run_result_free(&r);
+
 	run_plain((const char *const[]){ vr, "show", "/etc/hostname", NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: /etc/hostname: "));
