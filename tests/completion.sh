@@ -25,6 +25,8 @@ expect _vgpu_run "--shim= --stack --self-test" vgpu-run --s
 expect _vgpu_run "preload" vgpu-run --inject-method=p
 expect _vgpu_run "COMMAND@3" vgpu-run -s /x/libcuda.so.1 olla
 expect _vgpu_run "json" vgpu-run --format=j
+expect _vgpu_run "auto always" vgpu-run --color=a
+expect _vgpu_report "never" vgpu-report show --color=n
 expect _vgpu_run "--discover-only --discover-timeout=" vgpu-run --disc
 expect _vgpu_run "--kill-after=" vgpu-run --ki
 expect _vgpu_run "5m" vgpu-run --discover-only --kill-after=5

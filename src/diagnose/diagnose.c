@@ -2,6 +2,7 @@
  * wired to the fold (fold.h) that judges each process as it ends, and the
  * report rendered from both at any moment. */
 #include <errno.h>
+#include <limits.h>
 #include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
@@ -266,6 +267,36 @@ static int fill_environment(const Model *d, Report *r)
 	return 0;
 }
 
+/* The library root and how it was derived, and the other installs the
+ * listing found (policy "installs"). */
+static int fill_library_root(const Model *d, Report *r)
+{
+	char root[PATH_MAX];
+	if (!d->have_policy || !diag_library_root(d, root, sizeof(root)))
+		return 0;
+	const char *rule = d->policy.library_root;
+	if (!(r->root_path = strdup(root)) || !(r->root_rule = strdup(rule)))
+		return -ENOMEM;
+	if (!strncmp(rule, "exe:", 4) && d->server && d->server->exe && !(r->root_exe = strdup(d->server->exe)))
+		return -ENOMEM;
+	json_object *installs = jarray(d->listing, "installs");
+	size_t n = jlen(installs);
+	if (!n)
+		return 0;
+	if (!(r->installs = calloc(n, sizeof(*r->installs))))
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		json_object *in = json_object_array_get_idx(installs, i);
+		const char *path = jstr(in, "path");
+		if (!path)
+			continue;
+		ReportInstall *ri = &r->installs[r->n_installs++];
+		if (!(ri->path = strdup(path)) || strv_push_all(&ri->directories, jarray(in, "directories")) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int dup_field(json_object *o, const char *key, char **to)
 {
 	const char *v = jstr(o, key);
@@ -314,6 +345,8 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 		rc = diag_outcome_report(d, &r);
 	if (rc >= 0)
 		rc = fill_environment(d, &r);
+	if (rc >= 0)
+		rc = fill_library_root(d, &r);
 	if (rc >= 0)
 		rc = fill_processes(&dg->f, d, &r);
 	if (rc >= 0)	/* before the directories: their next steps read them */

@@ -224,6 +224,31 @@ static int fill_drivers(const Model *d, const Proc *p, ReportProcess *rp)
 	return r;
 }
 
+/* A scanner's recorded variables that differ from the server's: what the
+ * server set for this probe (LD_LIBRARY_PATH, OLLAMA_LIBRARY_PATH, ...). */
+static int fill_scanner_env(const Model *d, const Proc *p, ReportProcess *rp)
+{
+	if (!p->env)
+		return 0;
+	size_t n = (size_t)json_object_object_length(p->env);
+	if (!n || !(rp->environment = calloc(n, sizeof(*rp->environment))))
+		return n ? -ENOMEM : 0;
+	json_object_object_foreach(p->env, key, val)
+	{
+		const char *mine = json_object_is_type(val, json_type_string) ? json_object_get_string(val) : NULL;
+		const char *theirs = d->server ? diag_env(d->server, key) : NULL;
+		if (!mine || (theirs && !strcmp(mine, theirs)))
+			continue;
+		ReportEnvVar *e = &rp->environment[rp->n_environment];
+		if (!(e->name = strdup(key)) || !(e->value = strdup(mine))) {
+			free(e->name);
+			return -ENOMEM;
+		}
+		rp->n_environment++;
+	}
+	return 0;
+}
+
 int diag_fill_process(const Model *d, const Proc *p, ReportProcess *rp)
 {
 	rp->pid = p->pid;
@@ -239,6 +264,8 @@ int diag_fill_process(const Model *d, const Proc *p, ReportProcess *rp)
 	diag_fill_exit(p, &rp->exit);
 	if (r >= 0 && d->have_policy)
 		r = fill_drivers(d, p, rp);
+	if (r >= 0 && p->is_scanner && p != d->server)
+		r = fill_scanner_env(d, p, rp);
 	return r;
 }
 

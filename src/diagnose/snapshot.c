@@ -166,6 +166,10 @@ static json_object *process_obj(const ReportProcess *p)
 		json_object_array_add(drv, d);
 	}
 	put(o, "drivers", drv);
+	json_object *env = json_object_new_object();
+	for (size_t i = 0; env && i < p->n_environment; i++)
+		json_object_object_add(env, p->environment[i].name, str_or_null(p->environment[i].value));
+	put(o, "environment", env);
 	return o;
 }
 
@@ -654,6 +658,30 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 		rp->wrapper = gbool(o, "wrapper", &rd);
 		read_exit(oobj(o, "exit", &rd), &rp->exit, &rd);
 		rp->order = gu64(o, "order", &rd);
+		json_object *env = NULL;	/* optional: states written before it */
+		if (json_object_object_get_ex(o, "environment", &env) && !json_object_is_type(env, json_type_object))
+			bad(&rd, "environment");
+		size_t ne = json_object_is_type(env, json_type_object) ? (size_t)json_object_object_length(env) : 0;
+		if (ne > 4096)
+			bad(&rd, "environment");
+		if (!rd.error && ne && !(rp->environment = calloc(ne, sizeof(*rp->environment))))
+			rd.error = -ENOMEM;
+		if (!rd.error && ne) {
+			json_object_object_foreach(env, key, val)
+			{
+				if (!json_object_is_type(val, json_type_string)) {
+					bad(&rd, "environment");
+					break;
+				}
+				ReportEnvVar *e = &rp->environment[rp->n_environment++];
+				e->name = strdup(key);
+				e->value = strdup(json_object_get_string(val));
+				if (!e->name || !e->value) {
+					rd.error = -ENOMEM;
+					break;
+				}
+			}
+		}
 		json_object *drv = NULL;	/* optional: states written before it */
 		if (json_object_object_get_ex(o, "drivers", &drv) && !json_object_is_type(drv, json_type_array))
 			bad(&rd, "drivers");

@@ -148,6 +148,15 @@ static bool real_candidate(const Injector *in, const char *path)
 
 /* Where the dynamic linker of EV's new program would find SONAME, the
  * shims left out; "" when nowhere. */
+/* Why the shim's VGPU_REAL_* variable is empty, said where it is shown. */
+static const char *real_note(const char *real)
+{
+	return real && *real ? ""
+			     : " (empty: no other library of that name on the scanner's LD_LIBRARY_PATH, in "
+			       "ld.so.cache or the default directories, so the shim has no real driver to "
+			       "forward to)";
+}
+
 static char *find_real(const Injector *in, const TracerEvent *ev, const char *soname)
 {
 	char path[PATH_MAX];
@@ -333,8 +342,8 @@ void injector_on_exec(Injector *in, Tracer *t, const TracerEvent *ev, const char
 		return;		/* done when a scanner opens the soname */
 	for (size_t i = 0; i < in->set->n; i++) {
 		const Shim *sh = &in->set->shims[i];
-		snprintf(why, sizeof(why), "LD_PRELOAD set at exec; %s=%s", sh->real_env,
-			 s->real[i] ? s->real[i] : "");
+		snprintf(why, sizeof(why), "LD_PRELOAD set at exec; %s=%s%s", sh->real_env,
+			 s->real[i] ? s->real[i] : "", real_note(s->real[i]));
 		record(in, ev, sh, "done", why, NULL, s->real[i] ? s->real[i] : "");
 	}
 }
@@ -387,7 +396,7 @@ void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 	}
 	if (ev->sys.flag_kind == TRACER_FLAGS_OPEN)
 		s->shim_in[k] = true;
-	snprintf(why, sizeof(why), "%s of %s ran on the shim; %s=%s", ev->sys.name, ev->sys.path,
-		 sh->real_env, s->real[k]);
+	snprintf(why, sizeof(why), "%s of %s ran on the shim; %s=%s%s", ev->sys.name, ev->sys.path,
+		 sh->real_env, s->real[k], real_note(s->real[k]));
 	record(in, ev, sh, "done", why, ev->sys.path, s->real[k]);
 }

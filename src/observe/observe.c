@@ -281,6 +281,42 @@ static void listing_entry(JsonWriter *w, const char *root, const char *name)
 	json_object_end(w);
 }
 
+/* The policy's other install places that exist and are not ROOT, with
+ * their subdirectories: "installs": [{"path", "directories"}]. */
+static void other_installs(const Observer *o, const char *root, JsonWriter *w)
+{
+	char real_root[PATH_MAX], real[PATH_MAX], sub[PATH_MAX];
+	if (!o->policy || !o->policy->n_installs)
+		return;
+	bool have_root = realpath(root, real_root) != NULL;
+	json_key(w, "installs");
+	json_array_begin(w);
+	for (size_t i = 0; i < o->policy->n_installs; i++) {
+		const char *p = o->policy->installs[i];
+		struct stat st;
+		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(p, real) ||
+		    (have_root && !strcmp(real, real_root)) || !strcmp(p, root))
+			continue;
+		char **names = NULL;
+		size_t n = 0;
+		json_object_begin(w);
+		json_kv_string(w, "path", p);
+		json_key(w, "directories");
+		json_array_begin(w);
+		if (list_names(p, LISTING_FILES_MAX, &names, &n) >= 0) {
+			for (size_t k = 0; k < n; k++) {
+				int len = snprintf(sub, sizeof(sub), "%s/%s", p, names[k]);
+				if (len > 0 && (size_t)len < sizeof(sub) && stat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+					json_string(w, names[k]);
+			}
+			free_names(names, n);
+		}
+		json_array_end(w);
+		json_object_end(w);
+	}
+	json_array_end(w);
+}
+
 void observe_event_begin(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const char *what)
 {
 	json_reset(w);
@@ -328,6 +364,7 @@ int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_
 		json_array_end(w);
 		free_names(names, n);
 	}
+	other_installs(o, root, w);
 	json_object_end(w);
 	return 1;
 }

@@ -320,6 +320,16 @@ static bool is_component(const char *s)
 	return !strchr(s, '/') && strcmp(s, "..") != 0;
 }
 
+static bool is_absolute(const char *s)
+{
+	return s[0] == '/';
+}
+
+static int parse_installs(Parser *ps, const KeyDef *k, char *value)
+{
+	return add_words(ps, k, value, is_absolute, "an absolute path");
+}
+
 static int parse_record_env(Parser *ps, const KeyDef *k, char *value)
 {
 	return add_words(ps, k, value, is_env_pattern, "a variable name or PREFIX*");
@@ -458,6 +468,7 @@ static const KeyDef keys[] = {
 	{ "inject-method", parse_inject_method, F(inject_method), 0, false, false, NULL },
 	{ "inject-sonames", parse_components, F(inject_sonames), F(n_inject_sonames), true, false,
 	  NULL },
+	{ "installs", parse_installs, F(installs), F(n_installs), true, false, NULL },
 	{ "library-root", parse_library_root, F(library_root), 0, false, false, NULL },
 	{ "loaded", parse_regex, F(loaded_regex), 0, false, false, "the library's path" },
 	{ "kept", parse_regex, F(kept_regex), 0, false, false, "the kept directories" },
@@ -741,6 +752,7 @@ void policy_done(Policy *p)
 		{ p->inject_sonames, p->n_inject_sonames },
 		{ p->outcome_fields, p->n_outcome_fields },
 		{ p->ships, p->n_ships },
+		{ p->installs, p->n_installs },
 	};
 	for (size_t i = 0; i < ELEMENTSOF(lists); i++)
 		for (size_t j = 0; j < lists[i].n && j < POLICY_LIST_MAX; j++)

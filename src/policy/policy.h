@@ -116,6 +116,11 @@ typedef struct Policy {
 	 * one missing there means the install is incomplete. */
 	char *ships[POLICY_LIST_MAX];
 	size_t n_ships;
+	/* installs = PATH...: where library roots of other installs of the
+	 * same server are commonly found; one that exists beside the scanned
+	 * root is reported (a stale second install is a classic trap). */
+	char *installs[POLICY_LIST_MAX];
+	size_t n_installs;
 	char *inject_method;			/* redirect | preload */
 	char *shim;				/* [SONAME=]/abs/path, or NULL */
 } Policy;

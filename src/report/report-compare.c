@@ -2,6 +2,8 @@
 #include "report/report-compare.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,77 @@ static bool same_devices(const Report *b, const Report *a)
 	return true;
 }
 
+/* The facts of a directory a user acts on beside its verdict, each the
+ * union over its libraries in order of appearance: what is missing, which
+ * symbols no library defines, which versions the providers lack. */
+static const struct {
+	const char *field;	/* JSON */
+	const char *text;	/* text line */
+	size_t offset;		/* of the char ** in ReportLibrary */
+} facts[] = {
+	{ "missing", "missing", offsetof(ReportLibrary, missing) },
+	{ "unresolved", "unresolved symbols", offsetof(ReportLibrary, unresolved) },
+	{ "versions", "missing versions", offsetof(ReportLibrary, versions) },
+};
+
+#define FACTS_TEXT_MAX 2048
+
+/* "a, b, c" (or "" for none) into OUT. */
+static void fact_list(const ReportDirectory *d, size_t offset, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; d && i < d->n_libraries; i++)
+		for (char *const *v = *(char **const *)((const char *)&d->libraries[i] + offset); v && *v; v++) {
+			/* once each: whole items only, "a" is not in "ab" */
+			bool seen = false;
+			size_t len = strlen(*v);
+			for (const char *p = out; !seen && (p = strstr(p, *v)); p += len)
+				seen = (p == out || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0');
+			if (!seen && n < size)
+				n += (size_t)snprintf(out + n, size - n, "%s%s", n ? ", " : "", *v);
+		}
+}
+
+static void json_list(JsonWriter *w, const char *key, const char *list)
+{
+	json_key(w, key);
+	json_array_begin(w);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		json_string_len(w, p, len);
+		p += len;
+		p += strspn(p, ", ");
+	}
+	json_array_end(w);
+}
+
+/* Lines for each fact of directory NAME that changed; their number. */
+static size_t diff_facts(const char *name, const ReportDirectory *b, const ReportDirectory *a, bool as_json,
+			 JsonWriter *w, FILE *out)
+{
+	size_t changes = 0;
+	for (size_t k = 0; b && a && same_outcome(b, a) && k < ELEMENTSOF(facts); k++) {
+		char fb[FACTS_TEXT_MAX], fa[FACTS_TEXT_MAX];
+		fact_list(b, facts[k].offset, fb, sizeof(fb));
+		fact_list(a, facts[k].offset, fa, sizeof(fa));
+		if (!strcmp(fb, fa))
+			continue;
+		changes++;
+		if (as_json) {
+			json_object_begin(w);
+			json_kv_string(w, "name", name);
+			json_kv_string(w, "field", facts[k].field);
+			json_list(w, "before", fb);
+			json_list(w, "after", fa);
+			json_object_end(w);
+		} else {
+			fprintf(out, "%s: %s %s -> %s\n", name, facts[k].text, *fb ? fb : "(none)", *fa ? fa : "(none)");
+		}
+	}
+	return changes;
+}
+
 int report_diff(const Report *before, const Report *after, bool as_json, FILE *out)
 {
 	_cleanup_free_ const char **names = NULL;
@@ -150,6 +223,14 @@ int report_diff(const Report *before, const Report *after, bool as_json, FILE *o
 		put_side(out, a);
 		fputc('\n', out);
 	}
+	json_array_end(&w);
+	/* beside an unchanged verdict: what is missing, unresolved or of the
+	 * wrong version (a changed verdict says it all) */
+	json_key(&w, "details");
+	json_array_begin(&w);
+	for (size_t i = 0; i < n_names; i++)
+		changes += diff_facts(names[i], find_by_name(before, names[i]), find_by_name(after, names[i]), as_json,
+				      &w, out);
 	json_array_end(&w);
 	json_object_end(&w);
 	if (as_json && !w.failed)

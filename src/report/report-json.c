@@ -36,7 +36,7 @@ typedef enum FieldKind {
 	FIELD_EXIT,		/* ReportExit */
 	FIELD_OBJECTS,		/* array of .shape at offset, its count at .count */
 	FIELD_GROUP,		/* a sub-object whose fields live in the same struct */
-	FIELD_ENVIRONMENT,	/* Report's environment name -> value object */
+	FIELD_ENVIRONMENT,	/* ReportEnvVar array at offset, count at .count: a name -> value object */
 } FieldKind;
 
 enum {
@@ -70,6 +70,8 @@ struct Shape {
 #define OBJECTS_OPTIONAL(k, T, m, n, s)                                                          \
 	{ .key = k, .kind = FIELD_OBJECTS, .flags = FIELD_OMIT_NULL, .offset = offsetof(T, m),   \
 	  .count = offsetof(T, n), .shape = &s }
+#define ENVIRONMENT(k, T, m, n, fl) \
+	{ .key = k, .kind = FIELD_ENVIRONMENT, .flags = fl, .offset = offsetof(T, m), .count = offsetof(T, n) }
 #define GROUP(k, s) { .key = k, .kind = FIELD_GROUP, .shape = &s }
 /* a group left out when none of its (string) fields is set */
 #define GROUP_OPTIONAL(k, s) { .key = k, .kind = FIELD_GROUP, .flags = FIELD_OMIT_NULL, .shape = &s }
@@ -139,6 +141,7 @@ static const Field process_fields[] = {
 	FIELD("scans", STRV, ReportProcess, scans, 0),
 	FIELD("wrapper", BOOL, ReportProcess, wrapper, FIELD_OMIT_NULL),
 	FIELD("exit", EXIT, ReportProcess, exit, 0),
+	ENVIRONMENT("environment", ReportProcess, environment, n_environment, FIELD_OMIT_NULL),
 	OBJECTS_OPTIONAL("drivers", ReportProcess, drivers, n_drivers, driver_shape),
 };
 static const Shape process_shape = SHAPE(ReportProcess, process_fields);
@@ -197,6 +200,19 @@ static const Field host_fields[] = {
 };
 static const Shape host_shape = SHAPE(Report, host_fields);
 
+static const Field root_fields[] = {
+	FIELD("path", STRING, Report, root_path, FIELD_OMIT_NULL),
+	FIELD("rule", STRING, Report, root_rule, FIELD_OMIT_NULL),
+	FIELD("exe", STRING, Report, root_exe, FIELD_OMIT_NULL),
+};
+static const Shape root_shape = SHAPE(Report, root_fields);
+
+static const Field install_fields[] = {
+	FIELD("path", STRING, ReportInstall, path, FIELD_REQUIRED),
+	FIELD("directories", STRV, ReportInstall, directories, 0),
+};
+static const Shape install_shape = SHAPE(ReportInstall, install_fields);
+
 static const Field costs_fields[] = {
 	FIELD("stops", UINT, Report, stops, 0),
 	FIELD("backtraces", UINT, Report, backtraces, 0),
@@ -220,7 +236,9 @@ static const Field report_fields[] = {
 	GROUP_OPTIONAL("host", host_shape),
 	FIELD("started_at", STRING, Report, started_at, FIELD_OMIT_NULL),
 	FIELD("written_at", STRING, Report, written_at, FIELD_OMIT_NULL),
-	FIELD("environment", ENVIRONMENT, Report, environment, 0),
+	ENVIRONMENT("environment", Report, environment, n_environment, 0),
+	GROUP_OPTIONAL("library_root", root_shape),
+	OBJECTS_OPTIONAL("other_installs", Report, installs, n_installs, install_shape),
 	OBJECTS("processes", Report, processes, n_processes, process_shape),
 	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),
 	OBJECTS("directories", Report, directories, n_directories, directory_shape),
@@ -300,7 +318,7 @@ static void write_field(JsonWriter *w, const void *base, const Field *f)
 		return;
 	if ((f->flags & FIELD_OMIT_NULL) && f->kind == FIELD_STRV && !(*(char **const *)p && **(char **const *)p))
 		return;
-	if ((f->flags & FIELD_OMIT_NULL) && f->kind == FIELD_OBJECTS && !*(const size_t *)((const char *)base + f->count))
+	if ((f->flags & FIELD_OMIT_NULL) && (f->kind == FIELD_OBJECTS || f->kind == FIELD_ENVIRONMENT) && !*(const size_t *)((const char *)base + f->count))
 		return;
 	if ((f->flags & FIELD_OMIT_NULL) && ((f->kind == FIELD_UINT && !*(const uint64_t *)p) ||
 					     (f->kind == FIELD_BOOL && !*(const bool *)p)))
@@ -344,10 +362,11 @@ static void write_field(JsonWriter *w, const void *base, const Field *f)
 		write_object(w, base, f->shape);
 		break;
 	case FIELD_ENVIRONMENT: {
-		const Report *r = base;
+		const ReportEnvVar *env = *(const ReportEnvVar *const *)p;
+		size_t n = *(const size_t *)((const char *)base + f->count);
 		json_object_begin(w);
-		for (size_t i = 0; i < r->n_environment; i++)
-			json_kv_string(w, r->environment[i].name, r->environment[i].value);
+		for (size_t i = 0; i < n; i++)
+			json_kv_string(w, env[i].name, env[i].value);
 		json_object_end(w);
 		break;
 	}
@@ -496,23 +515,23 @@ static int read_exit(Reader *rd, json_object *v, const char *at, ReportExit *e)
 	return 0;
 }
 
-static int read_environment(Reader *rd, json_object *env, Report *rep)
+static int read_environment(Reader *rd, json_object *env, ReportEnvVar **vars, size_t *n_vars)
 {
 	size_t n = (size_t)json_object_object_length(env);
 	int r;
 	if (n == 0)
 		return 0;
-	rep->environment = calloc(n, sizeof(ReportEnvVar));
-	if (!rep->environment)
+	*vars = calloc(n, sizeof(ReportEnvVar));
+	if (!*vars)
 		return oom(rd);
 	json_object_object_foreach(env, name, value) {
-		ReportEnvVar *e = &rep->environment[rep->n_environment];
+		ReportEnvVar *e = &(*vars)[*n_vars];
 		if ((r = want(rd, value, json_type_string, "environment", name)) < 0)
 			return r;
 		e->name = strdup(name);
 		if (!e->name)
 			return oom(rd);
-		rep->n_environment++;
+		(*n_vars)++;
 		if ((r = dup_string(rd, value, &e->value)) < 0)
 			return r;
 	}
@@ -630,7 +649,7 @@ static int read_field(Reader *rd, json_object *o, const char *at, const Field *f
 	case FIELD_ENVIRONMENT:
 		if ((r = want(rd, v, json_type_object, at, f->key)) < 0)
 			return r;
-		return read_environment(rd, v, base);
+		return read_environment(rd, v, (ReportEnvVar **)p, (size_t *)((char *)base + f->count));
 	default:
 		return -EINVAL;
 	}

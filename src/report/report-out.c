@@ -21,6 +21,35 @@ ReportFormat report_format_for(const char *path)
 	return n > 5 && !strcmp(path + n - 5, ".json") ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT;
 }
 
+int report_color_parse(const char *when, ReportColor *ret)
+{
+	static const struct {
+		const char *word;
+		ReportColor color;
+	} words[] = {
+		{ "auto", REPORT_COLOR_AUTO }, { "always", REPORT_COLOR_ALWAYS }, { "never", REPORT_COLOR_NEVER },
+	};
+	if (!when) {
+		*ret = REPORT_COLOR_ALWAYS;
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(words); i++)
+		if (!strcmp(when, words[i].word)) {
+			*ret = words[i].color;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+bool report_color_use(ReportColor when, int fd)
+{
+	if (when != REPORT_COLOR_AUTO)
+		return when == REPORT_COLOR_ALWAYS;
+	/* https://no-color.org: set and not empty turns colour off */
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	return isatty(fd) && !(no && *no) && !(term && !strcmp(term, "dumb"));
+}
+
 int report_render(const Report *r, ReportFormat format, FILE *f, bool color)
 {
 	if (format == REPORT_FORMAT_TEXT)

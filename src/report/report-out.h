@@ -16,6 +16,20 @@ typedef enum ReportFormat {
 /* The format a file name asks for: json for "*.json", else text. */
 ReportFormat report_format_for(const char *path);
 
+/* --color=WHEN: colour on the verdict column of a text report written to
+ * a terminal (auto, unless NO_COLOR is set and not empty, or TERM=dumb),
+ * always, or never; a report file never has colour. */
+typedef enum ReportColor {
+	REPORT_COLOR_AUTO,
+	REPORT_COLOR_ALWAYS,
+	REPORT_COLOR_NEVER,
+} ReportColor;
+
+/* "auto", "always", "never" (NULL, a bare --color: always); -EINVAL. */
+int report_color_parse(const char *when, ReportColor *ret);
+/* Should a text report written to FD have colour? */
+bool report_color_use(ReportColor when, int fd);
+
 /* Render R in FORMAT to F (colour only when COLOR). */
 int report_render(const Report *r, ReportFormat format, FILE *f, bool color);
 

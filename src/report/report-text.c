@@ -172,14 +172,48 @@ static void put_header(const Report *r, FILE *f)
 	fputc('\n', f);
 }
 
+/* Which install was scanned and why: the library root is the policy's
+ * rule applied to the server's executable after symlinks, the one thing
+ * that decides it; another install elsewhere is a classic trap. */
+static void put_root(const Report *r, FILE *f)
+{
+	if (!r->root_path)
+		return;
+	fputs("Library root: ", f);
+	put_escaped(f, r->root_path);
+	if (r->root_rule && r->root_exe) {
+		fputs(" (", f);
+		put_escaped(f, r->root_rule);
+		fputs(" from the server's executable ", f);
+		put_escaped(f, r->root_exe);
+		fputs(", symlinks resolved)", f);
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < r->n_installs; i++) {
+		fputs("Another install, not scanned: ", f);
+		put_escaped(f, or_unknown(r->installs[i].path));
+		if (r->installs[i].directories && *r->installs[i].directories) {
+			fputs(" (", f);
+			put_list(f, r->installs[i].directories);
+			fputc(')', f);
+		}
+		fputc('\n', f);
+	}
+}
+
 /* Where and when, for a report read far from the machine and days later
  * (reports from before these fields have none of them): context, after
  * the first screen. */
 static void put_run(const Report *r, FILE *f)
 {
-	if (!r->hostname && !r->started_at)
+	if (!r->hostname && !r->started_at && !r->root_path)
 		return;
-	fputs("\nRun: on ", f);
+	fputc('\n', f);
+	if (!r->hostname && !r->started_at) {
+		put_root(r, f);
+		return;
+	}
+	fputs("Run: on ", f);
 	put_escaped(f, or_unknown(r->hostname));
 	if (r->arch || r->kernel) {
 		fputs(" (", f);
@@ -193,6 +227,7 @@ static void put_run(const Report *r, FILE *f)
 	fputs(", report written ", f);
 	put_escaped(f, or_unknown(r->written_at));
 	fputc('\n', f);
+	put_root(r, f);
 }
 
 static void put_table(const Report *r, FILE *f, bool color)
@@ -401,6 +436,14 @@ static void put_processes(const Report *r, FILE *f)
 			fputs("    scanned ", f);
 			put_list(f, p->scans);
 			fputc('\n', f);
+		}
+		for (size_t k = 0; k < p->n_environment; k++) {
+			fputs(k ? ", " : "    environment, beside the server's: ", f);
+			put_escaped(f, or_unknown(p->environment[k].name));
+			fputc('=', f);
+			put_escaped(f, p->environment[k].value ? p->environment[k].value : "");
+			if (k + 1 == p->n_environment)
+				fputc('\n', f);
 		}
 		for (size_t k = 0; k < p->n_drivers; k++) {
 			const ReportDriver *d = &p->drivers[k];

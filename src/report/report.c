@@ -93,6 +93,11 @@ void report_process_done(ReportProcess *p)
 		free(p->drivers[i].kind);
 	}
 	free(p->drivers);
+	for (size_t i = 0; i < p->n_environment; i++) {
+		free(p->environment[i].name);
+		free(p->environment[i].value);
+	}
+	free(p->environment);
 	strv_free_all(p->argv);
 	free(p->role);
 	strv_free_all(p->scans);
@@ -107,6 +112,11 @@ void report_process_copy(const ReportProcess *from, ReportProcess *to)
 	to->role = sdup(from->role);
 	to->scans = strv_copy(from->scans);
 	report_exit_copy(&from->exit, &to->exit);
+	to->environment = from->n_environment ? calloc(from->n_environment, sizeof(*to->environment)) : NULL;
+	to->n_environment = to->environment ? from->n_environment : 0;
+	for (size_t i = 0; i < to->n_environment; i++)
+		to->environment[i] = (ReportEnvVar){ .name = sdup(from->environment[i].name),
+						     .value = sdup(from->environment[i].value) };
 	to->drivers = from->n_drivers ? calloc(from->n_drivers, sizeof(*to->drivers)) : NULL;
 	to->n_drivers = to->drivers ? from->n_drivers : 0;
 	for (size_t i = 0; i < to->n_drivers; i++)
@@ -180,6 +190,14 @@ void report_done(Report *r)
 		free(r->environment[i].value);
 	}
 	free(r->environment);
+	free(r->root_path);
+	free(r->root_rule);
+	free(r->root_exe);
+	for (size_t i = 0; i < r->n_installs; i++) {
+		free(r->installs[i].path);
+		strv_free_all(r->installs[i].directories);
+	}
+	free(r->installs);
 	for (size_t i = 0; i < r->n_processes; i++)
 		report_process_done(&r->processes[i]);
 	free(r->processes);

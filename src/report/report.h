@@ -21,6 +21,10 @@ typedef struct ReportExit {
 	char *fatal_signal;	/* delivered before an exit by code, or NULL */
 } ReportExit;
 
+typedef struct ReportEnvVar {
+	char *name, *value;
+} ReportEnvVar;
+
 /* A driver library a process really mapped (one the policy's shims stand
  * for: libcuda.so.1), and what it was. */
 typedef struct ReportDriver {
@@ -29,6 +33,12 @@ typedef struct ReportDriver {
 	char *kind;		/* "shim" (injected) | "stub" (NVIDIA's) | NULL */
 } ReportDriver;
 
+/* Another install of the server, not the one scanned. */
+typedef struct ReportInstall {
+	char *path;
+	char **directories;	/* its subdirectories, NULL-terminated */
+} ReportInstall;
+
 typedef struct ReportProcess {
 	pid_t pid, ppid;
 	char **argv;		/* NULL-terminated */
@@ -36,6 +46,10 @@ typedef struct ReportProcess {
 	char **scans;		/* directories it was pointed at, NULL-terminated */
 	bool wrapper;		/* led to the server: a shell, env, nohup */
 	ReportExit exit;
+	/* scanners: the recorded variables whose value differs from the
+	 * server's (the server sets LD_LIBRARY_PATH and the like per probe) */
+	ReportEnvVar *environment;
+	size_t n_environment;
 	ReportDriver *drivers;
 	size_t n_drivers;
 	uint64_t order;		/* not rendered: when it appeared in the trace */
@@ -118,9 +132,6 @@ typedef struct ReportDevice {
 #define REPORT_DEVICE_N_STRINGS 10
 extern const char *const report_device_keys[REPORT_DEVICE_N_STRINGS];
 
-typedef struct ReportEnvVar {
-	char *name, *value;
-} ReportEnvVar;
 
 typedef struct Report {
 	char *tool_version;
@@ -139,6 +150,11 @@ typedef struct Report {
 	char *started_at, *written_at;	/* RFC 3339 UTC (walltime.h) */
 	ReportEnvVar *environment;
 	size_t n_environment;
+	/* the library root scanned and how it was derived: the policy's
+	 * rule applied to the server's executable, symlinks resolved */
+	char *root_path, *root_rule, *root_exe;
+	ReportInstall *installs;	/* other installs found (policy "installs") */
+	size_t n_installs;
 	ReportProcess *processes;
 	size_t n_processes;
 	uint64_t processes_omitted;	/* ended processes left out of a long run's list */

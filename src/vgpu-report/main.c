@@ -40,6 +40,8 @@ static const char usage[] =
 	"oldest first (FILE.2 FILE.1 FILE), are read as one trace.\n"
 	"\n"
 	"      --format=text|json  output format (default text)\n"
+	"      --color[=WHEN]  (show) colour the verdicts: auto (on a terminal, unless\n"
+	"                     NO_COLOR is set), always, never\n"
 	"  -p, --policy=NAME|FILE  judge traces with this policy instead of the one\n"
 	"                     they were recorded with (see vgpu-run.policy(5));\n"
 	"                     a report is shown as written, with a warning\n"
@@ -55,19 +57,112 @@ static const char usage[] =
 
 /* Is PATH a trace (its first line a header event)?  Reports are one JSON
  * document whose first byte is '{' too, so parse the first line. */
-static bool is_trace(const char *path)
+/* The header event that starts trace PATH, or NULL (not a trace). */
+static json_object *read_header(const char *path)
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	if (!f || getline(&line, &cap, f) <= 0)
-		return false;
+		return NULL;
 	json_object *o = json_tokener_parse(line), *ev;
-	bool header = o && json_object_object_get_ex(o, "event", &ev) &&
-		      json_object_is_type(ev, json_type_string) &&
-		      !strcmp(json_object_get_string(ev), "header");
+	if (o && json_object_object_get_ex(o, "event", &ev) && json_object_is_type(ev, json_type_string) &&
+	    !strcmp(json_object_get_string(ev), "header"))
+		return o;
 	json_object_put(o);
-	return header;
+	return NULL;
+}
+
+static void header_put(json_object **o)
+{
+	json_object_put(*o);
+}
+
+static bool is_trace(const char *path)
+{
+	json_object *h = read_header(path);
+	json_object_put(h);
+	return h != NULL;
+}
+
+static const char *member(json_object *o, const char *key)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v)
+		       : NULL;
+}
+
+static const ReportDirectory *dir_named(const Report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_directories; i++)
+		if (r->directories[i].name && !strcmp(r->directories[i].name, name))
+			return &r->directories[i];
+	return NULL;
+}
+
+static bool same_verdict(const ReportDirectory *a, const ReportDirectory *b)
+{
+	return a && b && a->verdict && b->verdict && a->reason && b->reason && !strcmp(a->verdict, b->verdict) &&
+	       !strcmp(a->reason, b->reason);
+}
+
+/* "loaded", "failed:missing-dependency", "(none)". */
+static const char *side(const ReportDirectory *d, char *buf, size_t size)
+{
+	if (!d || !d->verdict)
+		return "(none)";
+	if (!d->reason || !strcmp(d->reason, d->verdict))
+		return d->verdict;
+	snprintf(buf, size, "%s:%s", d->verdict, d->reason);
+	return buf;
+}
+
+/* A trace judged by the policy recorded in it: would today's policy of the
+ * same name (another text) judge it differently?  Then a note in R naming
+ * the directories, so that an old trace does not mislead in silence. */
+static void note_policy_drift(char *const *paths, size_t n, Report *r)
+{
+	_cleanup_(header_put) json_object *h = read_header(paths[0]);
+	json_object *pol = NULL;
+	if (!h || !json_object_object_get_ex(h, "policy", &pol))
+		return;
+	const char *name = member(pol, "name"), *text = member(pol, "text");
+	char exe[PATH_MAX] = "", today[PATH_MAX], err[512];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = '\0';
+	if (!name || !text || strchr(name, '/') ||
+	    policy_find(name, exe, VGPU_DATADIR, today, sizeof(today), err, sizeof(err)) < 0)
+		return;
+	Policy p;
+	if (policy_load_file(today, &p, err, sizeof(err)) < 0)
+		return;
+	bool same = p.text && !strcmp(p.text, text);
+	policy_done(&p);
+	Report t = { 0 };
+	if (same || diagnose_trace_files(paths, n, today, &t, err, sizeof(err)) < 0)
+		return;
+	char dirs[2048] = "";
+	size_t k = 0;
+	for (size_t i = 0; i < r->n_directories + t.n_directories; i++) {
+		const ReportDirectory *mine = i < r->n_directories ? &r->directories[i] : NULL;
+		const ReportDirectory *theirs = mine ? dir_named(&t, mine->name ? mine->name : "")
+						     : &t.directories[i - r->n_directories];
+		if (!mine && theirs->name && dir_named(r, theirs->name))
+			continue;	/* compared from R's side */
+		if (same_verdict(mine, theirs) || k >= sizeof(dirs))
+			continue;
+		const ReportDirectory *d = mine ? mine : theirs;
+		char was[128], now[128];
+		k += (size_t)snprintf(dirs + k, sizeof(dirs) - k, "%s%s %s, today %s", k ? "; " : "",
+				      d->name ? d->name : "?", side(mine, was, sizeof(was)), side(theirs, now, sizeof(now)));
+	}
+	if (*dirs)
+		(void)report_add_note(r,
+				      "the policy recorded in this trace and today's %s policy (%s) judge it "
+				      "differently: %s; -p %s judges it by today's",
+				      name, today, dirs, name);
+	report_done(&t);
 }
 
 /* -p: a built-in name or a file, as vgpu-run resolves it. */
@@ -82,8 +177,9 @@ static int find_policy(const char *name, char *out, size_t size)
 	return r;
 }
 
-/* A report, a trace, or the N pieces of a rotated trace (N > 1). */
-static int load(char *const *paths, size_t n, const char *policy, Report *ret)
+/* A report, a trace, or the N pieces of a rotated trace (N > 1); DRIFT:
+ * note where today's policy would judge a trace otherwise. */
+static int load(char *const *paths, size_t n, const char *policy, bool drift, Report *ret)
 {
 	char err[1024] = "";
 	for (size_t i = 0; n > 1 && i < n; i++)
@@ -103,6 +199,8 @@ static int load(char *const *paths, size_t n, const char *policy, Report *ret)
 		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
 		return -1;
 	}
+	if (trace && !policy && drift)
+		note_policy_drift(paths, n, ret);
 	return 0;
 }
 
@@ -110,6 +208,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "color", optional_argument, NULL, 'c' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "expect-gpus", required_argument, NULL, 'g' },
 		{ "expect-device", required_argument, NULL, 'd' },
@@ -119,6 +218,7 @@ int main(int argc, char **argv)
 		{},
 	};
 	bool json = false;
+	ReportColor color = REPORT_COLOR_AUTO;
 	const char *policy_name = NULL;
 	char policy[PATH_MAX];
 	char **expects = NULL;
@@ -134,6 +234,12 @@ int main(int argc, char **argv)
 				return EXIT_UNUSABLE;
 			}
 			json = !strcmp(optarg, "json");
+			break;
+		case 'c':
+			if (report_color_parse(optarg, &color) < 0) {
+				fprintf(stderr, "vgpu-report: --color must be auto, always or never, not '%s'\n", optarg);
+				return EXIT_UNUSABLE;
+			}
 			break;
 		case 'e': {
 			char **ne = realloc(expects, (n_expects + 1) * sizeof(*ne));
@@ -203,13 +309,13 @@ int main(int argc, char **argv)
 	if (policy_name && find_policy(policy_name, policy, sizeof(policy)) < 0)
 		return EXIT_UNUSABLE;
 	const char *pol = policy_name ? policy : NULL;
-	if (load(argv + optind + 1, want == 2 ? 1 : (size_t)nargs, pol, &a) < 0)
+	if (load(argv + optind + 1, want == 2 ? 1 : (size_t)nargs, pol, !strcmp(cmd, "show"), &a) < 0)
 		goto out;
 	if (!strcmp(cmd, "show")) {
 		rc = report_render(&a, json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
-				   !json && isatty(STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
+				   !json && report_color_use(color, STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
 	} else if (!strcmp(cmd, "diff")) {
-		if (load(argv + optind + 2, 1, pol, &b) < 0)
+		if (load(argv + optind + 2, 1, pol, false, &b) < 0)
 			goto out;
 		rc = report_diff(&a, &b, json, stdout);
 	} else {

@@ -11,6 +11,7 @@
 enum {
 	OPT_SELF_TEST = 0x100,
 	OPT_FORMAT,
+	OPT_COLOR,
 	OPT_DISCOVER_ONLY,
 	OPT_TRACE_MAX,
 	OPT_INJECT_METHOD,
@@ -33,6 +34,8 @@ const char cli_usage[] =
 	"      --report-keep=N  keep the previous N reports as FILE.1 ... FILE.N when\n"
 	"                     a run starts (default 1; 0: overwrite)\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
+	"      --color[=WHEN]  colour the verdicts of the report printed at the end:\n"
+	"                     auto (on a terminal, unless NO_COLOR is set), always, never\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
 	"      --trace-max=SIZE  stop the trace at SIZE bytes (K, M, G suffixes) with a\n"
 	"                     'truncated' line; the report still sees every event\n"
@@ -71,6 +74,7 @@ static const struct option long_options[] = {
 	{ "policy", required_argument, NULL, 'p' },
 	{ "report", required_argument, NULL, 'o' },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "color", optional_argument, NULL, OPT_COLOR },
 	{ "discover-only", no_argument, NULL, OPT_DISCOVER_ONLY },
 	{ "discover-timeout", required_argument, NULL, OPT_DISCOVER_TIMEOUT },
 	{ "kill-after", required_argument, NULL, OPT_KILL_AFTER },
@@ -209,6 +213,12 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				o.format = CLI_FORMAT_JSON;
 			} else {
 				snprintf(err, err_size, "--format must be text or json, not '%s'", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_COLOR:
+			if (report_color_parse(optarg, &o.color) < 0) {
+				snprintf(err, err_size, "--color must be auto, always or never, not '%s'", optarg);
 				return -EINVAL;
 			}
 			break;

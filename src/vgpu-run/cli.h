@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "report/report-out.h"
+
 typedef enum CliAction {
 	CLI_RUN,
 	CLI_HELP,
@@ -35,6 +37,7 @@ typedef struct Options {
 	const char *report_path;	/* -o FILE ("-": stdout), or NULL */
 	unsigned report_keep;	/* --report-keep: previous reports kept as FILE.N */
 	CliFormat format;
+	ReportColor color;	/* --color: of the report printed at the end */
 	bool verbose;
 	bool quiet;
 	bool stacks;		/* -k: backtraces at decision events */

@@ -41,7 +41,8 @@ static int write_report(const Options *o, const char *target, RunOutcome *out)
 		return r;
 	}
 	if (!o->quiet)
-		report_render(&out->report, fmt, stderr, isatty(STDERR_FILENO));
+		report_render(&out->report, fmt, stderr,
+			      fmt == REPORT_FORMAT_TEXT && report_color_use(o->color, STDERR_FILENO));
 	return 0;
 }
 

@@ -60,6 +60,17 @@ static const Scenario scenarios[] = {
 	{ "llm-library-misvalued", NULL, { "OLLAMA_LLM_LIBRARY=cuda" }, NULL,
 	  { { "cuda_v12", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda" },
 	    { "cuda_v13", "skipped", "filtered-by-env", "OLLAMA_LLM_LIBRARY=cuda" } } },
+	/* a libcudart.so.12 in place (any loadable library): the loader goes
+	 * on to the next name, libcublas.so.12 (diffed against "default") */
+	{ "cudart12-present", "cp $BUILD/libvgpuver-old.so $ROOT/lib/ollama/cuda_v12/libcudart.so.12", { NULL }, NULL,
+	  { { "cuda_v12", "failed", "missing-dependency", "needs libcublas.so.12, found nowhere",
+	      "libcublas.so.12 is missing from cuda_v12, where a complete ollama install has it: the install is "
+	      "incomplete; reinstall the server or restore that directory's files", "missing=libcublas.so.12" } } },
+	/* a second install where the policy says installs are: reported, not
+	 * scanned (test_diagnose_other_install reads its report) */
+	{ "other-install", "mkdir -p $ROOT/other/lib/ollama/cuda_v12 $ROOT/other/lib/ollama/cuda_v11", { NULL },
+	  "s#^installs = .*#installs = ROOT/other/lib/ollama /nonexistent-vgpu ROOT/lib/ollama#",
+	  { { "cuda_v12", "failed", "missing-dependency", "needs libcudart.so.12, found nowhere" } } },
 	{ "vulkan-enabled", NULL, { "OLLAMA_VULKAN=1" }, NULL,
 	  { { "vulkan", "failed", "missing-dependency", "needs libvulkan.so.1, found nowhere" } } },
 	{ "dangling-symlink", "rm -rf $ROOT/lib/ollama/cuda_v12 && ln -s /nonexistent-vgpu $ROOT/lib/ollama/cuda_v12",
@@ -138,7 +149,15 @@ START_TEST(test_diagnose_scenario)
 	if (sc->policy_sed) {
 		char copy[600];
 		snprintf(copy, sizeof(copy), "%s/ollama.policy", root);
-		snprintf(cmd, sizeof(cmd), "sed -e '%s' '%s' > '%s'", sc->policy_sed, policy, copy);
+		char expr[1024];	/* "ROOT/" in it: this scenario's install */
+		const char *at;
+		snprintf(expr, sizeof(expr), "%s", sc->policy_sed);
+		while ((at = strstr(expr, "ROOT/"))) {
+			char rest[1024];
+			snprintf(rest, sizeof(rest), "%s", at + 4);
+			snprintf(expr + (at - expr), sizeof(expr) - (size_t)(at - expr), "%s%s", root, rest);
+		}
+		snprintf(cmd, sizeof(cmd), "sed -e '%s' '%s' > '%s'", expr, policy, copy);
 		ck_assert_int_eq(system(cmd), 0);
 		snprintf(policy, sizeof(policy), "%s", copy);
 	}
@@ -336,6 +355,19 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	ck_assert_str_eq(r.out, "cuda_v12: failed:missing-dependency -> skipped:filtered-by-env\n");
 	run_result_free(&r);
 
+	/* the same verdict, another library missing: a change all the same */
+	char c[600];
+	artifact("cudart12-present", "report.json", c, sizeof(c));
+	run_plain((const char *const[]){ vr, "diff", a, c, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_str_eq(r.out, "cuda_v12: missing libcudart.so.12 -> libcublas.so.12\n");
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "diff", "--format=json", a, c, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"details\":[{\"name\":\"cuda_v12\",\"field\":\"missing\","
+					   "\"before\":[\"libcudart.so.12\"],\"after\":[\"libcublas.so.12\"]}]"));
+	run_result_free(&r);
+
 	run_plain((const char *const[]){ vr, "check", "--expect=cuda_v13=failed:missing-dependency",
 					 "--expect=rocm=absent", a, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
@@ -385,6 +417,13 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	run_result_free(&r);
 	run_plain((const char *const[]){ vr, "show", gpu, NULL }, &r);	/* its own policy: no kept key */
 	ck_assert_ptr_nonnull(strstr(r.out, "  cuda_v12  loaded\n"));
+	/* ... and a note says that today's would judge it otherwise */
+	ck_assert_ptr_nonnull(strstr(r.out, "\n  the policy recorded in this trace and today's ollama policy ("));
+	ck_assert_ptr_nonnull(strstr(r.out, "/ollama.policy) judge it differently: cuda_v12 loaded, today "
+					   "skipped:dropped; -p ollama judges it by today's\n"));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "-p", "ollama", "show", gpu, NULL }, &r);	/* asked for: no note */
+	ck_assert_ptr_null(strstr(r.out, "judge it differently"));
 	run_result_free(&r);
 	run_plain((const char *const[]){ vr, "-p", "nosuch", "show", gpu, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
@@ -399,6 +438,19 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	char warn[800];
 	snprintf(warn, sizeof(warn), "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n", rep);
 	ck_assert_str_eq(r.err, warn);
+	run_result_free(&r);
+
+	/* --color: on the verdict column only when asked (a pipe is no terminal) */
+	run_plain((const char *const[]){ vr, "--color=always", "show", rep, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "  cuda_v12  \033[31mfailed\033[0m:missing-dependency  "));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "show", rep, NULL }, &r);
+	ck_assert_ptr_null(strchr(r.out, '\033'));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "--color=bogus", "show", rep, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: --color must be auto, always or never, not 'bogus'\n");
 	run_result_free(&r);
 
 	run_plain((const char *const[]){ vr, "show", "/etc/hostname", NULL }, &r);
@@ -669,6 +721,45 @@ START_TEST(test_outputs_match_schemas)
 }
 END_TEST
 
+/* The library root and how it was derived; the second install the policy's
+ * installs found (the root itself and a missing place are not listed). */
+START_TEST(test_diagnose_other_install)
+{
+	char rep[600], root[600], want[2048];
+	artifact("other-install", "report.json", rep, sizeof(rep));
+	snprintf(root, sizeof(root), "%s/diag-other-install", env_path("TEST_WORKDIR"));
+	json_object *r = json_object_from_file(rep), *lr, *oi;
+	ck_assert_ptr_nonnull(r);
+	ck_assert(json_object_object_get_ex(r, "library_root", &lr));
+	snprintf(want, sizeof(want), "%s/lib/ollama", root);
+	ck_assert_str_eq(ev_str(lr, "path"), want);
+	ck_assert_str_eq(ev_str(lr, "rule"), "exe:../lib/ollama");
+	snprintf(want, sizeof(want), "%s/bin/ollama", root);
+	ck_assert_str_eq(ev_str(lr, "exe"), want);
+	ck_assert(json_object_object_get_ex(r, "other_installs", &oi));
+	ck_assert_int_eq(json_object_array_length(oi), 1);
+	json_object *one = json_object_array_get_idx(oi, 0), *dirs;
+	snprintf(want, sizeof(want), "%s/other/lib/ollama", root);
+	ck_assert_str_eq(ev_str(one, "path"), want);
+	ck_assert(json_object_object_get_ex(one, "directories", &dirs));
+	ck_assert_str_eq(json_object_to_json_string_ext(dirs, JSON_C_TO_STRING_PLAIN), "[\"cuda_v11\",\"cuda_v12\"]");
+	json_object_put(r);
+
+	/* in text, after the first screen */
+	char trace[600];
+	artifact("other-install", "trace.jsonl", trace, sizeof(trace));
+	RunResult rr;
+	run_plain((const char *const[]){ env_path("VGPU_REPORT"), "show", trace, NULL }, &rr);
+	snprintf(want, sizeof(want),
+		 "\nLibrary root: %s/lib/ollama (exe:../lib/ollama from the server's executable %s/bin/ollama, "
+		 "symlinks resolved)\n", root, root);
+	ck_assert_msg(strstr(rr.out, want), "no library root line in:\n%s", rr.out);
+	snprintf(want, sizeof(want), "\nAnother install, not scanned: %s/other/lib/ollama (cuda_v11, cuda_v12)\n", root);
+	ck_assert_msg(strstr(rr.out, want), "no other install line in:\n%s", rr.out);
+	run_result_free(&rr);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -676,6 +767,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_diagnose_scenario, 0, sizeof(scenarios) / sizeof(scenarios[0]));
 	tcase_add_test(tc, test_diagnose_ggml_policy_host);
+	tcase_add_test(tc, test_diagnose_other_install);
 	suite_add_tcase(s, tc);
 	TCase *rep = tcase_create("vgpu-report");
 	tcase_add_test(rep, test_report_offline_equals_live);

@@ -27,6 +27,14 @@ START_TEST(test_cli_parses_options_and_command)
 	ck_assert_str_eq(o.policy, "ollama");	/* the default */
 	ck_assert_ptr_null(o.report_path);
 	ck_assert_int_eq(o.format, CLI_FORMAT_AUTO);
+	ck_assert_int_eq(o.color, REPORT_COLOR_AUTO);
+
+	char **c = ARGS("--color", "ls");
+	ck_assert_int_eq(cli_parse(3, c, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.color, REPORT_COLOR_ALWAYS);	/* bare: always, as ls and grep */
+	char **d = ARGS("--color=never", "ls");
+	ck_assert_int_eq(cli_parse(3, d, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.color, REPORT_COLOR_NEVER);
 
 	char **b = ARGS("-p", "./my.policy", "-o", "r.json", "--format=text", "ollama");
 	ck_assert_int_eq(cli_parse(7, b, &o, err, sizeof(err)), 0);
@@ -57,6 +65,8 @@ static const struct {
 	{ "-t", "option '-t' needs an argument" },
 	{ "--trace=", "--trace needs a file name" },
 	{ "--format=xml", "--format must be text or json, not 'xml'" },
+	{ "--color=yes", "--color must be auto, always or never, not 'yes'" },
+	{ "--color=", "--color must be auto, always or never, not ''" },
 	{ "--policy=", "--policy needs a name or a file" },
 	{ "-o", "option '-o' needs an argument" },
 	{ "--trace-max=4095", "--trace-max must be a size of at least 4096 bytes (e.g. 64M), not '4095'" },

@@ -86,6 +86,7 @@ START_TEST(test_policy_ollama_shipped_values)
 	ck_assert(!policy_ships(&p, "cuda_v12", "libcudart.so.13"));
 	ck_assert(!policy_ships(&p, "cuda_v1", "libcudart.so.12"));	/* a prefix is no directory */
 	ck_assert(!policy_ships(&p, "vulkan", "libvulkan.so.1"));
+	ASSERT_LIST(p.installs, p.n_installs, "/usr/local/lib/ollama", "/usr/lib/ollama");
 	ck_assert_ptr_nonnull(strstr(p.text, "name = ollama\n"));
 	policy_done(&p);
 }
@@ -329,6 +330,8 @@ static const struct {
 	{ MINIMAL "scanner = any\n", "t.policy:4: duplicate key 'scanner'" },
 	{ MINIMAL "outcome = msg=x\noutcome-cpu = library=cpu\n", "" },
 	{ MINIMAL "ships = cuda_v12 libcudart.so.12\nships = cuda_v13 libcudart.so.13 libcublas.so.13\n", "" },
+	{ MINIMAL "installs = /usr/lib/ollama /opt/ollama/lib/ollama\n", "" },
+	{ MINIMAL "installs = lib/ollama\n", "t.policy:4: installs: 'lib/ollama' is not an absolute path" },
 	{ MINIMAL "ships = cuda_v12\n", "t.policy:4: ships: 'cuda_v12' is not DIR SONAME..." },
 	{ MINIMAL "ships = cuda_v12 /lib/libcudart.so.12\n",
 	  "t.policy:4: ships: '/lib/libcudart.so.12' is not a name without '/'" },

@@ -8,11 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pty.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/strv.h"
 #include "report/report-compare.h"
 #include "report/report-json.h"
+#include "report/report-out.h"
 #include "report/report-text.h"
 
 /* ---- building reports by hand ---- */
@@ -626,9 +629,27 @@ static void dirs_report(Report *r, const char *const *specs)
 	r->n_directories = n;
 	for (size_t i = 0; i < n; i++) {
 		char name[64], verdict[64], reason[64], path[128];
-		ck_assert_int_eq(sscanf(specs[i], "%63[^=]=%63[^:]:%63s", name, verdict, reason), 3);
+		ck_assert_int_eq(sscanf(specs[i], "%63[^=]=%63[^:]:%63[^;]", name, verdict, reason), 3);
 		snprintf(path, sizeof(path), "/usr/lib/ollama/%s", name);
 		r->directories[i] = dir(name, path, verdict, reason, NULL);
+		/* ";missing=a,b;unresolved=x;versions=V of L": one library's facts */
+		const char *facts = strchr(specs[i], ';');
+		if (!facts)
+			continue;
+		ReportDirectory *d = &r->directories[i];
+		d->libraries = calloc(1, sizeof(*d->libraries));
+		d->n_libraries = 1;
+		d->libraries[0].path = strdup("/usr/lib/ollama/x/libggml-cuda.so");
+		for (const char *f = facts; f && *f == ';'; f = strchr(f + 1, ';')) {
+			char key[32], list[256];
+			ck_assert_int_eq(sscanf(f + 1, "%31[^=]=%255[^;]", key, list), 2);
+			char ***v = !strcmp(key, "missing") ? &d->libraries[0].missing
+				    : !strcmp(key, "unresolved") ? &d->libraries[0].unresolved
+								 : &d->libraries[0].versions;
+			char *save = NULL;
+			for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save))
+				ck_assert_int_eq(strv_push(v, w), 0);
+		}
 	}
 }
 
@@ -642,29 +663,47 @@ static const struct {
 } diff_cases[] = {
 	{ SPECS("cuda_v12=failed:missing-dependency", "rocm=absent:no-such-directory"),
 	  SPECS("cuda_v12=failed:missing-dependency", "rocm=absent:no-such-directory"), 0, "",
-	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[]}\n" },
+	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[],\"details\":[]}\n" },
 	{ SPECS("cuda_v12=failed:missing-dependency"), SPECS("cuda_v12=loaded:loaded"), 1,
 	  "cuda_v12: failed:missing-dependency -> loaded:loaded\n",
 	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[{\"name\":\"cuda_v12\","
 	  "\"before\":{\"verdict\":\"failed\",\"reason\":\"missing-dependency\"},"
-	  "\"after\":{\"verdict\":\"loaded\",\"reason\":\"loaded\"}}]}\n" },
+	  "\"after\":{\"verdict\":\"loaded\",\"reason\":\"loaded\"}}],\"details\":[]}\n" },
 	{ SPECS("cuda_v12=failed:missing-dependency"), SPECS("cuda_v12=failed:load-error"), 1,
 	  "cuda_v12: failed:missing-dependency -> failed:load-error\n", NULL },
 	{ SPECS("cuda_v12=loaded:loaded"), SPECS("cuda_v12=loaded:loaded", "cuda_v13=skipped:dropped"), 1,
 	  "cuda_v13: (none) -> skipped:dropped\n",
 	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[{\"name\":\"cuda_v13\",\"before\":null,"
-	  "\"after\":{\"verdict\":\"skipped\",\"reason\":\"dropped\"}}]}\n" },
+	  "\"after\":{\"verdict\":\"skipped\",\"reason\":\"dropped\"}}],\"details\":[]}\n" },
 	{ SPECS("rocm=absent:no-such-directory", "vulkan=skipped:filtered-by-env"),
 	  SPECS("vulkan=skipped:filtered-by-env"), 1, "rocm: absent:no-such-directory -> (none)\n",
 	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[{\"name\":\"rocm\","
-	  "\"before\":{\"verdict\":\"absent\",\"reason\":\"no-such-directory\"},\"after\":null}]}\n" },
+	  "\"before\":{\"verdict\":\"absent\",\"reason\":\"no-such-directory\"},\"after\":null}],\"details\":[]}\n" },
 	/* in name order whatever order the files had */
 	{ SPECS("vulkan=skipped:never-scanned", "cuda_v12=failed:load-error", ".=loaded:loaded"),
 	  SPECS(".=loaded:loaded", "cuda_v13=loaded:loaded", "vulkan=loaded:loaded"), 1,
 	  "cuda_v12: failed:load-error -> (none)\n"
 	  "cuda_v13: (none) -> loaded:loaded\n"
 	  "vulkan: skipped:never-scanned -> loaded:loaded\n", NULL },
-	{ NONE, NONE, 0, "", "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[]}\n" },
+	/* the verdict stays, the facts move: each a line of its own */
+	{ SPECS("cuda_v12=failed:missing-dependency;missing=libcudart.so.12"),
+	  SPECS("cuda_v12=failed:missing-dependency;missing=libcublas.so.12,libcublasLt.so.12"), 1,
+	  "cuda_v12: missing libcudart.so.12 -> libcublas.so.12, libcublasLt.so.12\n",
+	  "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[],\"details\":[{\"name\":\"cuda_v12\","
+	  "\"field\":\"missing\",\"before\":[\"libcudart.so.12\"],"
+	  "\"after\":[\"libcublas.so.12\",\"libcublasLt.so.12\"]}]}\n" },
+	{ SPECS("cuda_v13=failed:load-error;unresolved=ggml_a;versions=GLIBCXX_3.4.32 of libstdc++.so.6"),
+	  SPECS("cuda_v13=failed:load-error;unresolved=ggml_a,ggml_b"), 1,
+	  "cuda_v13: unresolved symbols ggml_a -> ggml_a, ggml_b\n"
+	  "cuda_v13: missing versions GLIBCXX_3.4.32 of libstdc++.so.6 -> (none)\n", NULL },
+	/* a changed verdict says it all: its facts are not compared */
+	{ SPECS("cuda_v12=failed:missing-dependency;missing=libcudart.so.12"),
+	  SPECS("cuda_v12=failed:load-error;unresolved=x"), 1,
+	  "cuda_v12: failed:missing-dependency -> failed:load-error\n", NULL },
+	/* the same facts in another order, or twice: no change */
+	{ SPECS("cuda_v12=failed:missing-dependency;missing=a.so,a.so"),
+	  SPECS("cuda_v12=failed:missing-dependency;missing=a.so"), 0, "", NULL },
+	{ NONE, NONE, 0, "", "{\"schema\":\"vgpu-run/diff/1\",\"changes\":[],\"details\":[]}\n" },
 };
 
 static int run_diff(const Report *a, const Report *b, bool json, char **out)
@@ -690,6 +729,42 @@ START_TEST(test_report_diff_table)
 		ck_assert_str_eq(json, diff_cases[_i].json);
 	report_done(&a);
 	report_done(&b);
+}
+END_TEST
+
+/* ---- colour ---- */
+
+START_TEST(test_report_color_when)
+{
+	ReportColor c;
+	ck_assert_int_eq(report_color_parse("auto", &c), 0);
+	ck_assert_int_eq(c, REPORT_COLOR_AUTO);
+	ck_assert_int_eq(report_color_parse(NULL, &c), 0);
+	ck_assert_int_eq(c, REPORT_COLOR_ALWAYS);
+	ck_assert_int_eq(report_color_parse("never", &c), 0);
+	ck_assert_int_eq(c, REPORT_COLOR_NEVER);
+	ck_assert_int_eq(report_color_parse("Always", &c), -EINVAL);
+
+	/* a pipe is no terminal; a pseudo-terminal is, unless NO_COLOR or
+	 * TERM=dumb says otherwise */
+	int p[2], master, slave;
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	unsetenv("NO_COLOR");
+	setenv("TERM", "xterm", 1);
+	ck_assert(!report_color_use(REPORT_COLOR_AUTO, p[1]));
+	ck_assert(report_color_use(REPORT_COLOR_ALWAYS, p[1]));
+	ck_assert(report_color_use(REPORT_COLOR_AUTO, slave));
+	ck_assert(!report_color_use(REPORT_COLOR_NEVER, slave));
+	setenv("NO_COLOR", "1", 1);
+	ck_assert(!report_color_use(REPORT_COLOR_AUTO, slave));
+	ck_assert(report_color_use(REPORT_COLOR_ALWAYS, slave));
+	setenv("NO_COLOR", "", 1);	/* set but empty: no effect */
+	ck_assert(report_color_use(REPORT_COLOR_AUTO, slave));
+	unsetenv("NO_COLOR");
+	setenv("TERM", "dumb", 1);
+	ck_assert(!report_color_use(REPORT_COLOR_AUTO, slave));
+	close(p[0]), close(p[1]), close(master), close(slave);
 }
 END_TEST
 
@@ -815,7 +890,7 @@ START_TEST(test_report_outcome_round_trip_diff_and_check)
 	free(out);
 	ck_assert_int_eq(run_diff(&a, &c, true, &out), 1);
 	ck_assert_str_eq(out, "{\"schema\":\"vgpu-run/diff/1\",\"outcome\":{\"before\":\"n GPUs: ...\",\"after\":\"CPU only\"},"
-			      "\"changes\":[]}\n");
+			      "\"changes\":[],\"details\":[]}\n");
 	free(out);
 	report_done(&c);
 
@@ -878,6 +953,7 @@ int main(void)
 	tcase_add_test(tc, test_report_text_golden);
 	tcase_add_test(tc, test_report_text_injection_and_color);
 	tcase_add_loop_test(tc, test_report_diff_table, 0, ELEMENTSOF(diff_cases));
+	tcase_add_test(tc, test_report_color_when);
 	tcase_add_loop_test(tc, test_report_check_table, 0, ELEMENTSOF(check_cases));
 	tcase_add_test(tc, test_report_expectation_parse_fields);
 	tcase_add_test(tc, test_report_outcome_round_trip_diff_and_check);

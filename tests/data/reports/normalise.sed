@@ -13,8 +13,10 @@ s/Costs: [0-9]+ ptrace stops, [0-9]+ backtraces \([0-9]+ ms\)/Costs: N ptrace st
 s/time=[^ ]* //
 s/Listening on [0-9.:]+/Listening on ADDR/
 s/\) = [0-9]+$/) = FD/
-# where and when (the Run: line and the blank line before it)
-/^$/{N;/^\nRun: on .*, started .*, report written /d;P;D}
+# where and when; an install of the machine's own (ollama.policy's
+# installs) beside the test's
+/^Run: on .*, started .*, report written /d
+/^Another install, not scanned: \/usr\/(local\/)?lib\/ollama/d
 # the test harness's own variables, recorded because the policy records
 # GGML_* and OLLAMA_*: paths into the build directory
 /^  (GGML_HOST|GGML_NPM|OLLAMA_FIXTURE)=/d
