@@ -15,10 +15,8 @@
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "diagnose/loader.h"
+#include "observe/ldcache.h"
 
-static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-};
 
 static const char *base_name(const char *p)
 {
@@ -196,8 +194,8 @@ static bool in_cwd(const LoaderInput *in, const char *dir)
 static bool in_default(const LoaderInput *in, const char *dir)
 {
 	(void)in;
-	for (size_t i = 0; i < ELEMENTSOF(default_dirs); i++)
-		if (!strcmp(dir, default_dirs[i]))
+	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++)
+		if (!strcmp(dir, ldcache_default_dirs[i]))
 			return true;
 	return false;
 }

@@ -37,22 +37,33 @@ static void next_missing(const Model *d, const ReportDirectory *rd, char *out, s
 	/* a library a complete install ships in this very directory, and the
 	 * listing made at the server's start shows it is not there */
 	json_object *entry = diag_listing_entry(d, rd->name);
-	for (size_t i = 0; i < rd->n_libraries && !*out && entry; i++)
-		for (char **m = rd->libraries[i].missing; m && *m && !*out; m++)
-			if (policy_ships(&d->policy, rd->name, *m) && !diag_entry_has(entry, *m))
-				snprintf(out, size,
-					 "%s is missing from %s, where a complete %s install has it: the install "
-					 "is incomplete; reinstall the server or restore that directory's files",
-					 *m, rd->name, d->policy.name);
-	/* the driver library a shim stands in for, found nowhere */
-	for (size_t i = 0; i < rd->n_libraries && !*out; i++)
-		for (char **m = rd->libraries[i].missing; m && *m && !*out; m++)
-			if (shim_soname(d, *m))
-				snprintf(out, size,
-					 "%s is on none of the paths the loader searched: install the GPU "
+	char names[512] = "";
+	size_t n = 0, count = 0;
+	for (size_t i = 0; i < rd->n_libraries && entry; i++)
+		for (char **m = rd->libraries[i].missing; m && *m; m++)
+			if (policy_ships(&d->policy, rd->name, *m) && !diag_entry_has(entry, *m) && !strstr(names, *m) &&
+			    n < sizeof(names)) {
+				n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s", n ? ", " : "", *m);
+				count++;
+			}
+	if (count)
+		snprintf(out, size,
+			 "%s %s missing from %s, where a complete %s install has %s: the install is incomplete; "
+			 "reinstall the server or restore that directory's files",
+			 names, count > 1 ? "are" : "is", rd->name, d->policy.name, count > 1 ? "them" : "it");
+	/* the driver library a shim stands in for, found nowhere (as well) */
+	bool said = false;
+	for (size_t i = 0; i < rd->n_libraries && !said; i++)
+		for (char **m = rd->libraries[i].missing; m && *m && !said; m++)
+			if (shim_soname(d, *m)) {
+				size_t len = strlen(out);
+				snprintf(out + len, size - len,
+					 "%s%s is on none of the paths the loader searched: install the GPU "
 					 "driver that provides it, put its directory in the server's "
 					 "LD_LIBRARY_PATH, or inject a stand-in with --shim=%s=PATH",
-					 *m, *m);
+					 len ? "; and " : "", *m, *m);
+				said = true;
+			}
 }
 
 static void next_filtered(const Model *d, const Report *r, const ReportDirectory *rd, char *out, size_t size)

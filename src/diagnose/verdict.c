@@ -171,6 +171,31 @@ static bool explain_load_error(const char *lib, json_object *sym, Judged *j)
 	return true;
 }
 
+/* The loader stops at the first library it cannot find; the symbol check
+ * (SYM) searched for the rest of the closure as it would: those found
+ * nowhere are missing too, said after the search. */
+static void add_established_missing(json_object *sym, Judged *j)
+{
+	json_object *more = jarray(sym, "missing");
+	size_t len = strlen(j->detail), added = 0;
+	for (size_t i = 0; i < jlen(more); i++) {
+		json_object *v = json_object_array_get_idx(more, i);
+		const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+		bool known = false;
+		for (char **m = j->lib.missing; m && *m && !known; m++)
+			known = !strcmp(*m, name);
+		if (!name || known || strv_push(&j->lib.missing, name) < 0)
+			continue;
+		if (len < sizeof(j->detail))
+			len += (size_t)snprintf(j->detail + len, sizeof(j->detail) - len, "%s%s",
+						added++ ? ", " : "\nalso missing (the loader stops at the first; none of "
+								 "the places it searches has them): ", name);
+	}
+	size_t total = (size_t)jnum(sym, "missing_total", 0);
+	if (added && total > jlen(more) && len < sizeof(j->detail))
+		snprintf(j->detail + len, sizeof(j->detail) - len, " (%zu in all)", total);
+}
+
 static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judged *j)
 {
 	json_object *elf;
@@ -212,6 +237,9 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 		j->lib.searched = TAKE_PTR(res.searched);
 		diag_cite(j, res.first_missing_seq);
 		diag_cite(j, res.last_missing_seq);
+		json_object *sym = NULL;
+		json_object_object_get_ex(d->symbols, o->path, &sym);
+		add_established_missing(sym, j);
 	} else if (res.bad) {
 		diag_set(j, "failed", "bad-library");
 		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable x86-64 library",

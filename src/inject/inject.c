@@ -25,10 +25,6 @@
 #include "base/path.h"
 #include "observe/ldcache.h"
 
-/* Where glibc looks after LD_LIBRARY_PATH and the cache, on x86-64. */
-static const char *const default_dirs[] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-};
 
 /* A scanner whose new program got its environment (and, for redirect,
  * the shim paths): one that could not is never kept. */
@@ -177,8 +173,8 @@ static char *find_real(const Injector *in, const TracerEvent *ev, const char *so
 	const char *cached = in->cache ? ldcache_lookup(in->cache, soname) : NULL;
 	if (cached && real_candidate(in, cached))
 		return strdup(cached);
-	for (size_t i = 0; i < sizeof(default_dirs) / sizeof(*default_dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", default_dirs[i], soname);
+	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", ldcache_default_dirs[i], soname);
 		if (real_candidate(in, path))
 			return strdup(path);
 	}

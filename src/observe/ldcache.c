@@ -6,6 +6,10 @@
  * strings from the start of the header. */
 #include "observe/ldcache.h"
 
+const char *const ldcache_default_dirs[LDCACHE_DEFAULT_DIRS] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+};
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "observe/elf-facts.h"
+#include "observe/ldcache.h"
 #include "observe/observe.h"
 
 #define LIBS_PER_PROC_MAX 1024	/* library opens remembered per process */
@@ -30,6 +32,8 @@ typedef struct Lib {
 typedef struct Proc {
 	pid_t pid;
 	char *exe;
+	char *cwd;		/* an empty path element means it */
+	char *ld_library_path;	/* recorded at its exec; NULL: unset or ignored (AT_SECURE) */
 	Lib *libs;
 	size_t n_libs;
 	bool truncated;		/* past LIBS_PER_PROC_MAX: no check */
@@ -38,17 +42,19 @@ typedef struct Proc {
 
 struct SymbolWatch {
 	const Policy *policy;
+	const LdCache *ldcache;
 	Proc *buckets[PROC_BUCKETS];
 	char **checked;		/* backend paths checked (a run checks each once) */
 	size_t n_checked;
 };
 
-int symbol_watch_new(const Policy *policy, SymbolWatch **ret)
+int symbol_watch_new(const Policy *policy, const LdCache *ldcache, SymbolWatch **ret)
 {
 	SymbolWatch *sw = calloc(1, sizeof(*sw));
 	if (!sw)
 		return -ENOMEM;
 	sw->policy = policy;
+	sw->ldcache = ldcache;
 	*ret = sw;
 	return 0;
 }
@@ -61,6 +67,8 @@ static void proc_free(Proc *p)
 	}
 	free(p->libs);
 	free(p->exe);
+	free(p->cwd);
+	free(p->ld_library_path);
 	free(p);
 }
 
@@ -261,52 +269,181 @@ static bool scope_defines(const Scope *s, const char *name)
 	return false;
 }
 
-/* The backend's closure as P found it: BACKEND, then each NEEDED name's
- * file, breadth first.  False when a member cannot be read whole (then
- * nothing is said). */
-static bool closure_of(const Proc *p, const char *backend, const char **files, ElfFacts *facts, size_t *ret_n)
+/* Is there a file NAME in DIR, or in the glibc-hwcaps subdirectories glibc
+ * tries first?  The found path into OUT. */
+static bool in_dir(const char *dir, const char *name, char *out, size_t size)
 {
-	size_t n = 0;
-	files[n] = backend;
-	if (elf_parse_file(backend, &facts[n]) < 0)
-		return false;
-	n++;
-	bool whole = !facts[0].truncated;
-	for (size_t i = 0; i < n && whole; i++)
-		for (size_t k = 0; k < facts[i].n_needed; k++) {
-			const char *f = provider(p, facts[i].needed[k]);
-			bool known = !f;	/* not opened: the missing-dependency case, not ours */
-			for (size_t j = 0; f && j < n && !known; j++)
-				known = !strcmp(files[j], f);
-			if (known)
-				continue;
-			if (n == CLOSURE_MAX || elf_parse_file(f, &facts[n]) < 0) {
-				whole = false;
-				break;
-			}
-			files[n] = f;
-			whole = !facts[n++].truncated;
-		}
-	*ret_n = n;
-	return whole;
+	static const char *const hwcaps[] = { "glibc-hwcaps/x86-64-v4/", "glibc-hwcaps/x86-64-v3/",
+					      "glibc-hwcaps/x86-64-v2/", "" };
+	struct stat st;
+	for (size_t i = 0; i < ELEMENTSOF(hwcaps); i++) {
+		int n = snprintf(out, size, "%s/%s%s", dir, hwcaps[i], name);
+		if (n > 0 && (size_t)n < size && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+			return true;
+	}
+	return false;
 }
 
-static void write_symbols(JsonWriter *w, const Proc *p, const char *backend, const Scope *scope,
-			  const char **files, const ElfFacts *facts, size_t n)
+/* A colon-separated LIST of directories ($ORIGIN: ORIGIN; empty: CWD). */
+static bool in_list(const char *list, const char *origin, const char *cwd, const char *name, char *out,
+		    size_t size)
+{
+	char dir[PATH_MAX];
+	for (const char *c = list; c;) {
+		size_t len = strcspn(c, ":");
+		if (len == 0)
+			snprintf(dir, sizeof(dir), "%s", cwd);
+		else if (!strncmp(c, "$ORIGIN", 7) && (len == 7 || c[7] == '/'))
+			snprintf(dir, sizeof(dir), "%s%.*s", origin, (int)(len - 7), c + 7);
+		else if (!strncmp(c, "${ORIGIN}", 9) && (len == 9 || c[9] == '/'))
+			snprintf(dir, sizeof(dir), "%s%.*s", origin, (int)(len - 9), c + 9);
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)len, c);
+		if (in_dir(dir, name, out, size))
+			return true;
+		c = c[len] ? c + len + 1 : NULL;
+	}
+	return false;
+}
+
+/* Where the dynamic linker would find NAME, needed by the library FILE
+ * (facts F), for process P: its RPATH (without RUNPATH), LD_LIBRARY_PATH,
+ * RUNPATH, ld.so.cache, the default directories.  A name the loader never
+ * got to (it stops at the first it cannot find) is established missing
+ * only when none of these has it. */
+static bool search(const SymbolWatch *sw, const Proc *p, const char *file, const ElfFacts *f, const char *name,
+		   char *out, size_t size)
+{
+	char origin[PATH_MAX];
+	snprintf(origin, sizeof(origin), "%s", file);
+	char *slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	const char *cwd = p->cwd ? p->cwd : "/";
+	if ((f->rpath && !f->runpath && in_list(f->rpath, origin, cwd, name, out, size)) ||
+	    (p->ld_library_path && *p->ld_library_path && in_list(p->ld_library_path, origin, cwd, name, out, size)) ||
+	    (f->runpath && in_list(f->runpath, origin, cwd, name, out, size)))
+		return true;
+	const char *cached = sw->ldcache ? ldcache_lookup(sw->ldcache, name) : NULL;
+	struct stat st;
+	if (cached && stat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
+		snprintf(out, size, "%s", cached);
+		return true;
+	}
+	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++)
+		if (in_dir(ldcache_default_dirs[i], name, out, size))
+			return true;
+	return false;
+}
+
+/* A backend's closure: what P opened for each NEEDED name, breadth first
+ * (REACHED, the first N_REACHED of FILES), then the files the loader never
+ * got to that its search would find (read for their own NEEDED only).
+ * Names found nowhere go to MISSING.  False when a member cannot be read
+ * whole (then nothing is said). */
+typedef struct Closure {
+	const char *files[CLOSURE_MAX];
+	char *found[CLOSURE_MAX];	/* owned copies for files not opened */
+	bool reached[CLOSURE_MAX];
+	ElfFacts facts[CLOSURE_MAX];
+	size_t n;
+	char *missing[SYMBOLS_LIST_MAX];
+	size_t n_missing, missing_total;
+} Closure;
+
+static void closure_done(Closure *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		elf_facts_done(&c->facts[i]);
+		free(c->found[i]);
+	}
+	for (size_t i = 0; i < c->n_missing; i++)
+		free(c->missing[i]);
+}
+
+static bool closure_has(const Closure *c, const char *file)
+{
+	for (size_t j = 0; j < c->n; j++)
+		if (!strcmp(c->files[j], file))
+			return true;
+	return false;
+}
+
+static int add_missing(Closure *c, const char *name)
+{
+	for (size_t j = 0; j < c->n_missing; j++)
+		if (!strcmp(c->missing[j], name))
+			return 0;
+	c->missing_total++;
+	if (c->n_missing == SYMBOLS_LIST_MAX)
+		return 0;
+	return (c->missing[c->n_missing++] = strdup(name)) ? 0 : -ENOMEM;
+}
+
+static int closure_of(const SymbolWatch *sw, const Proc *p, const char *backend, Closure *c)
+{
+	c->files[0] = backend;
+	c->reached[0] = true;
+	if (elf_parse_file(backend, &c->facts[0]) < 0 || c->facts[0].truncated) {
+		c->n = c->facts[0].truncated ? 1 : 0;
+		return 0;
+	}
+	c->n = 1;
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t k = 0; k < c->facts[i].n_needed; k++) {
+			const char *name = c->facts[i].needed[k], *f = c->reached[i] ? provider(p, name) : NULL;
+			char where[PATH_MAX];
+			if (!f && !search(sw, p, c->files[i], &c->facts[i], name, where, sizeof(where))) {
+				if (add_missing(c, name) < 0)
+					return -ENOMEM;
+				continue;
+			}
+			if (closure_has(c, f ? f : where))
+				continue;
+			if (c->n == CLOSURE_MAX)
+				return 0;
+			size_t m = c->n;
+			if (!f && !(c->found[m] = strdup(where)))
+				return -ENOMEM;
+			c->files[m] = f ? f : c->found[m];
+			c->reached[m] = f != NULL;
+			if (elf_parse_file(c->files[m], &c->facts[m]) < 0) {
+				free(c->found[m]);
+				c->found[m] = NULL;
+				return 0;
+			}
+			c->n++;
+			if (c->facts[m].truncated)
+				return 0;
+		}
+	return 1;
+}
+
+/* The undefined symbols and version needs of the members P opened
+ * (a load that stopped at a missing library got no further: then only
+ * MISSING is said). */
+static void write_symbols(JsonWriter *w, const Proc *p, const Scope *scope, const Closure *c)
 {
 	size_t total = 0, listed = 0;
+	bool resolve = c->missing_total == 0;
+	json_key(w, "missing");
+	json_array_begin(w);
+	for (size_t i = 0; i < c->n_missing; i++)
+		json_string(w, c->missing[i]);
+	json_array_end(w);
+	json_kv_uint(w, "missing_total", c->missing_total);
 	json_key(w, "unresolved");
 	json_array_begin(w);
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < facts[i].n_undefined; k++) {
-			if (scope_defines(scope, facts[i].undefined[k]))
+	for (size_t i = 0; resolve && i < c->n; i++)
+		for (size_t k = 0; c->reached[i] && k < c->facts[i].n_undefined; k++) {
+			if (scope_defines(scope, c->facts[i].undefined[k]))
 				continue;
 			total++;
 			if (listed++ >= SYMBOLS_LIST_MAX)
 				continue;
 			json_object_begin(w);
-			json_kv_string(w, "symbol", facts[i].undefined[k]);
-			json_kv_string(w, "needed_by", files[i]);
+			json_kv_string(w, "symbol", c->facts[i].undefined[k]);
+			json_kv_string(w, "needed_by", c->files[i]);
 			json_object_end(w);
 		}
 	json_array_end(w);
@@ -314,8 +451,8 @@ static void write_symbols(JsonWriter *w, const Proc *p, const char *backend, con
 	total = listed = 0;
 	json_key(w, "versions");
 	json_array_begin(w);
-	for (size_t i = 0; i < n; i++) {
-		const ElfSymbols *own = scope_symbols(scope, files[i]);
+	for (size_t i = 0; resolve && i < c->n; i++) {
+		const ElfSymbols *own = c->reached[i] ? scope_symbols(scope, c->files[i]) : NULL;
 		for (size_t k = 0; own && k < own->n_needs; k++) {
 			const char *f = provider(p, own->needs[k].file);
 			const ElfSymbols *ps = f ? scope_symbols(scope, f) : NULL;
@@ -328,37 +465,41 @@ static void write_symbols(JsonWriter *w, const Proc *p, const char *backend, con
 			json_kv_string(w, "version", own->needs[k].version);
 			json_kv_string(w, "library", own->needs[k].file);
 			json_kv_string(w, "path", f);
-			json_kv_string(w, "needed_by", files[i]);
+			json_kv_string(w, "needed_by", c->files[i]);
 			json_object_end(w);
 		}
 	}
 	json_array_end(w);
 	json_kv_uint(w, "versions_total", total);
-	(void)backend;
+}
+
+static void closure_freep(Closure **c)
+{
+	if (*c) {
+		closure_done(*c);
+		free(*c);
+	}
 }
 
 /* Check BACKEND of P: 1 with the event in W, 0 when nothing can be said. */
-static int check(const Proc *p, const char *backend, const Scope *scope, const TracerEvent *ev, uint64_t seq,
-		 JsonWriter *w)
+static int check(const SymbolWatch *sw, const Proc *p, const char *backend, const Scope *scope,
+		 const TracerEvent *ev, uint64_t seq, JsonWriter *w)
 {
-	_cleanup_free_ const char **files = calloc(CLOSURE_MAX, sizeof(*files));
-	_cleanup_free_ ElfFacts *facts = calloc(CLOSURE_MAX, sizeof(*facts));
-	if (!files || !facts)
+	_cleanup_(closure_freep) Closure *c = calloc(1, sizeof(*c));
+	if (!c)
 		return -ENOMEM;
-	size_t n = 0;
-	bool whole = closure_of(p, backend, files, facts, &n);
-	/* every member's own versions must be readable too */
-	for (size_t i = 0; whole && i < n; i++)
-		whole = scope_symbols(scope, files[i]) != NULL;
-	if (whole) {
-		observe_event_begin(w, seq, ev, "symbols");
-		json_kv_string(w, "path", backend);
-		write_symbols(w, p, backend, scope, files, facts, n);
-		json_object_end(w);
-	}
-	for (size_t i = 0; i < n; i++)
-		elf_facts_done(&facts[i]);
-	return whole ? 1 : 0;
+	int r = closure_of(sw, p, backend, c);
+	if (r <= 0)
+		return r;
+	/* every member it opened must have its own versions readable too */
+	for (size_t i = 0; i < c->n; i++)
+		if (c->reached[i] && !scope_symbols(scope, c->files[i]))
+			return 0;
+	observe_event_begin(w, seq, ev, "symbols");
+	json_kv_string(w, "path", backend);
+	write_symbols(w, p, scope, c);
+	json_object_end(w);
+	return 1;
 }
 
 static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq, JsonWriter *w,
@@ -381,7 +522,7 @@ static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq
 	_cleanup_(scope_done) Scope scope = { 0 };
 	int r = scope_load(p, &ev->maps, &scope), written = 0;
 	for (size_t i = 0; r >= 0 && i < n_due; i++) {
-		r = check(p, due[i], &scope, ev, *seq + 1, w);
+		r = check(sw, p, due[i], &scope, ev, *seq + 1, w);
 		if (r > 0) {
 			++*seq;
 			written++;
@@ -398,8 +539,13 @@ int symbol_watch_on_event(SymbolWatch *sw, const TracerEvent *ev, uint64_t *seq,
 	Proc *p;
 	if (ev->kind == TRACER_EVENT_EXEC) {
 		proc_drop(sw, ev->pid);	/* a new image: what the old one opened is gone */
-		if (!(p = proc_get(sw, ev->pid)) || !(p->exe = strdup(ev->exec.exe ? ev->exec.exe : "")))
+		if (!(p = proc_get(sw, ev->pid)) || !(p->exe = strdup(ev->exec.exe ? ev->exec.exe : "")) ||
+		    !(p->cwd = strdup(ev->exec.cwd ? ev->exec.cwd : "/")))
 			return -ENOMEM;
+		for (size_t i = 0; !ev->exec.secure && i < ev->exec.envc; i++)
+			if (!strncmp(ev->exec.env[i], "LD_LIBRARY_PATH=", 16) &&
+			    !(p->ld_library_path = strdup(ev->exec.env[i] + 16)))
+				return -ENOMEM;
 	} else if (ev->kind == TRACER_EVENT_SYSCALL && s->args == TRACER_ARGS_PATH && s->path && s->has_result &&
 		   !s->is_error && !strncmp(s->name, "open", 4) && path_is_library_name(base_name(s->path))) {
 		if (!(p = proc_get(sw, ev->pid)))

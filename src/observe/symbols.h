@@ -9,6 +9,10 @@
  * library the process opened defines, and the versions (DT_VERNEED) the
  * closure needs that the library providing them does not define.  The
  * result is an observe/symbols event, so an offline report says the same.
+ * The names of the closure that the loader never got to (it stops at the
+ * first it cannot find) are searched for as it would (RPATH,
+ * LD_LIBRARY_PATH as recorded at the exec, RUNPATH, ld.so.cache, the
+ * default directories): those found nowhere are missing too.
  * Only what is established is said: a backend whose closure cannot be read
  * whole gets no event. */
 #pragma once
@@ -16,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/json.h"
+#include "observe/ldcache.h"
 #include "policy/policy.h"
 #include "tracer/tracer.h"
 
@@ -23,8 +28,10 @@
 
 typedef struct SymbolWatch SymbolWatch;
 
-/* POLICY says which files are backends; NULL: none are. */
-int symbol_watch_new(const Policy *policy, SymbolWatch **ret);
+/* POLICY says which files are backends (NULL: none are); LDCACHE (may be
+ * NULL) is the dynamic linker's cache, for the search of names the
+ * loader never got to. */
+int symbol_watch_new(const Policy *policy, const LdCache *ldcache, SymbolWatch **ret);
 SymbolWatch *symbol_watch_free(SymbolWatch *sw);
 
 /* Feed EV (every event).  For each backend check due, write an

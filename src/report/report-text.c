@@ -325,7 +325,31 @@ static void put_library(FILE *f, const ReportLibrary *l)
 
 /* A detail with a numbered search order ("...: 1. A; 2. B") prints one
  * step per line, as libtree does; any other detail on one line. */
+static void put_detail_line(FILE *f, const char *detail);
+
+/* A detail's lines ("\n"): the first may hold numbered search steps; each
+ * further one is a sentence of its own. */
 static void put_detail(FILE *f, const char *detail)
+{
+	const char *nl = strchr(detail, '\n');
+	if (!nl) {
+		put_detail_line(f, detail);
+		return;
+	}
+	_cleanup_free_ char *first = strndup(detail, (size_t)(nl - detail));
+	put_detail_line(f, first ? first : "");
+	for (const char *p = nl + 1; *p;) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, "\n");
+		fputs("  ", f);
+		put_escaped_len(f, p, len);
+		fputc('\n', f);
+		p += len;
+		p += *p == '\n';
+	}
+}
+
+static void put_detail_line(FILE *f, const char *detail)
 {
 	const char *steps = strstr(detail, ": 1. ");
 	if (!steps) {

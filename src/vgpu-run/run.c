@@ -397,7 +397,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 	r = observer_new(pol, &sink.observer);
 	if (r >= 0)
-		r = symbol_watch_new(pol, &sink.symbols);
+		r = symbol_watch_new(pol, observer_ldcache(sink.observer), &sink.symbols);
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
 	if (r >= 0 && cfg->diagnose) {

@@ -47,8 +47,11 @@ static const Scenario scenarios[] = {
 	{ "default", NULL, { NULL }, NULL,
 	  { { ".", "loaded", "loaded", NULL },
 	    { "cuda_v12", "failed", "missing-dependency", "needs libcudart.so.12, found nowhere",
-	      "libcudart.so.12 is missing from cuda_v12, where a complete ollama install has it: the install is "
-	      "incomplete; reinstall the server or restore that directory's files" },
+	      "libcudart.so.12, libcublas.so.12 are missing from cuda_v12, where a complete ollama install has "
+	      "them: the install is incomplete; reinstall the server or restore that directory's files; and "
+	      "libcuda.so.1 is on none of the paths the loader searched: install the GPU driver that provides it, "
+	      "put its directory in the server's LD_LIBRARY_PATH, or inject a stand-in with --shim=libcuda.so.1=PATH",
+	      "missing=libcudart.so.12,libcublas.so.12,libcuda.so.1" },
 	    { "cuda_v13", "failed", "missing-dependency", "CUDA13" },
 	    { "vulkan", "skipped", "filtered-by-env", "OLLAMA_VULKAN unset",
 	      "set OLLAMA_VULKAN=1 in the server's environment to have vulkan probed" },
@@ -65,7 +68,8 @@ static const Scenario scenarios[] = {
 	{ "cudart12-present", "cp $BUILD/libvgpuver-old.so $ROOT/lib/ollama/cuda_v12/libcudart.so.12", { NULL }, NULL,
 	  { { "cuda_v12", "failed", "missing-dependency", "needs libcublas.so.12, found nowhere",
 	      "libcublas.so.12 is missing from cuda_v12, where a complete ollama install has it: the install is "
-	      "incomplete; reinstall the server or restore that directory's files", "missing=libcublas.so.12" } } },
+	      "incomplete; reinstall the server or restore that directory's files; and libcuda.so.1 is on none of "
+	      "the paths the loader searched: *", "missing=libcublas.so.12,libcuda.so.1" } } },
 	/* a second install where the policy says installs are: reported, not
 	 * scanned (test_diagnose_other_install reads its report) */
 	{ "other-install", "mkdir -p $ROOT/other/lib/ollama/cuda_v12 $ROOT/other/lib/ollama/cuda_v11", { NULL },
@@ -360,12 +364,14 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	artifact("cudart12-present", "report.json", c, sizeof(c));
 	run_plain((const char *const[]){ vr, "diff", a, c, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
-	ck_assert_str_eq(r.out, "cuda_v12: missing libcudart.so.12 -> libcublas.so.12\n");
+	ck_assert_str_eq(r.out, "cuda_v12: missing libcudart.so.12, libcublas.so.12, libcuda.so.1 -> libcublas.so.12, "
+				"libcuda.so.1\n");
 	run_result_free(&r);
 	run_plain((const char *const[]){ vr, "diff", "--format=json", a, c, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
 	ck_assert_ptr_nonnull(strstr(r.out, "\"details\":[{\"name\":\"cuda_v12\",\"field\":\"missing\","
-					   "\"before\":[\"libcudart.so.12\"],\"after\":[\"libcublas.so.12\"]}]"));
+					   "\"before\":[\"libcudart.so.12\",\"libcublas.so.12\",\"libcuda.so.1\"],"
+					   "\"after\":[\"libcublas.so.12\",\"libcuda.so.1\"]}]"));
 	run_result_free(&r);
 
 	run_plain((const char *const[]){ vr, "check", "--expect=cuda_v13=failed:missing-dependency",

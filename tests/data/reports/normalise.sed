@@ -23,5 +23,9 @@ s/\) = [0-9]+$/) = FD/
 # the cuda_v13 hint depends on the CUDA 13 runtime: installed, the loader
 # stops at libcuda.so.1 (the shim hint), else at libcudart.so.13 (the
 # incomplete-install hint); diagnose-live asserts them on their own
-/^  cuda_v13: FIRST-MISSING is on none of the paths/d
-/^  cuda_v13: FIRST-MISSING is missing from cuda_v13, /d
+/^  cuda_v13: .*(is on none of the paths|missing from cuda_v13)/d
+# and so do the names the loader never got to (the CUDA 13 runtime's
+# libraries, found or not)
+s/^(  cuda_v13 +failed:missing-dependency +).* not found/\1FIRST-MISSING not found/
+s/(\/cuda_v13\/libggml-cuda\.so \(cuda\): failed, missing ).*/\1FIRST-MISSING/
+/^  also missing \(the loader stops at the first/d
