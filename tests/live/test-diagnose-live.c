@@ -431,6 +431,21 @@ START_TEST(test_report_diff_and_check_exit_codes)
 	run_plain((const char *const[]){ vr, "-p", "ollama", "show", gpu, NULL }, &r);	/* asked for: no note */
 	ck_assert_ptr_null(strstr(r.out, "judge it differently"));
 	run_result_free(&r);
+	/* the H200 trace (scripts/record-gpu-trace): the outcome, asserted as CI would */
+	char h200[600];
+	snprintf(h200, sizeof(h200), "%s/tests/data/traces/h200-default.trace.jsonl", env_path("SOURCE_ROOT"));
+	run_plain((const char *const[]){ vr, "show", h200, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "Outcome: 1 GPU: NVIDIA H200 (CUDA, cuda_v13, 139.8 GiB)\n"));
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "check", "--expect-gpus=1", "--expect-device=^NVIDIA H200$",
+					 "--expect=cuda_v13=loaded", h200, NULL }, &r);
+	ck_assert_msg(WEXITSTATUS(r.status) == 0, "check: %s%s", r.out, r.err);
+	run_result_free(&r);
+	run_plain((const char *const[]){ vr, "check", "--expect-gpus=0", h200, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	run_result_free(&r);
+
 	run_plain((const char *const[]){ vr, "-p", "nosuch", "show", gpu, NULL }, &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-report: no policy 'nosuch' in "));
@@ -720,9 +735,12 @@ START_TEST(test_outputs_match_schemas)
 	const char *src = env_path("SOURCE_ROOT"), *work = env_path("TEST_WORKDIR");
 	snprintf(cmd, sizeof(cmd),
 		 "'%s' diff --format=json '%s/diag-default/report.json' '%s/diag-llm-library/report.json' "
-		 "> '%s/diff.json'; '%s/scripts/validate-schemas' '%s'/diag-*/report.json "
-		 "'%s'/diag-*/trace.jsonl '%s'/tests/data/traces/*.trace.jsonl '%s/diff.json'",
-		 env_path("VGPU_REPORT"), work, work, work, src, work, work, src, work);
+		 "> '%s/diff.json'; '%s' diff --format=json '%s/diag-default/report.json' "
+		 "'%s/diag-cudart12-present/report.json' > '%s/diff-details.json'; "
+		 "'%s/scripts/validate-schemas' '%s'/diag-*/report.json "
+		 "'%s'/diag-*/trace.jsonl '%s'/tests/data/traces/*.trace.jsonl '%s/diff.json' '%s/diff-details.json'",
+		 env_path("VGPU_REPORT"), work, work, work, env_path("VGPU_REPORT"), work, work, work, src, work, work,
+		 src, work, work);
 	ck_assert_msg(system(cmd) == 0, "outputs do not match the schemas (lines above)");
 }
 END_TEST

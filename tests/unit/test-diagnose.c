@@ -324,6 +324,52 @@ START_TEST(test_diagnose_gpu_traces)
 }
 END_TEST
 
+/* Traces recorded on an H200 by scripts/record-gpu-trace (README there):
+ * the outcome the server stated, the driver each scanner mapped, and a
+ * misvalued OLLAMA_LLM_LIBRARY that leaves a GPU machine on the CPU. */
+START_TEST(test_diagnose_h200_traces)
+{
+	char trace[1024], policy[1024], err[512] = "";
+	const char *src = getenv("SOURCE_ROOT") ? getenv("SOURCE_ROOT") : ".";
+	snprintf(policy, sizeof(policy), "%s/policies/ollama.policy", src);
+	snprintf(trace, sizeof(trace), "%s/tests/data/traces/h200-default.trace.jsonl", src);
+	Report r;
+	ck_assert_msg(diagnose_trace_file(trace, policy, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "1 GPU: NVIDIA H200 (CUDA, cuda_v13, 139.8 GiB)");
+	ck_assert_uint_eq(r.n_devices, 1);
+	ck_assert_str_eq(r.devices[0].description, "NVIDIA H200");
+	ck_assert_str_eq(r.devices[0].name, "CUDA0");
+	ck_assert_str_eq(r.devices[0].total, "139.8 GiB");
+	expect_dir(&r, ".", "loaded:loaded");
+	expect_dir(&r, "cuda_v12", "skipped:dropped");
+	expect_dir(&r, "cuda_v13", "loaded:loaded");
+	expect_dir(&r, "vulkan", "absent:no-such-directory");
+	ck_assert_ptr_null(dir(&r, "cuda_v13")->next);
+	size_t drivers = 0;
+	for (size_t i = 0; i < r.n_processes; i++)
+		for (size_t k = 0; k < r.processes[i].n_drivers; k++) {
+			ck_assert_str_eq(r.processes[i].drivers[k].library, "libcuda.so.1");
+			ck_assert_str_eq(r.processes[i].drivers[k].path, "/usr/local/nvidia/lib64/libcuda.so.1");
+			ck_assert_ptr_null(r.processes[i].drivers[k].kind);	/* the driver's own */
+			drivers++;
+		}
+	ck_assert_uint_eq(drivers, 4);	/* every runner */
+	report_done(&r);
+
+	snprintf(trace, sizeof(trace), "%s/tests/data/traces/h200-llm-library-misvalued.trace.jsonl", src);
+	ck_assert_msg(diagnose_trace_file(trace, policy, &r, err, sizeof(err)) == 0, "%s", err);
+	ck_assert(r.outcome_stated);
+	ck_assert_str_eq(r.outcome_summary, "CPU only");
+	ck_assert_uint_eq(r.n_devices, 0);
+	expect_dir(&r, "cuda_v12", "skipped:filtered-by-env");
+	expect_dir(&r, "cuda_v13", "skipped:filtered-by-env");
+	ck_assert_str_eq(dir(&r, "cuda_v13")->next, "OLLAMA_LLM_LIBRARY=cuda names no directory here (cuda_v12, "
+						    "cuda_v13): set it to cuda_v13 to use this one, or unset it");
+	report_done(&r);
+}
+END_TEST
+
 /* The outcome: a statement is a run of the server's outcome lines, one
  * per device; a later statement replaces it; library=cpu says none. */
 START_TEST(test_diagnose_outcome_statements)
@@ -466,6 +512,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_when_and_where);
 	tcase_add_test(tc, test_diagnose_outcome_statements);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
+	tcase_add_test(tc, test_diagnose_h200_traces);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
