@@ -203,7 +203,8 @@ static const char *injected_shim(const Model *d, const Proc *p, const char *sona
 /* Which file P mapped for each library the policy's shims stand for: the
  * shim vgpu-run injected (preload, or a redirected open), else the last
  * successful open of that name; NVIDIA's stub library lives in a "stubs"
- * directory of the CUDA toolkit and fails every call. */
+ * directory of the CUDA toolkit (the path, or the file behind its
+ * symlinks, as the ELF observation recorded it) and fails every call. */
 static int fill_drivers(const Model *d, const Proc *p, ReportProcess *rp)
 {
 	int r = 0;
@@ -217,9 +218,15 @@ static int fill_drivers(const Model *d, const Proc *p, ReportProcess *rp)
 		for (size_t k = 0; k < p->n_opens; k++)
 			if (p->opens[k].ok && !strcmp(diag_base_name(p->opens[k].path), soname))
 				last = &p->opens[k];
+		json_object *facts = NULL;
+		if (last)
+			json_object_object_get_ex(d->elf, last->path, &facts);
+		const char *real = jstr(facts, "realpath");
 		if (last)
 			r = report_process_add_driver(rp, soname, last->path,
-						      strstr(last->path, "/stubs/") ? "stub" : NULL);
+						      strstr(last->path, "/stubs/") || (real && strstr(real, "/stubs/"))
+							      ? "stub"
+							      : NULL);
 	}
 	return r;
 }

@@ -459,7 +459,7 @@ static int on_exit_event(Model *d, json_object *ev)
  * ELF_KEEP_MAX files: a trace that names millions of libraries costs no
  * more than this. */
 static const char *const elf_kept[] = {
-	"class", "machine", "type", "error", "runpath", "rpath", "needed", "ldcache",
+	"class", "machine", "type", "error", "runpath", "rpath", "needed", "ldcache", "realpath",
 };
 
 static int keep_elf(Model *d, const char *path, json_object *ev)

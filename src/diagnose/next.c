@@ -173,6 +173,12 @@ void diag_next(const Model *d, const Report *r, ReportDirectory *rd)
 				 (unsigned long long)stack->seq);
 		else
 			snprintf(out, sizeof(out), "run again with -k to have the backtrace of the crash recorded");
+	} else if (!strcmp(rd->reason, "bad-library") && rd->detail) {
+		snprintf(out, sizeof(out), "%.*s: the install is damaged or built for another machine; reinstall the "
+			 "server", (int)strcspn(rd->detail, "\n"), rd->detail);
+	} else if (!strcmp(rd->reason, "unreadable") && rd->detail) {
+		snprintf(out, sizeof(out), "the server cannot list %s (%.*s): restore it, or reinstall the server",
+			 rd->name, (int)strcspn(rd->detail, "\n"), rd->detail);
 	} else if (!strcmp(rd->reason, "scanner-timeout") && rd->n_runs) {
 		snprintf(out, sizeof(out),
 			 "scanner %d was still at work here when the server gave up on it: what it wrote "

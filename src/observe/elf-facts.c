@@ -302,6 +302,7 @@ void elf_facts_done(ElfFacts *f)
 	free(f->rpath);
 	strv_free(f->needed);
 	strv_free(f->undefined);
+	free(f->realpath);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -27,6 +27,7 @@ typedef struct ElfFacts {
 	char **undefined;	/* undefined global (non-weak) symbols */
 	size_t n_undefined;
 	bool truncated;		/* a list hit its bound */
+	char *realpath;		/* the file behind the path, when it differs (symlinks), or NULL */
 } ElfFacts;
 
 /* Parse the ELF file in BUF (LEN bytes).  Returns 0; -ENOEXEC when it is

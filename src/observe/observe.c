@@ -183,7 +183,13 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
 	memset(ret_facts, 0, sizeof(*ret_facts));
 	/* A redirected open mapped the shim: its facts stand at the path the
 	 * loader asked for, which is where the loader's search found it. */
-	*ret_error = elf_parse_file(s->redirected ? s->redirected : s->path, ret_facts);
+	const char *file = s->redirected ? s->redirected : s->path;
+	*ret_error = elf_parse_file(file, ret_facts);
+	/* through symlinks: NVIDIA's stub linked in as libcuda.so.1 is still
+	 * the stub, and the report says so */
+	char real[PATH_MAX];
+	if (*ret_error >= 0 && realpath(file, real) && strcmp(real, file))
+		ret_facts->realpath = strdup(real);
 	return 1;
 }
 

@@ -347,6 +347,8 @@ int trace_json_elf(JsonWriter *w, uint64_t seq, const TracerEvent *ev, const Elf
 		}
 		json_object_end(w);
 	}
+	if (f->realpath)
+		json_kv_string(w, "realpath", f->realpath);
 	if (f->runpath)
 		json_kv_string(w, "runpath", f->runpath);
 	if (f->rpath)

@@ -79,7 +79,9 @@ static const Scenario scenarios[] = {
 	  { { "vulkan", "failed", "missing-dependency", "needs libvulkan.so.1, found nowhere" } } },
 	{ "dangling-symlink", "rm -rf $ROOT/lib/ollama/cuda_v12 && ln -s /nonexistent-vgpu $ROOT/lib/ollama/cuda_v12",
 	  { NULL }, NULL,
-	  { { "cuda_v12", "skipped", "unreadable", "ENOENT (symlink to /nonexistent-vgpu)" } } },
+	  { { "cuda_v12", "skipped", "unreadable", "ENOENT (symlink to /nonexistent-vgpu)",
+	      "the server cannot list cuda_v12 (*ENOENT (symlink to /nonexistent-vgpu)): restore it, or reinstall the "
+	      "server" } } },
 	{ "no-backend-library", "mkdir -p $ROOT/lib/ollama/rocm && echo x > $ROOT/lib/ollama/rocm/README",
 	  { NULL }, NULL,
 	  { { "rocm", "absent", "no-backend-library", "holds no file matching *ggml-*" } } },
@@ -90,7 +92,9 @@ static const Scenario scenarios[] = {
 	  { { "cuda_jetpack5", "skipped", "never-scanned", "no scanner was pointed at" } } },
 	{ "not-elf", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && echo 'not a library' > $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
-	  { { "cuda_v13", "failed", "bad-library", "libggml-cuda.so: not an ELF file" } } },
+	  { { "cuda_v13", "failed", "bad-library", "libggml-cuda.so: not an ELF file",
+	      "libggml-cuda.so: not an ELF file: the install is damaged or built for another machine; reinstall the "
+	      "server" } } },
 	{ "wrong-class",
 	  "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $LIBPROBE $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && "
 	  "printf '\\001' | dd of=$ROOT/lib/ollama/cuda_v13/libggml-cuda.so bs=1 seek=4 conv=notrunc 2>/dev/null",
@@ -126,7 +130,10 @@ static const Scenario scenarios[] = {
 	  "test -e /usr/local/cuda/lib64/stubs/libcuda.so || exit 77; ldconfig -p | grep -q 'libcudart.so.13 ' || exit 77; "
 	  "mkdir -p $ROOT/stub && ln -sf /usr/local/cuda/lib64/stubs/libcuda.so $ROOT/stub/libcuda.so.1",
 	  { "LD_LIBRARY_PATH=STUBDIR" }, NULL,
-	  { { "cuda_v13", "failed", "init-failed", "CUDA driver is a stub library" } } },
+	  { { "cuda_v13", "failed", "init-failed", "CUDA driver is a stub library",
+	      "libcuda.so.1 came from ROOT/stub/libcuda.so.1, NVIDIA's stub library, which fails every call: take its "
+	      "directory out of the scanner's search path (LD_LIBRARY_PATH, ld.so.conf) so that the driver's own "
+	      "libcuda.so.1 is found" } } },
 };
 
 START_TEST(test_diagnose_scenario)
