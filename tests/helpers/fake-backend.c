@@ -6,6 +6,8 @@
  *   FAKE_HANG         ggml_backend_init never returns (probe timeout);
  *   FAKE_UNRESOLVED   needs a symbol nobody defines: dlopen(RTLD_NOW)
  *                     fails and the load is rolled back;
+ *   FAKE_EMPTY        loads, resolves, and registers nothing (its init
+ *                     returns NULL): the loader rolls it back;
  *   FAKE_VERSION      needs vgpu_versioned@VGPU_2.0 of libvgpuver.so.1
  *                     (helpers/versioned.c): given the build that defines
  *                     VGPU_1.0 only, dlopen fails on the version. */

@@ -117,6 +117,13 @@ static const Scenario scenarios[] = {
 	  { { "cuda_v13", "failed", "load-error",
 	      "libggml-cuda.so needs symbol vgpu_no_such_symbol, which no library the scanner had loaded defines", "",
 	      "unresolved=vgpu_no_such_symbol" } } },
+	/* everything resolves and the backend registers nothing: the check
+	 * says so, and so the cause is its initialisation */
+	{ "empty-registration", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && cp $BUILD/libfake-backend-empty.so $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
+	  { NULL }, NULL,
+	  { { "cuda_v13", "failed", "load-error",
+	      "libggml-cuda.so and its dependencies were found, and every symbol and version they need is defined: "
+	      "the load was rolled back by a failing initialiser or a backend that registered nothing", "", "unresolved=" } } },
 	/* built on a newer system: needs VGPU_2.0 of libvgpuver.so.1, and the
 	 * copy beside it is the older build, which defines VGPU_1.0 only */
 	{ "missing-version",
