@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/output.h"
 #include "config.h"
 #include "inject/shim.h"
 #include "policy/policy.h"
@@ -152,6 +153,18 @@ static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char
 	}
 	for (size_t i = 0; i < ret->n && r >= 0 && !ret->disabled; i++)
 		r = shim_check(ret->shims[i].path, err, err_size);
+	/* the dynamic linker splits LD_PRELOAD at blanks and ':': such a
+	 * path would be "injected" and never loaded */
+	for (size_t i = 0; i < ret->n && r >= 0 && !ret->disabled && !strcmp(ret->method, "preload"); i++) {
+		const char *c = strpbrk(ret->shims[i].path, ": \t");
+		if (c) {
+			snprintf(err, err_size,
+				 "shim '%s': its path holds %s, which LD_PRELOAD cannot carry (the loader splits "
+				 "it there): use --inject-method=redirect, or a path without it",
+				 ret->shims[i].path, *c == ':' ? "':'" : "a blank");
+			r = -EINVAL;
+		}
+	}
 	return r;
 }
 
@@ -183,10 +196,10 @@ int main(int argc, char **argv)
 	switch (o.action) {
 	case CLI_HELP:
 		fputs(cli_usage, stdout);
-		return 0;
+		return stdout_flushed("vgpu-run") ? 0 : EXIT_OWN_FAILURE;
 	case CLI_VERSION:
 		print_version();
-		return 0;
+		return stdout_flushed("vgpu-run") ? 0 : EXIT_OWN_FAILURE;
 	case CLI_SELF_TEST:
 		return selftest_run("/proc/self/exe") < 0 ? EXIT_OWN_FAILURE : 0;
 	case CLI_RUN:
