@@ -3,7 +3,6 @@
  * report rendered from both at any moment. */
 #include <errno.h>
 #include <limits.h>
-#include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/line.h"
 #include "base/walltime.h"
 #include "config.h"
 #include "diagnose/diagnose.h"
@@ -20,6 +20,7 @@
 struct Diagnosis {
 	Model m;
 	Fold f;
+	size_t cut_line;	/* bytes of a last line without newline that was dropped */
 };
 
 /* What the model tells the fold as events arrive. */
@@ -149,7 +150,7 @@ static int note_empty_runpaths(const Model *d, Report *r)
 		const char *rp = jstr(ev, "runpath");
 		const char *base = strrchr(path, '/');
 		size_t n = rp ? strlen(rp) : 0;
-		if (!rp || !base || fnmatch(d->policy.backend_glob, base + 1, 0) ||
+		if (!rp || !base || !diag_is_backend(d, base + 1) ||
 		    !(!n || rp[0] == ':' || rp[n - 1] == ':' || strstr(rp, "::")))
 			continue;
 		bool seen = false;
@@ -164,7 +165,7 @@ static int note_empty_runpaths(const Model *d, Report *r)
 		{
 			const char *rp = jstr(facts, "runpath");
 			const char *slash = strrchr(lib, '/');
-			if (!rp || strcmp(rp, *v) || !slash || fnmatch(d->policy.backend_glob, slash + 1, 0))
+			if (!rp || strcmp(rp, *v) || !slash || !diag_is_backend(d, slash + 1))
 				continue;
 			_cleanup_free_ char *dir = strndup(lib, (size_t)(slash - lib));
 			bool seen = false;
@@ -196,9 +197,12 @@ static int note_truncated(Report *r, pid_t pid)
 			     (int)pid, OPENS_KEEP_MAX, OPENS_KEEP_MAX);
 }
 
-static int fill_notes(const Model *d, Report *r)
+static int fill_notes(const Model *d, size_t cut_line, Report *r)
 {
 	int rc = 0;
+	if (cut_line)
+		rc = report_add_note(r, "the trace's last line is cut short (%zu bytes, no newline: a full disk or a "
+				     "killed writer) and was left out", cut_line);
 	if (!d->have_policy)
 		rc = report_add_note(r, "no policy in the trace: no directory verdicts");
 	else if (d->policy.server_name && !d->server)
@@ -354,7 +358,7 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 	if (rc >= 0)
 		rc = fold_directories(&dg->f, d, &r);
 	if (rc >= 0)
-		rc = fill_notes(d, &r);
+		rc = fill_notes(d, dg->cut_line, &r);
 	r.complete = d->complete;
 	rc = rc < 0 ? rc : fill_when_where(d, &r);
 	r.stops = d->stops;
@@ -379,9 +383,17 @@ static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_
 	ssize_t len;
 	unsigned lineno = 0;
 	int r = 0;
-	while (r >= 0 && (len = getline(&line, &cap, f)) > 0) {
+	bool ended;
+	while (r >= 0 && (len = line_read(f, &line, &cap, TRACE_LINE_MAX, &ended)) > 0) {
 		lineno++;
-		json_object *ev = json_tokener_parse(line);
+		json_object *ev = memchr(line, '\0', (size_t)len) ? NULL : json_tokener_parse(line);
+		if (!ended && (!ev || !json_object_is_type(ev, json_type_object)) && lineno > 1) {
+			/* a last line cut short (a full disk, a killed writer):
+			 * what came before stands, and the report says so */
+			json_object_put(ev);
+			d->cut_line = (size_t)len;
+			break;
+		}
 		if (!ev || !json_object_is_type(ev, json_type_object)) {
 			snprintf(err, err_size, "%s:%u: not a JSON object", name, lineno);
 			json_object_put(ev);
@@ -400,6 +412,14 @@ static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_
 		if (r < 0)
 			snprintf(err, err_size, "%s:%u: %s", name, lineno, e2);
 		json_object_put(ev);
+	}
+	if (len == -E2BIG) {
+		snprintf(err, err_size, "%s:%u: a line longer than %u MiB: not a vgpu-run trace", name, lineno + 1,
+			 TRACE_LINE_MAX >> 20);
+		r = -EFBIG;
+	} else if (len < 0 && r >= 0) {
+		snprintf(err, err_size, "%s:%u: %s", name, lineno + 1, strerror((int)-len));
+		r = (int)len;
 	}
 	if (r >= 0 && lineno == 0) {
 		snprintf(err, err_size, "%s: empty trace", name);
@@ -431,23 +451,41 @@ int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Re
 	return r;
 }
 
-int diagnose_trace_files(char *const *paths, size_t n, const char *policy_path, Report *ret, char *err,
-			 size_t err_size)
+int diagnose_trace_streams(FILE *const *files, char *const *names, size_t n, const char *policy_path, Report *ret,
+			   char *err, size_t err_size)
 {
 	Diagnosis *d;
 	int r = new_diagnosis(policy_path, &d, err, err_size);
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		_cleanup_fclose_ FILE *f = fopen(paths[i], "re");
-		if (!f) {
-			r = neg_errno();
-			snprintf(err, err_size, "%s: %s", paths[i], strerror(-r));
+		if (d->cut_line) {	/* a cut line ends what can be read */
+			snprintf(err, err_size, "%s: follows a piece whose last line is cut short", names[i]);
+			r = -EPROTO;
 			break;
 		}
-		r = feed_stream(d, f, paths[i], err, err_size);
+		r = feed_stream(d, files[i], names[i], err, err_size);
 	}
 	if (r >= 0)
 		r = diagnosis_render(d, ret);
 	diagnosis_free(d);
+	return r;
+}
+
+int diagnose_trace_files(char *const *paths, size_t n, const char *policy_path, Report *ret, char *err,
+			 size_t err_size)
+{
+	FILE *files[n ? n : 1];
+	size_t opened = 0;
+	int r = 0;
+	for (; opened < n; opened++)
+		if (!(files[opened] = fopen(paths[opened], "re"))) {
+			r = neg_errno();
+			snprintf(err, err_size, "%s: %s", paths[opened], strerror(-r));
+			break;
+		}
+	if (r >= 0)
+		r = diagnose_trace_streams(files, paths, n, policy_path, ret, err, err_size);
+	for (size_t i = 0; i < opened; i++)
+		fclose(files[i]);
 	return r;
 }
 

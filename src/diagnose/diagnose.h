@@ -19,6 +19,10 @@
 
 #include "report/report.h"
 
+/* A trace line longer than this is no vgpu-run trace (its longest, a state
+ * event, holds bounded lists: a few MiB at most). */
+#define TRACE_LINE_MAX (64u << 20)
+
 typedef struct Diagnosis Diagnosis;
 
 int diagnosis_new(Diagnosis **ret);
@@ -53,6 +57,9 @@ int diagnose_trace_file(const char *path, const char *policy_path, Report *ret, 
  * starts where the one before ends), as one trace. */
 int diagnose_trace_files(char *const *paths, size_t n, const char *policy_path, Report *ret, char *err,
 			 size_t err_size);
+/* The same from N open streams (a piece each), NAMES for messages. */
+int diagnose_trace_streams(FILE *const *files, char *const *names, size_t n, const char *policy_path, Report *ret,
+			   char *err, size_t err_size);
 /* The same, from an open stream; NAME for messages.  POLICY_PATH, when not
  * NULL, overrides the trace's policy (diagnosis_use_policy). */
 int diagnose_trace_stream(FILE *f, const char *name, const char *policy_path, Report *ret,

@@ -168,7 +168,8 @@ int diag_outcome_report(const Model *d, Report *r)
 	r->outcome_stated = d->outcome_stated;
 	if (!d->outcome_stated) {
 		snprintf(summary, sizeof(summary), "not stated by the server (%s)",
-			 !d->have_policy || !d->policy.outcome_regex ? "the policy has no outcome rule"
+			 !d->have_policy		 ? "no policy, so no outcome rule"
+			 : !d->policy.outcome_regex ? "the policy has no outcome rule"
 			 : d->policy.server_name && !d->server ? "no exec matched the policy's server rule"
 			 : !d->complete ? "not yet: the run has not got that far"
 					: "it logged no line the policy's outcome rule matches");

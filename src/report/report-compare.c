@@ -240,9 +240,30 @@ int report_diff(const Report *before, const Report *after, bool as_json, FILE *o
 	return r;
 }
 
-static bool valid_reason(const char *s)
+/* The reasons of contract v1, per verdict: a reason another verdict has,
+ * or none has, is a typo in an expectation, not a newer report. */
+static const struct {
+	const char *verdict, *reasons;
+} reasons[] = {
+	{ "loaded", "loaded" },
+	{ "absent", "no-such-directory, no-backend-library" },
+	{ "skipped", "filtered-by-env, filtered-by-platform, never-scanned, not-reached, unreadable, dropped" },
+	{ "failed", "missing-dependency, bad-library, load-error, init-failed, scanner-crashed, scanner-timeout" },
+};
+
+/* VERDICT's reasons ("a, b"), or NULL; is REASON one of them? */
+static const char *reasons_of(const char *verdict, const char *reason, bool *known)
 {
-	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s);
+	*known = false;
+	for (size_t i = 0; i < ELEMENTSOF(reasons); i++) {
+		if (strcmp(reasons[i].verdict, verdict))
+			continue;
+		size_t n = strlen(reason);
+		for (const char *p = reasons[i].reasons; n && (p = strstr(p, reason)); p += n)
+			*known = *known || ((p == reasons[i].reasons || p[-1] == ' ') && (p[n] == ',' || !p[n]));
+		return reasons[i].reasons;
+	}
+	return NULL;
 }
 
 int report_expectation_parse(const char *s, ReportExpectation *ret, char *err, size_t err_size)
@@ -271,8 +292,11 @@ int report_expectation_parse(const char *s, ReportExpectation *ret, char *err, s
 			 s, verdict);
 		return -EINVAL;
 	}
-	if (reason && !valid_reason(reason)) {
-		snprintf(err, err_size, "bad expectation '%s': bad reason '%s'", s, reason);
+	bool reason_known;
+	const char *list = reason ? reasons_of(verdict, reason, &reason_known) : NULL;
+	if (reason && !reason_known) {
+		snprintf(err, err_size, "bad expectation '%s': unknown reason '%s' for %s (%s)", s, reason, verdict,
+			 list ? list : "none");
 		return -EINVAL;
 	}
 	ret->dir = text;

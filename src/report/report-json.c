@@ -780,9 +780,8 @@ int report_json_read_text(const char *text, size_t len, Report *ret, char *err, 
 	return 0;
 }
 
-int report_json_read(const char *path, Report *ret, char *err, size_t err_size)
+int report_json_read_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size)
 {
-	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *buf = NULL;
 	char msg[512];
 	int r;
@@ -791,23 +790,30 @@ int report_json_read(const char *path, Report *ret, char *err, size_t err_size)
 	 * untouched pages of the buffer cost nothing */
 	buf = malloc(REPORT_JSON_MAX_BYTES + 1);
 	if (!buf) {
-		snprintf(err, err_size, "%s: out of memory", path);
+		snprintf(err, err_size, "%s: out of memory", name);
 		return -ENOMEM;
 	}
-	f = fopen(path, "re");
-	if (!f) {
-		r = neg_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	size_t len = fread(buf, 1, REPORT_JSON_MAX_BYTES + 1, f);
+	size_t len = 0, n;
+	while (len < REPORT_JSON_MAX_BYTES + 1 && (n = fread(buf + len, 1, REPORT_JSON_MAX_BYTES + 1 - len, f)) > 0)
+		len += n;
 	if (ferror(f)) {
-		r = neg_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		r = -EIO;
+		snprintf(err, err_size, "%s: %s", name, strerror(-r));
 		return r;
 	}
 	r = report_json_read_text(buf, len, ret, msg, sizeof(msg));
 	if (r < 0)
-		snprintf(err, err_size, "%s: %s", path, msg);
+		snprintf(err, err_size, "%s: %s", name, msg);
 	return r;
+}
+
+int report_json_read(const char *path, Report *ret, char *err, size_t err_size)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		int r = neg_errno();
+		snprintf(err, err_size, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	return report_json_read_stream(f, path, ret, err, err_size);
 }

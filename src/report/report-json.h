@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "base/json.h"
 #include "report/report.h"
@@ -28,6 +29,9 @@ int report_json_read_text(const char *text, size_t len, Report *ret, char *err, 
  * "PATH: ".  Also -errno when PATH cannot be read, -EFBIG past
  * REPORT_JSON_MAX_BYTES. */
 int report_json_read(const char *path, Report *ret, char *err, size_t err_size);
+/* The same from the open stream F (a pipe too), read once; ERR starts
+ * with "NAME: ". */
+int report_json_read_stream(FILE *f, const char *name, Report *ret, char *err, size_t err_size);
 
 /* A report is a few kilobytes; anything far larger is not one. */
 #define REPORT_JSON_MAX_BYTES (64u << 20)

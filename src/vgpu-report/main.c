@@ -17,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/line.h"
+#include "base/output.h"
 #include "config.h"
 #include "diagnose/diagnose.h"
 #include "policy/policy.h"
@@ -37,7 +40,8 @@ static const char usage[] =
 	"Render, compare or check vgpu-run reports.  INPUT, BEFORE and AFTER are JSON\n"
 	"reports (vgpu-run -o FILE.json) or JSON Lines traces (vgpu-run -t FILE), which\n"
 	"are diagnosed again offline; the pieces of a rotated trace (--trace-pieces),\n"
-	"oldest first (FILE.2 FILE.1 FILE), are read as one trace.\n"
+	"oldest first (FILE.2 FILE.1 FILE), are read as one trace.  Each is read once,\n"
+	"streaming: '-' (standard input), a pipe or a FIFO will do.\n"
 	"\n"
 	"      --format=text|json  output format (default text)\n"
 	"      --color[=WHEN]  (show) colour the verdicts: auto (on a terminal, unless\n"
@@ -78,12 +82,6 @@ static void header_put(json_object **o)
 	json_object_put(*o);
 }
 
-static bool is_trace(const char *path)
-{
-	json_object *h = read_header(path);
-	json_object_put(h);
-	return h != NULL;
-}
 
 static const char *member(json_object *o, const char *key)
 {
@@ -177,29 +175,149 @@ static int find_policy(const char *name, char *out, size_t size)
 	return r;
 }
 
-/* A report, a trace, or the N pieces of a rotated trace (N > 1); DRIFT:
- * note where today's policy would judge a trace otherwise. */
+/* An input read once, streaming, whatever it is (a file, "-", a pipe, a
+ * FIFO, <(...)): its first line is read ahead to tell a trace (a header
+ * event) from a report, then served again in front of the rest. */
+typedef struct Peeked {
+	char *head;
+	size_t len, off;
+	FILE *rest;
+} Peeked;
+
+static ssize_t peeked_read(void *cookie, char *buf, size_t size)
+{
+	Peeked *p = cookie;
+	if (p->off < p->len) {
+		size_t n = p->len - p->off < size ? p->len - p->off : size;
+		memcpy(buf, p->head + p->off, n);
+		p->off += n;
+		return (ssize_t)n;
+	}
+	size_t n = fread(buf, 1, size, p->rest);
+	return n == 0 && ferror(p->rest) ? -1 : (ssize_t)n;
+}
+
+static int peeked_close(void *cookie)
+{
+	Peeked *p = cookie;
+	int r = p->rest == stdin ? 0 : fclose(p->rest);
+	free(p->head);
+	free(p);
+	return r;
+}
+
+typedef struct Input {
+	const char *name;
+	FILE *f;
+	bool trace;
+} Input;
+
+static void input_close(Input *in)
+{
+	if (in->f)
+		fclose(in->f);
+	in->f = NULL;
+}
+
+/* Open PATH ("-": standard input); one line on stderr and -1 on failure. */
+static int input_open(const char *path, Input *in)
+{
+	*in = (Input){ .name = strcmp(path, "-") ? path : "(standard input)" };
+	FILE *raw = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	if (!raw) {
+		fprintf(stderr, "vgpu-report: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	Peeked *p = calloc(1, sizeof(*p));
+	size_t cap = 0;
+	bool ended;
+	ssize_t len = p ? line_read(raw, &p->head, &cap, TRACE_LINE_MAX, &ended) : -ENOMEM;
+	const char *why = len == -E2BIG ? "a first line longer than 64 MiB: neither a trace nor a report"
+			  : len < 0	 ? strerror((int)-len)
+			  : len >= 3 && !memcmp(p->head, "\xef\xbb\xbf", 3)
+				  ? "starts with a UTF-8 byte order mark (U+FEFF); save it without one"
+				  : NULL;
+	if (why) {
+		fprintf(stderr, "vgpu-report: %s: %s\n", in->name, why);
+		if (p)
+			free(p->head);
+		free(p);
+		if (raw != stdin)
+			fclose(raw);
+		return -1;
+	}
+	p->len = (size_t)len;
+	p->rest = raw;
+	json_object *o = len > 0 && !memchr(p->head, '\0', (size_t)len) ? json_tokener_parse(p->head) : NULL, *ev;
+	in->trace = o && json_object_object_get_ex(o, "event", &ev) && json_object_is_type(ev, json_type_string) &&
+		    !strcmp(json_object_get_string(ev), "header");
+	json_object_put(o);
+	in->f = fopencookie(p, "r", (cookie_io_functions_t){ .read = peeked_read, .close = peeked_close });
+	if (!in->f) {
+		peeked_close(p);
+		fprintf(stderr, "vgpu-report: %s: out of memory\n", in->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Can PATH be read again (the policy-drift note reads a trace twice)? */
+static bool rereadable(const char *path)
+{
+	struct stat st;
+	return strcmp(path, "-") && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+#define PIECES_MAX 128
+
+/* A report, a trace, or the N pieces of a rotated trace (N > 1), each read
+ * once; DRIFT: note where today's policy would judge a trace otherwise. */
 static int load(char *const *paths, size_t n, const char *policy, bool drift, Report *ret)
 {
 	char err[1024] = "";
-	for (size_t i = 0; n > 1 && i < n; i++)
-		if (!is_trace(paths[i])) {
-			fprintf(stderr, "vgpu-report: %s is not a trace: only the pieces of one rotated trace "
-				"are read together\n", paths[i]);
-			return -1;
-		}
-	bool trace = n > 1 || is_trace(paths[0]);
-	/* a report's verdicts are made: a policy cannot judge it again */
-	if (policy && !trace)
-		fprintf(stderr, "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n",
-			paths[0]);
-	int r = trace ? diagnose_trace_files(paths, n, policy, ret, err, sizeof(err))
-		      : report_json_read(paths[0], ret, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
+	Input in[PIECES_MAX] = { 0 };
+	size_t opened = 0;
+	int r = 0;
+	if (n == 0 || n > PIECES_MAX) {
+		fprintf(stderr, "vgpu-report: more than %d pieces\n", PIECES_MAX);
 		return -1;
 	}
-	if (trace && !policy && drift)
+	for (; opened < n; opened++)
+		if (input_open(paths[opened], &in[opened]) < 0) {
+			r = -1;
+			break;
+		}
+	for (size_t i = 0; r >= 0 && n > 1 && i < n; i++)
+		if (!in[i].trace) {
+			fprintf(stderr, "vgpu-report: %s is not a trace: only the pieces of one rotated trace "
+				"are read together\n", in[i].name);
+			r = -1;
+		}
+	bool trace = r >= 0 && in[0].trace;
+	/* a report's verdicts are made: a policy cannot judge it again */
+	if (r >= 0 && policy && !trace)
+		fprintf(stderr, "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n",
+			in[0].name);
+	if (r >= 0) {
+		FILE *files[PIECES_MAX];
+		char *names[PIECES_MAX];
+		for (size_t i = 0; i < n; i++) {
+			files[i] = in[i].f;
+			names[i] = (char *)in[i].name;
+		}
+		r = trace ? diagnose_trace_streams(files, names, n, policy, ret, err, sizeof(err))
+			  : report_json_read_stream(in[0].f, in[0].name, ret, err, sizeof(err));
+		if (r < 0)
+			fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
+	}
+	for (size_t i = 0; i < opened; i++)
+		input_close(&in[i]);
+	if (r < 0)
+		return -1;
+	bool again = true;
+	for (size_t i = 0; i < n; i++)
+		again = again && rereadable(paths[i]);
+	if (trace && !policy && drift && again)
 		note_policy_drift(paths, n, ret);
 	return 0;
 }
@@ -273,10 +391,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			fputs(usage, stdout);
-			return 0;
+			return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
 		case 'V':
 			printf("vgpu-report %s\n", VGPU_VERSION);
-			return 0;
+			return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
 		case ':':
 			fprintf(stderr, "vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
 			return EXIT_UNUSABLE;
@@ -331,7 +449,7 @@ int main(int argc, char **argv)
 out:
 	report_done(&a);
 	report_done(&b);
-	if (fflush(stdout) != 0)
+	if (!stdout_flushed("vgpu-report"))
 		rc = EXIT_UNUSABLE;
 	return rc;
 }

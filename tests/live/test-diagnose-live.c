@@ -798,6 +798,78 @@ START_TEST(test_diagnose_other_install)
 }
 END_TEST
 
+/* vgpu-report reads its input once, streaming: "-", a pipe, <(...), a
+ * FIFO; an input without a newline costs at most the line bound; a BOM is
+ * named; a trace whose last line is cut keeps what came before, with a
+ * note; a mistyped reason in check is a usage error (faults.md #7, #12,
+ * #14, #22, #32). */
+START_TEST(test_report_inputs)
+{
+	char trace[600], rep[600], cmd[4096];
+	const char *vr = env_path("VGPU_REPORT"), *work = env_path("TEST_WORKDIR");
+	artifact("default", "trace.jsonl", trace, sizeof(trace));
+	artifact("default", "report.json", rep, sizeof(rep));
+	/* the same report whichever way the trace comes (but the time it was
+	 * written) */
+	sh("'%s' show '%s' | sed '/^Run: on /d' > '%s/in-file.txt'", vr, trace, work);
+	sh("cat '%s' | '%s' show - | sed '/^Run: on /d' > '%s/in-pipe.txt' && cmp '%s/in-file.txt' '%s/in-pipe.txt'", trace, vr, work,
+	   work, work);
+	sh("bash -c \"'%s' show <(cat '%s')\" | sed '/^Run: on /d' > '%s/in-proc.txt' && cmp '%s/in-file.txt' '%s/in-proc.txt'", vr, trace,
+	   work, work, work);
+	sh("rm -f '%s/in.fifo' && mkfifo '%s/in.fifo' && (cat '%s' > '%s/in.fifo' &) && '%s' show '%s/in.fifo' "
+	   "| sed '/^Run: on /d' > '%s/in-fifo.txt' && cmp '%s/in-file.txt' '%s/in-fifo.txt'",
+	   work, work, trace, work, vr, work, work, work, work);
+	sh("'%s' show '%s' > '%s/rep-file.txt' && cat '%s' | '%s' show - > '%s/rep-pipe.txt' && "
+	   "cmp '%s/rep-file.txt' '%s/rep-pipe.txt'", vr, rep, work, rep, vr, work, work, work);
+
+	RunResult r;
+	run_plain((const char *const[]){ vr, "show", "/dev/zero", NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: /dev/zero: a first line longer than 64 MiB: neither a trace nor a report\n");
+	run_result_free(&r);
+
+	char bom[700];
+	snprintf(bom, sizeof(bom), "%s/bom.json", work);
+	snprintf(cmd, sizeof(cmd), "printf '\\357\\273\\277' > '%s' && cat '%s' >> '%s'", bom, rep, bom);
+	ck_assert_int_eq(system(cmd), 0);
+	run_plain((const char *const[]){ vr, "show", bom, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	char want[1024];
+	snprintf(want, sizeof(want), "vgpu-report: %s: starts with a UTF-8 byte order mark (U+FEFF); save it without one\n",
+		 bom);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+
+	/* the last line cut in its middle: read up to it, with a note */
+	char cut[700];
+	snprintf(cut, sizeof(cut), "%s/cut.jsonl", work);
+	snprintf(cmd, sizeof(cmd), "head -c $(( $(wc -c < '%s') - 20 )) '%s' > '%s'", trace, trace, cut);
+	ck_assert_int_eq(system(cmd), 0);
+	run_plain((const char *const[]){ vr, "show", "--format=json", cut, NULL }, &r);
+	ck_assert_msg(WEXITSTATUS(r.status) == 0, "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"complete\":false"));
+	ck_assert_ptr_nonnull(strstr(r.out, "bytes, no newline: a full disk or a killed writer) and was left out"));
+	run_result_free(&r);
+
+	/* standard output that cannot be written is a failure with its reason
+	 * (faults.md #20, #21) */
+	sh("'%s' --help > /dev/full 2> '%s/full.err'; test $? -eq 2 && "
+	   "grep -qx 'vgpu-report: standard output: No space left on device' '%s/full.err'", vr, work, work);
+	sh("'%s' show '%s' > /dev/full 2> '%s/full.err'; test $? -eq 2 && "
+	   "grep -qx 'vgpu-report: standard output: No space left on device' '%s/full.err'", vr, rep, work, work);
+	sh("'%s' --version > /dev/full 2> '%s/full.err'; test $? -eq 125 && "
+	   "grep -qx 'vgpu-run: standard output: No space left on device' '%s/full.err'", env_path("VGPU_RUN"), work,
+	   work);
+
+	run_plain((const char *const[]){ vr, "check", "--expect=cuda_v12=failed:bogus", rep, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: bad expectation 'cuda_v12=failed:bogus': unknown reason 'bogus' for "
+				"failed (missing-dependency, bad-library, load-error, init-failed, scanner-crashed, "
+				"scanner-timeout)\n");
+	run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -810,6 +882,7 @@ int main(void)
 	TCase *rep = tcase_create("vgpu-report");
 	tcase_add_test(rep, test_report_offline_equals_live);
 	tcase_add_test(rep, test_report_diff_and_check_exit_codes);
+	tcase_add_test(rep, test_report_inputs);
 	tcase_add_loop_test(rep, test_report_golden_text, 0, sizeof(golden) / sizeof(golden[0]));
 	tcase_add_test(rep, test_installed_copy_same_verdicts);
 	tcase_add_test(rep, test_discover_only_ends_by_itself);

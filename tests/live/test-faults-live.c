@@ -619,6 +619,22 @@ START_TEST(test_discover_only_report_to_dev_full_exits_125)
 }
 END_TEST
 
+/* faults.md #5: a tracee opening a FIFO named like a library (without a
+ * writer, non-blocking: it returns at once) made vgpu-run block forever
+ * opening it for ELF facts; files the tracee names are opened
+ * non-blocking and only read when regular. */
+START_TEST(test_fifo_named_like_a_library_does_not_block)
+{
+	char dir[] = "/tmp/vgpu-fifo-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sh("mkfifo '%s/libggml-cuda.so' '%s/p.so'", dir, dir);
+	sh("timeout -k 2 30 '%s' -q -- '%s' open-nonblock '%s/p.so'", env_path("VGPU_RUN"), env_path("TRACEE"), dir);
+	sh("timeout -k 2 30 '%s' -q -- '%s' open-nonblock '%s/libggml-cuda.so'", env_path("VGPU_RUN"), env_path("TRACEE"),
+	   dir);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("faults");
@@ -630,6 +646,7 @@ int main(void)
 	tcase_add_test(tc, test_scanner_ends_rewrite_from_state);
 	tcase_add_test(tc, test_discover_only_report_to_dev_full_exits_125);
 	tcase_add_test(tc, test_elf_events_memory_bounded);
+	tcase_add_test(tc, test_fifo_named_like_a_library_does_not_block);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -417,6 +417,48 @@ START_TEST(test_inject_unsafe_shims)
 }
 END_TEST
 
+/* faults.md #10: a shim whose path holds a blank or ':' was reported
+ * injected by preload, but the dynamic linker splits LD_PRELOAD there and
+ * never loaded it.  Preload refuses it before the command starts, naming
+ * the character and the other method; redirect, which passes the path
+ * whole, takes it. */
+START_TEST(test_inject_preload_path_it_cannot_carry)
+{
+	setup_paths();
+	char dir[] = "/tmp/vgpu-shimpath-XXXXXX", blank[300], colon[300], cmd[4096], want[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(blank, sizeof(blank), "%s/with space/libcuda.so.1", dir);
+	snprintf(colon, sizeof(colon), "%s/a:b/libcuda.so.1", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/with space' '%s/a:b' && cp '%s' '%s' && cp '%s' '%s'", dir, dir, shim,
+		 blank, shim, colon);
+	ck_assert_int_eq(system(cmd), 0);
+	const char *paths[] = { blank, colon }, *what[] = { "a blank", "':'" };
+	for (size_t i = 0; i < 2; i++) {
+		char opt[400];
+		snprintf(opt, sizeof(opt), "--shim=%s", paths[i]);
+		RunResult r;
+		run_plain((const char *const[]){ env_path("VGPU_RUN"), "-q", "--inject-method=preload", opt, "--", "true",
+						 NULL },
+			  &r);
+		ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 125, "status %d", r.status);
+		snprintf(want, sizeof(want),
+			 "vgpu-run: shim '%s': its path holds %s, which LD_PRELOAD cannot carry (the loader splits it "
+			 "there): use --inject-method=redirect, or a path without it\n",
+			 paths[i], what[i]);
+		ck_assert_str_eq(r.err, want);
+		run_result_free(&r);
+		run_plain((const char *const[]){ env_path("VGPU_RUN"), "-q", "--inject-method=redirect", opt, "--", "true",
+						 NULL },
+			  &r);
+		ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "redirect: status %d: %s", r.status, r.err);
+		run_result_free(&r);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* The corners a cold review found, each on a small real program under
  * the "any" policy. */
 START_TEST(test_inject_corner_cases)
@@ -576,6 +618,7 @@ int main(void)
 	tcase_add_test(tc, test_inject_passthrough_stub_driver);
 	tcase_add_test(tc, test_inject_refuses_at_secure);
 	tcase_add_test(tc, test_inject_unsafe_shims);
+	tcase_add_test(tc, test_inject_preload_path_it_cannot_carry);
 	tcase_add_test(tc, test_inject_corner_cases);
 	tcase_add_loop_test(tc, test_inject_go_children, 0, 2);
 	suite_add_tcase(s, tc);

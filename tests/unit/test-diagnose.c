@@ -324,6 +324,32 @@ START_TEST(test_diagnose_gpu_traces)
 }
 END_TEST
 
+/* A trace without a policy ("policy": null, or one of the wrong types) and
+ * an ELF observation with an empty RUNPATH element: no verdicts, a note,
+ * no crash (faults.md #1: fnmatch with a NULL backend pattern). */
+START_TEST(test_diagnose_no_policy_no_crash)
+{
+	static const char *const policies[] = { "null", "{\"name\":1,\"path\":[],\"text\":5}" };
+	char text[2048], err[512] = "";
+	snprintf(text, sizeof(text),
+		 "{\"seq\":1,\"t_ns\":0,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1\",\"tool\":{\"name\":"
+		 "\"vgpu-run\",\"version\":\"0.1.0\"},\"command\":[\"/bin/true\"],\"policy\":%s,\"host\":{\"arch\":"
+		 "\"x86_64\",\"kernel\":\"6.1\"},\"capture_fds\":[2],\"env_keep\":[\"LD_LIBRARY_PATH\"]}\n"
+		 "{\"seq\":2,\"t_ns\":1,\"event\":\"observe\",\"pid\":10,\"tid\":10,\"what\":\"elf\",\"path\":"
+		 "\"/opt/x/libfoo.so\",\"class\":64,\"byte_order\":\"little\",\"machine\":\"x86-64\",\"type\":3,"
+		 "\"needed\":[],\"runpath\":\"$ORIGIN:\",\"undefined\":[]}\n",
+		 policies[_i]);
+	FILE *f = fmemopen(text, strlen(text), "r");
+	Report r;
+	ck_assert_msg(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)) == 0, "%s", err);
+	fclose(f);
+	ck_assert_uint_eq(r.n_directories, 0);
+	ck_assert_str_eq(r.notes[0], "no policy in the trace: no directory verdicts");
+	ck_assert_str_eq(r.outcome_summary, "not stated by the server (no policy, so no outcome rule)");
+	report_done(&r);
+}
+END_TEST
+
 /* Traces recorded on an H200 by scripts/record-gpu-trace (README there):
  * the outcome the server stated, the driver each scanner mapped, and a
  * misvalued OLLAMA_LLM_LIBRARY that leaves a GPU machine on the CPU. */
@@ -513,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_outcome_statements);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	tcase_add_test(tc, test_diagnose_h200_traces);
+	tcase_add_loop_test(tc, test_diagnose_no_policy_no_crash, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

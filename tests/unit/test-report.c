@@ -794,9 +794,18 @@ static const struct {
 	{ SPECS("cuda_v12="), 2, "", "bad expectation 'cuda_v12=': expected DIR=VERDICT[:REASON]" },
 	{ SPECS("rocm=absent", "cuda_v12=laoded"), 2, "",
 	  "bad expectation 'cuda_v12=laoded': unknown verdict 'laoded' (loaded, absent, skipped or failed)" },
-	{ SPECS("cuda_v12=failed:"), 2, "", "bad expectation 'cuda_v12=failed:': bad reason ''" },
+	{ SPECS("cuda_v12=failed:"), 2, "",
+	  "bad expectation 'cuda_v12=failed:': unknown reason '' for failed (missing-dependency, bad-library, load-error, init-failed, scanner-crashed, scanner-timeout)" },
 	{ SPECS("cuda_v12=failed:Missing dep"), 2, "",
-	  "bad expectation 'cuda_v12=failed:Missing dep': bad reason 'Missing dep'" },
+	  "bad expectation 'cuda_v12=failed:Missing dep': unknown reason 'Missing dep' for failed (missing-dependency, bad-library, load-error, init-failed, scanner-crashed, scanner-timeout)" },
+	/* a mistyped reason, or another verdict's, is a usage error like a mistyped verdict */
+	{ SPECS("cuda_v12=failed:bogus"), 2, "",
+	  "bad expectation 'cuda_v12=failed:bogus': unknown reason 'bogus' for failed (missing-dependency, bad-library, load-error, init-failed, scanner-crashed, scanner-timeout)" },
+	{ SPECS("cuda_v12=skipped:missing-dependency"), 2, "",
+	  "bad expectation 'cuda_v12=skipped:missing-dependency': unknown reason 'missing-dependency' for skipped "
+	  "(filtered-by-env, filtered-by-platform, never-scanned, not-reached, unreadable, dropped)" },
+	{ SPECS("cuda_v12=failed:missing"), 2, "",
+	  "bad expectation 'cuda_v12=failed:missing': unknown reason 'missing' for failed (missing-dependency, bad-library, load-error, init-failed, scanner-crashed, scanner-timeout)" },
 };
 
 START_TEST(test_report_check_table)
