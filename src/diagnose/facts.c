@@ -153,7 +153,7 @@ bool diag_regex_line(const Model *d, const char *re, const char *text, char *gro
 {
 	regex_t *rx = re ? compiled(d, re) : NULL;
 	regmatch_t m[2];
-	if (!rx || regexec(rx, text, 2, m, 0))
+	if (!rx || policy_regexec(rx, text, 2, m))
 		return false;
 	if (group1) {
 		int n = m[1].rm_so >= 0 ? (int)(m[1].rm_eo - m[1].rm_so) : 0;
@@ -280,7 +280,7 @@ size_t diag_regex_groups(const Model *d, const char *re, const char *text, char 
 {
 	regex_t *rx = re ? compiled(d, re) : NULL;
 	regmatch_t m[10];
-	if (!rx || max > 9 || regexec(rx, text, max + 1, m, 0))
+	if (!rx || max > 9 || policy_regexec(rx, text, max + 1, m))
 		return 0;
 	size_t n = 0;
 	for (; n < max && n < rx->re_nsub; n++) {

@@ -3,6 +3,7 @@
  * is compiled. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <regex.h>
 #include <string.h>
 
 #include "policy/policy.h"
@@ -87,4 +88,45 @@ bool policy_regex_too_costly(const char *re)
 			return true;
 	}
 	return false;
+}
+
+/* A back-reference: a backslash and a digit 1 to 9, outside a bracket
+ * expression ("[\\1]" is a backslash and a 1). */
+static bool has_backref(const char *re)
+{
+	for (const char *c = re; *c; c++) {
+		if (*c == '[') {
+			c = bracket_end(c);
+			if (!*c)
+				break;
+		} else if (*c == '\\' && c[1]) {
+			if (c[1] >= '1' && c[1] <= '9')
+				return true;
+			c++;
+		}
+	}
+	return false;
+}
+
+const char *policy_regex_refused(const char *re)
+{
+	if (policy_regex_too_costly(re))
+		return "too complex to compile (nested or stacked +, {N})";
+	if (has_backref(re))
+		return "back-references (\\1 to \\9) are not allowed: their matching cost has no bound";
+	return NULL;
+}
+
+int policy_regexec(const regex_t *rx, const char *text, size_t nmatch, regmatch_t *m)
+{
+	regmatch_t range[10];
+	size_t len = strnlen(text, POLICY_MATCH_MAX);
+	if (nmatch > 10)
+		nmatch = 10;
+	range[0].rm_so = 0;
+	range[0].rm_eo = (regoff_t)len;
+	int r = regexec(rx, text, nmatch ? nmatch : 1, range, REG_STARTEND);
+	for (size_t i = 0; r == 0 && m && i < nmatch; i++)
+		m[i] = range[i];
+	return r;
 }

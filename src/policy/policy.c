@@ -148,8 +148,9 @@ static int parse_name(Parser *ps, const KeyDef *k, char *value)
  * A list key (init-failed) takes one whole regex per line, blanks included. */
 static int parse_regex(Parser *ps, const KeyDef *k, char *value)
 {
-	if (policy_regex_too_costly(value))
-		return fail(ps, "%s: too complex to compile (nested or stacked +, {N})", k->key);
+	const char *refused = policy_regex_refused(value);
+	if (refused)
+		return fail(ps, "%s: %s", k->key, refused);
 	regex_t re;
 	int r = regcomp(&re, value, REG_EXTENDED);
 	if (r != 0) {

@@ -8,6 +8,7 @@
  * Unknown keys are errors (a typo must not silently change a verdict). */
 #pragma once
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,10 +163,22 @@ bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char 
 
 void policy_done(Policy *p);
 
-/* Would compiling the ERE RE build an outsized automaton (nested or
- * stacked repetition)?  Policies refuse such a regex; so does whatever
- * else takes one from a user (vgpu-report check --expect-device). */
+/* Bounded matching.  A regex is refused when compiling it would build an
+ * outsized automaton (nested or stacked repetition), or when it holds a
+ * back-reference, whose matching cost has no bound; policies and whatever
+ * else takes a regex from a user (vgpu-report check --expect-device) use
+ * these.  policy_regex_refused() returns why, or NULL. */
+const char *policy_regex_refused(const char *re);
 bool policy_regex_too_costly(const char *re);
+
+/* A regex sees at most the first POLICY_MATCH_MAX bytes of a line: the
+ * lines policies look for are short, and a longer one could cost time
+ * that grows with its square (glibc tries every start). */
+#define POLICY_MATCH_MAX 4096
+
+/* regexec() of RX on TEXT's first POLICY_MATCH_MAX bytes (M: NMATCH
+ * entries, offsets into TEXT; may be NULL when NMATCH is 0). */
+int policy_regexec(const regex_t *rx, const char *text, size_t nmatch, regmatch_t *m);
 
 /* Does the policy say a complete install has SONAME in directory DIR (a
  * basename)? */

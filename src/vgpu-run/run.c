@@ -227,7 +227,7 @@ static void on_event(const TracerEvent *ev, void *userdata)
 	if (s->watch_discovery && !s->discovery_seen && !s->timed_out &&
 	    ev->kind == TRACER_EVENT_OUTPUT && ev->pid == s->who.server) {
 		_cleanup_free_ char *text = strndup(ev->out.data, ev->out.len);
-		if (text && !regexec(&s->discovered, text, 0, NULL, 0)) {
+		if (text && !policy_regexec(&s->discovered, text, 0, NULL)) {
 			s->discovery_seen = true;
 			stop_command(s);
 		}

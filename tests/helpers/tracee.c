@@ -340,6 +340,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "open") && arg)
 		return probe(arg);
+	if (!strcmp(mode, "long-lines") && arg) {
+		/* ARG lines of 64 KiB of 'a' on stderr: what a policy regex meets */
+		static char line[65536 + 1];
+		memset(line, 'a', sizeof(line) - 1);
+		line[sizeof(line) - 1] = '\n';
+		for (int i = 0; i < atoi(arg); i++)
+			if (write(2, line, sizeof(line)) != (ssize_t)sizeof(line))
+				return 1;
+		return 0;
+	}
 	if (!strcmp(mode, "open-nonblock") && arg) {
 		/* a FIFO opened so, without a writer, returns at once */
 		int fd = open(arg, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

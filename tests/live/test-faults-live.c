@@ -635,6 +635,39 @@ START_TEST(test_fifo_named_like_a_library_does_not_block)
 }
 END_TEST
 
+/* faults.md #6 and bounded matching: whatever a policy's regexes say,
+ * one line of output costs bounded time.  Back-references are refused
+ * when the policy is read; the others see a line's first 4 KiB, so the
+ * patterns that cost glibc the square of the length (15 s on 64 KiB each)
+ * cost milliseconds.  Eight 64 KiB lines against three such patterns took
+ * minutes before; this test's case times out at 60 s. */
+START_TEST(test_policy_regexes_cost_bounded_time)
+{
+	char policy[] = "/tmp/vgpu-worst-XXXXXX";
+	temp_file(policy);
+	sh("printf 'name = x\\nbackend-file = libggml-*.so\\nscanner = any\\ncapture-fd = 2\\n"
+	   "version-regex = ([a-z]+)+x([0-9.]+)\\noutcome = (.*a){8}x\\ndiscovered = (.*.*a){20}y\\n' > '%s'",
+	   policy);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-p", policy, "--", env_path("TRACEE"), "long-lines", "8"), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	run_result_free(&r);
+
+	/* a back-reference: refused when the policy is read, naming why */
+	sh("printf 'name = x\\nbackend-file = libggml-*.so\\nscanner = any\\nversion-regex = (.*)\\\\1y\\n' > '%s'",
+	   policy);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-p", policy, "--", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	char want[512];
+	snprintf(want, sizeof(want),
+		 "vgpu-run: %s:4: version-regex: back-references (\\1 to \\9) are not allowed: their matching "
+		 "cost has no bound\n", policy);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+	unlink(policy);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("faults");
@@ -647,6 +680,10 @@ int main(void)
 	tcase_add_test(tc, test_discover_only_report_to_dev_full_exits_125);
 	tcase_add_test(tc, test_elf_events_memory_bounded);
 	tcase_add_test(tc, test_fifo_named_like_a_library_does_not_block);
+	TCase *match = tcase_create("matching");
+	tcase_set_timeout(match, 60);
+	tcase_add_test(match, test_policy_regexes_cost_bounded_time);
+	suite_add_tcase(s, match);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -331,6 +331,14 @@ static const struct {
 	{ MINIMAL "outcome = msg=x\noutcome-cpu = library=cpu\n", "" },
 	{ MINIMAL "ships = cuda_v12 libcudart.so.12\nships = cuda_v13 libcudart.so.13 libcublas.so.13\n", "" },
 	{ MINIMAL "installs = /usr/lib/ollama /opt/ollama/lib/ollama\n", "" },
+	/* back-references: no bound on their cost; in brackets, or an escaped
+	 * backslash before a digit, they are not one */
+	{ MINIMAL "version-regex = (.*)\\1(.*)\\2y\n",
+	  "t.policy:4: version-regex: back-references (\\1 to \\9) are not allowed: their matching cost has no bound" },
+	{ MINIMAL "outcome = ([a-z]+)=\\9\n",
+	  "t.policy:4: outcome: back-references (\\1 to \\9) are not allowed: their matching cost has no bound" },
+	{ MINIMAL "version-regex = x[\\1]y([0-9]+)\n", "" },
+	{ MINIMAL "version-regex = x\\\\1y([0-9]+)\n", "" },
 	{ MINIMAL "installs = lib/ollama\n", "t.policy:4: installs: 'lib/ollama' is not an absolute path" },
 	{ MINIMAL "ships = cuda_v12\n", "t.policy:4: ships: 'cuda_v12' is not DIR SONAME..." },
 	{ MINIMAL "ships = cuda_v12 /lib/libcudart.so.12\n",
@@ -346,6 +354,28 @@ static const struct {
 	{ "name = x\n", "t.policy:0: missing required key 'backend-file'" },
 	{ "", "t.policy:0: missing required key 'backend-file'" },
 };
+
+/* A regex sees the first POLICY_MATCH_MAX bytes of a line: what lies
+ * beyond cannot match, what lies within matches with its offsets. */
+START_TEST(test_policy_regexec_bounded)
+{
+	regex_t rx;
+	ck_assert_int_eq(regcomp(&rx, "(b+)x", REG_EXTENDED), 0);
+	static char line[POLICY_MATCH_MAX * 2];
+	memset(line, 'a', sizeof(line) - 1);
+	memcpy(line + 10, "bbx", 3);
+	regmatch_t m[2];
+	ck_assert_int_eq(policy_regexec(&rx, line, 2, m), 0);
+	ck_assert_int_eq(m[1].rm_so, 10);
+	ck_assert_int_eq(m[1].rm_eo, 12);
+	memcpy(line + 10, "aaa", 3);
+	memcpy(line + POLICY_MATCH_MAX + 10, "bbx", 3);	/* past the bound */
+	ck_assert_int_eq(policy_regexec(&rx, line, 2, m), REG_NOMATCH);
+	memcpy(line + POLICY_MATCH_MAX - 3, "bbx", 3);	/* ending at it */
+	ck_assert_int_eq(policy_regexec(&rx, line, 0, NULL), 0);
+	regfree(&rx);
+}
+END_TEST
 
 START_TEST(test_policy_snippets)
 {
@@ -501,6 +531,7 @@ int main(void)
 			    sizeof(durations) / sizeof(durations[0]));
 	tcase_add_test(tc, test_policy_line_length_bound);
 	tcase_add_test(tc, test_policy_list_bound);
+	tcase_add_test(tc, test_policy_regexec_bounded);
 	tcase_add_loop_test(tc, test_policy_snippets, 0, sizeof(snippets) / sizeof(snippets[0]));
 	tcase_add_test(tc, test_policy_nul_byte_and_file_errors);
 	tcase_add_test(tc, test_policy_find_by_name_and_path);
