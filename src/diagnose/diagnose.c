@@ -21,6 +21,7 @@ struct Diagnosis {
 	Model m;
 	Fold f;
 	size_t cut_line;	/* bytes of a last line without newline that was dropped */
+	int64_t last_seq;	/* of the line read before: seq must rise */
 };
 
 /* What the model tells the fold as events arrive. */
@@ -401,6 +402,25 @@ static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_
 			break;
 		}
 		const char *kind = jstr(ev, "event");
+		json_object *sq;
+		int64_t seq = json_object_object_get_ex(ev, "seq", &sq) && json_object_is_type(sq, json_type_int)
+				      ? json_object_get_int64(sq)
+				      : 0;
+		/* a piece's header says itself whether it follows the one
+		 * before (the model checks its piece and first_seq) */
+		bool header = kind && !strcmp(kind, "header");
+		if (seq < 1 || (!header && seq <= d->last_seq)) {
+			if (seq < 1)
+				snprintf(err, err_size, "%s:%u: no seq (a positive integer)", name, lineno);
+			else
+				snprintf(err, err_size,
+					 "%s:%u: seq %lld after %lld: events out of order or repeated", name,
+					 lineno, (long long)seq, (long long)d->last_seq);
+			json_object_put(ev);
+			r = -EPROTO;
+			break;
+		}
+		d->last_seq = seq;
 		if (lineno == 1 && (!kind || strcmp(kind, "header"))) {
 			snprintf(err, err_size, "%s:1: not a vgpu-run trace (no header)", name);
 			json_object_put(ev);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/args.h"
 #include "base/line.h"
 #include "base/output.h"
 #include "config.h"
@@ -249,8 +250,16 @@ static int input_open(const char *path, Input *in)
 	p->len = (size_t)len;
 	p->rest = raw;
 	json_object *o = len > 0 && !memchr(p->head, '\0', (size_t)len) ? json_tokener_parse(p->head) : NULL, *ev;
-	in->trace = o && json_object_object_get_ex(o, "event", &ev) && json_object_is_type(ev, json_type_string) &&
-		    !strcmp(json_object_get_string(ev), "header");
+	bool event = o && json_object_object_get_ex(o, "event", &ev) && json_object_is_type(ev, json_type_string) &&
+		     json_object_object_get_ex(o, "seq", NULL);
+	in->trace = event && !strcmp(json_object_get_string(ev), "header");
+	if (event && !in->trace) {
+		fprintf(stderr, "vgpu-report: %s: a trace without its header (its first line is a '%s' event)\n",
+			in->name, json_object_get_string(ev));
+		json_object_put(o);
+		peeked_close(p);
+		return -1;
+	}
 	json_object_put(o);
 	in->f = fopencookie(p, "r", (cookie_io_functions_t){ .read = peeked_read, .close = peeked_close });
 	if (!in->f) {
@@ -398,9 +407,12 @@ int main(int argc, char **argv)
 		case ':':
 			fprintf(stderr, "vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
 			return EXIT_UNUSABLE;
-		default:
-			fprintf(stderr, "vgpu-report: unknown option '%s'\n", argv[optind - 1]);
+		default: {
+			char msg[512];
+			args_error(opts, argv[optind - 1], optopt, msg, sizeof(msg));
+			fprintf(stderr, "vgpu-report: %s\n", msg);
 			return EXIT_UNUSABLE;
+		}
 		}
 	}
 	_cleanup_free_ char **expects_owned = expects;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/args.h"
+
 enum {
 	OPT_SELF_TEST = 0x100,
 	OPT_FORMAT,
@@ -304,10 +306,7 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 			snprintf(err, err_size, "option '%s' needs an argument", argv[optind - 1]);
 			return -EINVAL;
 		case '?':
-			if (optopt)
-				snprintf(err, err_size, "unknown option '-%c'", optopt);
-			else
-				snprintf(err, err_size, "unknown option '%s'", argv[optind - 1]);
+			args_error(long_options, argv[optind - 1], optopt, err, err_size);
 			return -EINVAL;
 		default:
 			snprintf(err, err_size, "cannot parse the command line");

@@ -851,6 +851,29 @@ START_TEST(test_report_inputs)
 	ck_assert_ptr_nonnull(strstr(r.out, "bytes, no newline: a full disk or a killed writer) and was left out"));
 	run_result_free(&r);
 
+	/* a trace needs its header first and seq rising (faults.md #16, #27) */
+	char bad[700];
+	snprintf(bad, sizeof(bad), "%s/nohdr.jsonl", work);
+	sh("tail -n +2 '%s' > '%s'", trace, bad);
+	run_plain((const char *const[]){ vr, "show", bad, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	snprintf(want, sizeof(want), "vgpu-report: %s: a trace without its header (its first line is a ", bad);
+	ck_assert_msg(!strncmp(r.err, want, strlen(want)), "%s", r.err);
+	run_result_free(&r);
+	snprintf(bad, sizeof(bad), "%s/swapped.jsonl", work);
+	sh("(sed -n 1,2p '%s'; sed -n 4p '%s'; sed -n 3p '%s'; tail -n +5 '%s') > '%s'", trace, trace, trace, trace, bad);
+	run_plain((const char *const[]){ vr, "show", bad, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	snprintf(want, sizeof(want), "vgpu-report: %s:4: seq 3 after 4: events out of order or repeated\n", bad);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+	sh("(sed -n 1,3p '%s'; sed -n 3p '%s'; tail -n +4 '%s') > '%s'", trace, trace, trace, bad);
+	run_plain((const char *const[]){ vr, "show", bad, NULL }, &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	snprintf(want, sizeof(want), "vgpu-report: %s:4: seq 3 after 3: events out of order or repeated\n", bad);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+
 	/* standard output that cannot be written is a failure with its reason
 	 * (faults.md #20, #21) */
 	sh("'%s' --help > /dev/full 2> '%s/full.err'; test $? -eq 2 && "

@@ -61,6 +61,12 @@ static const struct {
 	const char *err;
 } bad_cases[] = {
 	{ "--nope", "unknown option '--nope'" },
+	/* faults.md #23, #24: a long option's refusal names it, not a byte */
+	{ "--no-inject=x", "option '--no-inject' takes no argument" },
+	{ "--self-test=x", "option '--self-test' takes no argument" },
+	{ "--verbose=1", "option '--verbose' takes no argument" },
+	{ "--s", "option '--s' is ambiguous (--shim, --stack, --self-test)" },
+	{ "--t", "option '--t' is ambiguous (--trace, --trace-max, --trace-pieces)" },
 	{ "-Z", "unknown option '-Z'" },
 	{ "-t", "option '-t' needs an argument" },
 	{ "--trace=", "--trace needs a file name" },

@@ -1,0 +1,39 @@
+/* Option error messages (see args.h). */
+#include "base/args.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+void args_error(const struct option *opts, const char *arg, int optopt, char *err, size_t size)
+{
+	if (strncmp(arg, "--", 2) != 0) {
+		if (optopt > 0 && optopt < 128 && isprint(optopt))
+			snprintf(err, size, "unknown option '-%c'", optopt);
+		else
+			snprintf(err, size, "unknown option '%s'", arg);
+		return;
+	}
+	const char *name = arg + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+	char list[256] = "";
+	size_t n = 0, matches = 0;
+	for (const struct option *o = opts; o->name; o++) {
+		if (strncmp(o->name, name, len) != 0)
+			continue;
+		if (strlen(o->name) == len) {	/* exact: refused for its argument */
+			snprintf(err, size, "option '--%s' %s", o->name,
+				 o->has_arg == no_argument ? "takes no argument" : "needs an argument");
+			return;
+		}
+		matches++;
+		if (n < sizeof(list))
+			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s--%s", n ? ", " : "", o->name);
+	}
+	if (matches > 1)
+		snprintf(err, size, "option '--%.*s' is ambiguous (%s)", (int)len, name, list);
+	else if (matches == 1 && eq)
+		snprintf(err, size, "option '--%.*s' (%s) takes no argument", (int)len, name, list);
+	else
+		snprintf(err, size, "unknown option '--%.*s'", (int)len, name);
+}
