@@ -591,6 +591,10 @@ int policy_parse(const char *path, const char *text, size_t len, Policy *ret, ch
 	};
 	/* Zeroed first and again on failure, so policy_done() is always safe. */
 	*ret = (Policy){ 0 };
+	if (text && len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		ps.line = 1;
+		return fail(&ps, "starts with a UTF-8 byte order mark (U+FEFF); save it without one");
+	}
 	int r = parse_all(&ps, text ? text : "", text ? len : 0);
 	if (r < 0)
 		policy_done(ret);
@@ -600,8 +604,11 @@ int policy_parse(const char *path, const char *text, size_t len, Policy *ret, ch
 int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size)
 {
 	*ret = (Policy){ 0 };
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
+	/* O_NONBLOCK for the open only: a FIFO without a writer opens at once
+	 * (and reads as empty) instead of holding vgpu-run forever */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		int r = neg_errno();
 		snprintf(err, err_size, "%s: %s", path, strerror(-r));
 		return r;
@@ -629,6 +636,10 @@ int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size)
 	if (len > POLICY_FILE_MAX) {
 		snprintf(err, err_size, "%s: larger than %d bytes", path, POLICY_FILE_MAX);
 		return -EFBIG;
+	}
+	if (len == 0) {	/* also a FIFO that no process writes */
+		snprintf(err, err_size, "%s: empty: no policy in it", path);
+		return -EINVAL;
 	}
 	return policy_parse(path, buf, len, ret, err, err_size);
 }

@@ -37,11 +37,17 @@ struct TraceFile {
  * file: --trace=/dev/null or a FIFO keeps its mode. */
 static int open_piece(const char *path, bool need_regular, FILE **ret)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* O_NONBLOCK: a FIFO that no one reads fails at once (ENXIO)
+	 * instead of holding the tracer before the command starts; the
+	 * writes themselves block as any pipe's do */
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0600);
 	if (fd < 0)
 		return neg_errno();
 	struct stat st;
 	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
 		return neg_errno();
 	if (need_regular && !S_ISREG(st.st_mode))
 		return -ESPIPE;
@@ -72,6 +78,8 @@ int trace_file_open(const TraceFileConfig *c, TraceFile **ret, char *err, size_t
 	}
 	if (r == -ESPIPE)
 		snprintf(err, err_size, "--trace-pieces needs a regular file to rotate, not '%s'", c->path);
+	else if (r == -ENXIO)
+		snprintf(err, err_size, "cannot open trace file '%s': a FIFO that no process reads", c->path);
 	else if (r < 0)
 		snprintf(err, err_size, "cannot open trace file '%s': %s", c->path, strerror(-r));
 	if (r < 0) {

@@ -635,6 +635,34 @@ START_TEST(test_fifo_named_like_a_library_does_not_block)
 }
 END_TEST
 
+/* faults.md #34: -p FIFO without a writer and -t FIFO without a reader
+ * held vgpu-run forever before the command started; a clear exit 125. */
+START_TEST(test_fifo_policy_and_trace_do_not_block)
+{
+	char dir[] = "/tmp/vgpu-fifo2-XXXXXX", p[300], t[300], want[700];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(p, sizeof(p), "%s/p.fifo", dir);
+	snprintf(t, sizeof(t), "%s/t.fifo", dir);
+	ck_assert_int_eq(mkfifo(p, 0600), 0);
+	ck_assert_int_eq(mkfifo(t, 0600), 0);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-p", p, "--", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	snprintf(want, sizeof(want), "vgpu-run: %s: empty: no policy in it\n", p);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", t, "--", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	snprintf(want, sizeof(want), "vgpu-run: cannot open trace file '%s': a FIFO that no process reads\n", t);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
+	/* with a writer, a policy through a FIFO (<(...)) is read as any file */
+	sh("cat '%s/policies/ollama.policy' > '%s' & '%s' -q -p '%s' -- true", env_path("SOURCE_ROOT"), p,
+	   env_path("VGPU_RUN"), p);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
 /* faults.md #6 and bounded matching: whatever a policy's regexes say,
  * one line of output costs bounded time.  Back-references are refused
  * when the policy is read; the others see a line's first 4 KiB, so the
@@ -680,6 +708,7 @@ int main(void)
 	tcase_add_test(tc, test_discover_only_report_to_dev_full_exits_125);
 	tcase_add_test(tc, test_elf_events_memory_bounded);
 	tcase_add_test(tc, test_fifo_named_like_a_library_does_not_block);
+	tcase_add_test(tc, test_fifo_policy_and_trace_do_not_block);
 	TCase *match = tcase_create("matching");
 	tcase_set_timeout(match, 60);
 	tcase_add_test(match, test_policy_regexes_cost_bounded_time);

@@ -331,6 +331,8 @@ static const struct {
 	{ MINIMAL "outcome = msg=x\noutcome-cpu = library=cpu\n", "" },
 	{ MINIMAL "ships = cuda_v12 libcudart.so.12\nships = cuda_v13 libcudart.so.13 libcublas.so.13\n", "" },
 	{ MINIMAL "installs = /usr/lib/ollama /opt/ollama/lib/ollama\n", "" },
+	/* faults.md #32: a byte order mark is named, not taken for a key */
+	{ "\xef\xbb\xbf" MINIMAL, "t.policy:1: starts with a UTF-8 byte order mark (U+FEFF); save it without one" },
 	/* back-references: no bound on their cost; in brackets, or an escaped
 	 * backslash before a digit, they are not one */
 	{ MINIMAL "version-regex = (.*)\\1(.*)\\2y\n",
