@@ -50,6 +50,20 @@ static _Noreturn void child_main(Tracer *t, int go_fd, int fail_fd, const char *
 	execve(path, argv, envp);
 	f.stage = TRACER_LAUNCH_EXEC;
 	f.err = errno;
+	if (f.err == ENOEXEC && argv[0]) {
+		/* no #! line (a shell script, an empty file): run it with
+		 * /bin/sh, as execvp(3), env, nohup and timeout do */
+		size_t argc = 0;
+		while (argv[argc])
+			argc++;
+		char *sh_argv[argc + 2];
+		sh_argv[0] = (char *)"/bin/sh";
+		sh_argv[1] = (char *)path;
+		for (size_t i = 1; i <= argc; i++)
+			sh_argv[i + 1] = argv[i];
+		execve("/bin/sh", sh_argv, envp);
+		f.err = ENOEXEC;
+	}
 	(void)!write(fail_fd, &f, sizeof(f));
 	_exit(f.err == ENOENT ? 127 : 126);
 }

@@ -35,12 +35,21 @@ struct TraceFile {
 /* 0600: traces hold command lines, environment values and output.  An
  * existing file keeps its mode through O_CREAT: narrowed.  Only a regular
  * file: --trace=/dev/null or a FIFO keeps its mode. */
+#define FIFO_WAIT_S 10	/* for a reader of a FIFO given as -t */
+
 static int open_piece(const char *path, bool need_regular, FILE **ret)
 {
-	/* O_NONBLOCK: a FIFO that no one reads fails at once (ENXIO)
-	 * instead of holding the tracer before the command starts; the
-	 * writes themselves block as any pipe's do */
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0600);
+	/* O_NONBLOCK: a FIFO that no one reads fails (ENXIO) instead of
+	 * holding the tracer before the command starts; a reader started
+	 * beside vgpu-run gets FIFO_WAIT_S to open it.  The writes
+	 * themselves block as any pipe's do. */
+	_cleanup_close_ int fd = -1;
+	for (unsigned tries = 0;; tries++) {
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0600);
+		if (fd >= 0 || errno != ENXIO || tries >= FIFO_WAIT_S * 100)
+			break;
+		usleep(10000);
+	}
 	if (fd < 0)
 		return neg_errno();
 	struct stat st;
@@ -79,7 +88,8 @@ int trace_file_open(const TraceFileConfig *c, TraceFile **ret, char *err, size_t
 	if (r == -ESPIPE)
 		snprintf(err, err_size, "--trace-pieces needs a regular file to rotate, not '%s'", c->path);
 	else if (r == -ENXIO)
-		snprintf(err, err_size, "cannot open trace file '%s': a FIFO that no process reads", c->path);
+		snprintf(err, err_size, "cannot open trace file '%s': a FIFO that no process opened for reading "
+			 "within %d s", c->path, FIFO_WAIT_S);
 	else if (r < 0)
 		snprintf(err, err_size, "cannot open trace file '%s': %s", c->path, strerror(-r));
 	if (r < 0) {

@@ -2,11 +2,14 @@
 #include "vgpu-run/command.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "base/cleanup.h"
 
 /* glibc's execvp default when PATH is unset. */
 #define DEFAULT_PATH "/bin:/usr/bin"
@@ -61,4 +64,28 @@ int command_resolve(const char *name, const char *path_env, char *out, size_t si
 		p = colon ? colon + 1 : NULL;
 	}
 	return denied ? -EACCES : -ENOENT;
+}
+
+int command_interpreter(const char *path, char *out, size_t size)
+{
+	/* O_NONBLOCK: whatever PATH is, looking costs no wait */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return neg_errno();
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return neg_errno();
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	char line[256];
+	ssize_t n = read(fd, line, sizeof(line) - 1);
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return n < 0 ? neg_errno() : 0;
+	line[n] = '\0';
+	char *p = line + 2 + strspn(line + 2, " \t");
+	size_t len = strcspn(p, " \t\n");
+	if (!len)
+		return 0;
+	snprintf(out, size, "%.*s", (int)len, p);
+	return 1;
 }

@@ -8,3 +8,7 @@
  * with the path in OUT, -ENOENT when found nowhere, another negative errno
  * (-EACCES, -ENOTDIR, -ELOOP, -ENAMETOOLONG) when it cannot be run. */
 int command_resolve(const char *name, const char *path_env, char *out, size_t size);
+
+/* The interpreter a script's first line names ("#!/bin/bash -e" gives
+ * "/bin/bash") into OUT: 1; 0 when PATH has no #! line; -errno. */
+int command_interpreter(const char *path, char *out, size_t size);

@@ -16,6 +16,7 @@
 #include "report/report-file.h"
 #include "report/report-out.h"
 #include "vgpu-run/cli.h"
+#include "vgpu-run/command.h"
 #include "vgpu-run/run.h"
 #include "vgpu-run/selftest.h"
 #include "vgpu-run/signals.h"
@@ -110,10 +111,20 @@ static int finish(const Options *o, const RunOutcome *out)
 		fprintf(stderr, "vgpu-run: cannot install the seccomp filter: %s\n",
 			strerror(res->launch_errno));
 		return EXIT_OWN_FAILURE;
-	case TRACER_LAUNCH_EXEC:
+	case TRACER_LAUNCH_EXEC: {
+		/* ENOENT for a file that exists: its #! interpreter is missing */
+		char path[PATH_MAX], interp[256];
+		if (res->launch_errno == ENOENT &&
+		    command_resolve(o->command[0], getenv("PATH"), path, sizeof(path)) >= 0 &&
+		    command_interpreter(path, interp, sizeof(interp)) > 0) {
+			fprintf(stderr, "vgpu-run: cannot execute '%s': its interpreter '%s' (the #! line) "
+					"does not exist\n", o->command[0], interp);
+			return EXIT_CANNOT_EXECUTE;
+		}
 		fprintf(stderr, "vgpu-run: cannot execute '%s': %s\n", o->command[0],
 			strerror(res->launch_errno));
 		return res->launch_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
+	}
 	case TRACER_LAUNCH_OK:
 	default:
 		break;

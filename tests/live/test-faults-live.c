@@ -653,12 +653,45 @@ START_TEST(test_fifo_policy_and_trace_do_not_block)
 	run_result_free(&r);
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", t, "--", "true"), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
-	snprintf(want, sizeof(want), "vgpu-run: cannot open trace file '%s': a FIFO that no process reads\n", t);
+	snprintf(want, sizeof(want),
+		 "vgpu-run: cannot open trace file '%s': a FIFO that no process opened for reading within 10 s\n", t);
 	ck_assert_str_eq(r.err, want);
 	run_result_free(&r);
 	/* with a writer, a policy through a FIFO (<(...)) is read as any file */
 	sh("cat '%s/policies/ollama.policy' > '%s' & '%s' -q -p '%s' -- true", env_path("SOURCE_ROOT"), p,
 	   env_path("VGPU_RUN"), p);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
+/* faults.md #19, #28: a script without #! (or an empty executable) runs
+ * through /bin/sh, as execvp(3), env, nohup and timeout run it; a missing
+ * #! interpreter is named, exit 126 as a shell gives. */
+START_TEST(test_scripts_run_as_execvp_runs_them)
+{
+	char dir[] = "/tmp/vgpu-scripts-XXXXXX", want[600], path[300];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	sh("cd '%s' && printf 'echo hi from $0 $1\\n' > plain && : > empty && "
+	   "printf '#!/nonexistent-vgpu/sh -e\\necho x\\n' > badint && chmod +x plain empty badint", dir);
+	RunResult r;
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path, "one"), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	snprintf(want, sizeof(want), "hi from %s one\n", path);
+	ck_assert_str_eq(r.out, want);
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	run_result_free(&r);
+	snprintf(path, sizeof(path), "%s/badint", dir);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 126);
+	snprintf(want, sizeof(want),
+		 "vgpu-run: cannot execute '%s': its interpreter '/nonexistent-vgpu/sh' (the #! line) does not exist\n",
+		 path);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
 	sh("rm -rf '%s'", dir);
 }
 END_TEST
@@ -709,6 +742,7 @@ int main(void)
 	tcase_add_test(tc, test_elf_events_memory_bounded);
 	tcase_add_test(tc, test_fifo_named_like_a_library_does_not_block);
 	tcase_add_test(tc, test_fifo_policy_and_trace_do_not_block);
+	tcase_add_test(tc, test_scripts_run_as_execvp_runs_them);
 	TCase *match = tcase_create("matching");
 	tcase_set_timeout(match, 60);
 	tcase_add_test(match, test_policy_regexes_cost_bounded_time);
