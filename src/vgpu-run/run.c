@@ -258,9 +258,8 @@ static void on_event(const TracerEvent *ev, void *userdata)
 			emit(s);
 		}
 		if (s->cfg->verbose)
-			fprintf(stderr, "vgpu-run: #%llu [pid %d] observe elf %s: %s\n",
-				(unsigned long long)seq, (int)ev->pid, ev->sys.path,
-				error < 0 ? "no ELF facts" : facts.soname ? facts.soname : "(no soname)");
+			verbose_observe_elf(stderr, seq, (int)ev->pid, ev->sys.path,
+					    error < 0 ? "no ELF facts" : facts.soname ? facts.soname : "(no soname)");
 		if (error >= 0)
 			elf_facts_done(&facts);
 	}
@@ -278,8 +277,7 @@ static void on_inject(const InjectAction *a, void *userdata)
 		emit(s);
 	}
 	if (s->cfg->verbose)
-		fprintf(stderr, "vgpu-run: #%llu [pid %d] inject %s %s %s: %s\n", (unsigned long long)seq,
-			(int)a->pid, a->method, a->library, a->status, a->why);
+		verbose_inject(stderr, seq, (int)a->pid, a->method, a->library, a->status, a->why);
 }
 
 /* A path syscall about to run: the injector's one chance to redirect it. */

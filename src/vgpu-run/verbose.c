@@ -119,3 +119,26 @@ void verbose_print(FILE *f, uint64_t seq, const TracerEvent *ev)
 		break;
 	}
 }
+
+void verbose_observe_elf(FILE *f, uint64_t seq, int pid, const char *path, const char *what)
+{
+	fprintf(f, "vgpu-run: #%llu [pid %d] observe elf ", (unsigned long long)seq, pid);
+	print_str(f, path ? path : "?");
+	fputs(": ", f);
+	print_str(f, what ? what : "?");
+	fputc('\n', f);
+}
+
+void verbose_inject(FILE *f, uint64_t seq, int pid, const char *method, const char *library, const char *status,
+		    const char *why)
+{
+	fprintf(f, "vgpu-run: #%llu [pid %d] inject ", (unsigned long long)seq, pid);
+	const char *parts[] = { method, library, status };
+	for (size_t i = 0; i < 3; i++) {
+		print_str(f, parts[i] ? parts[i] : "?");
+		fputc(i < 2 ? ' ' : ':', f);
+	}
+	fputc(' ', f);
+	print_str(f, why ? why : "");
+	fputc('\n', f);
+}

@@ -696,6 +696,24 @@ START_TEST(test_scripts_run_as_execvp_runs_them)
 }
 END_TEST
 
+/* faults.md #35: -v lines of vgpu-run's own observations print the
+ * traced program's paths escaped, as every other -v line does. */
+START_TEST(test_verbose_paths_escaped)
+{
+	char dir[] = "/tmp/vgpu-esc-XXXXXX", lib[300];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(lib, sizeof(lib), "%s/a\033[2Jb.so", dir);
+	sh("cp '%s' '%s'", env_path("TRACEE"), lib);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-v", "--", env_path("TRACEE"), "open", lib), &r);
+	ck_assert_ptr_null(strchr(r.err, '\033'));
+	ck_assert_ptr_nonnull(strstr(r.err, "observe elf "));
+	ck_assert_ptr_nonnull(strstr(r.err, "/a\\x1b[2Jb.so: "));
+	run_result_free(&r);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
 /* faults.md #6 and bounded matching: whatever a policy's regexes say,
  * one line of output costs bounded time.  Back-references are refused
  * when the policy is read; the others see a line's first 4 KiB, so the
@@ -743,6 +761,7 @@ int main(void)
 	tcase_add_test(tc, test_fifo_named_like_a_library_does_not_block);
 	tcase_add_test(tc, test_fifo_policy_and_trace_do_not_block);
 	tcase_add_test(tc, test_scripts_run_as_execvp_runs_them);
+	tcase_add_test(tc, test_verbose_paths_escaped);
 	TCase *match = tcase_create("matching");
 	tcase_set_timeout(match, 60);
 	tcase_add_test(match, test_policy_regexes_cost_bounded_time);
