@@ -519,6 +519,12 @@ static void acc_to_dir(const Model *d, DirAcc *a, const char *name, const Reprob
 	rd->evidence_omitted = j.n_uncited;
 }
 
+static int by_seq(const void *a, const void *b)
+{
+	uint64_t x = ((const ReportEvidence *)a)->seq, y = ((const ReportEvidence *)b)->seq;
+	return x < y ? -1 : x > y;
+}
+
 int fold_directories(const Fold *f, const Model *d, Report *r)
 {
 	if (!d->have_policy || (d->policy.server_name && !d->server))
@@ -566,6 +572,10 @@ int fold_directories(const Fold *f, const Model *d, Report *r)
 	}
 	diag_apply_kept(d, r);
 	for (size_t i = 0; i < r->n_directories; i++) {
+		ReportDirectory *rd = &r->directories[i];
+		/* in the order they happened, whatever order they were cited in */
+		if (rd->n_evidence > 1)
+			qsort(rd->evidence, rd->n_evidence, sizeof(*rd->evidence), by_seq);
 		diag_cause(&r->directories[i]);
 		diag_next(d, r, &r->directories[i]);
 	}

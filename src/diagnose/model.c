@@ -190,8 +190,12 @@ static Proc *proc_for(Model *d, pid_t pid, pid_t ppid, uint64_t t_ns)
 static int on_header(Model *d, json_object *ev, char *err, size_t err_size)
 {
 	const char *schema = str(ev, "schema");
+	/* "vgpu-run/trace/1" or "vgpu-run/trace/1.N", as reports are read */
+	size_t minor = schema && !strncmp(schema, "vgpu-run/trace/1", 16) && schema[16] == '.'
+			       ? strspn(schema + 17, "0123456789")
+			       : 0;
 	if (!schema || strncmp(schema, "vgpu-run/trace/1", 16) != 0 ||
-	    (schema[16] != '\0' && schema[16] != '.')) {
+	    (schema[16] != '\0' && (schema[16] != '.' || !minor || minor > 9 || schema[17 + minor]))) {
 		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
 		return -EPROTO;
 	}

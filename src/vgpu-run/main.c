@@ -158,6 +158,12 @@ static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char
 		for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && r >= 0;
 		     w = strtok_r(NULL, " \t", &save))
 			r = shim_set_add(ret, w, soname, false, err, err_size);
+		/* --no-inject: nothing is injected, so an unusable VGPU_SHIM
+		 * (the environment of a unit, say) stops nothing */
+		if (r < 0 && o->no_inject) {
+			r = 0;
+			*err = '\0';
+		}
 	} else if (p->shim) {
 		ret->source = "policy";
 		r = shim_set_add(ret, p->shim, soname, false, err, err_size);

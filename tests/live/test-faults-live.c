@@ -714,6 +714,23 @@ START_TEST(test_verbose_paths_escaped)
 }
 END_TEST
 
+/* faults.md #38: with --no-inject nothing is injected, so an unusable
+ * VGPU_SHIM (a unit's environment) stops nothing; without it, it does. */
+START_TEST(test_no_inject_ignores_unusable_vgpu_shim)
+{
+	RunResult r;
+	setenv("VGPU_SHIM", "garbage", 1);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--no-inject", "--", "true"), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	run_result_free(&r);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: shim 'garbage' (from VGPU_SHIM): not an absolute path\n");
+	run_result_free(&r);
+	unsetenv("VGPU_SHIM");
+}
+END_TEST
+
 /* faults.md #6 and bounded matching: whatever a policy's regexes say,
  * one line of output costs bounded time.  Back-references are refused
  * when the policy is read; the others see a line's first 4 KiB, so the
@@ -762,6 +779,7 @@ int main(void)
 	tcase_add_test(tc, test_fifo_policy_and_trace_do_not_block);
 	tcase_add_test(tc, test_scripts_run_as_execvp_runs_them);
 	tcase_add_test(tc, test_verbose_paths_escaped);
+	tcase_add_test(tc, test_no_inject_ignores_unusable_vgpu_shim);
 	TCase *match = tcase_create("matching");
 	tcase_set_timeout(match, 60);
 	tcase_add_test(match, test_policy_regexes_cost_bounded_time);

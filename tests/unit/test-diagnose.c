@@ -466,6 +466,23 @@ START_TEST(test_diagnose_rejects_unknown_schema)
 	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EPROTO);
 	ck_assert_str_eq(err, "t.jsonl:1: unknown trace schema 'vgpu-run/trace/2'");
 	fclose(f);
+	/* a minor version is digits, as reports' (faults.md #37) */
+	static const char *const odd[] = { "vgpu-run/trace/1.abc", "vgpu-run/trace/1.", "vgpu-run/trace/1.2x",
+					   "vgpu-run/trace/12" };
+	for (size_t i = 0; i < sizeof(odd) / sizeof(*odd); i++) {
+		char line[256], want[256];
+		snprintf(line, sizeof(line), "{\"seq\":1,\"event\":\"header\",\"schema\":\"%s\"}\n", odd[i]);
+		f = fmemopen(line, strlen(line), "r");
+		ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EPROTO);
+		snprintf(want, sizeof(want), "t.jsonl:1: unknown trace schema '%s'", odd[i]);
+		ck_assert_str_eq(err, want);
+		fclose(f);
+	}
+	const char *minor = "{\"seq\":1,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1.7\"}\n";
+	f = fmemopen((void *)minor, strlen(minor), "r");
+	ck_assert_msg(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)) == 0, "%s", err);
+	report_done(&r);
+	fclose(f);
 	const char *bad = "not json\n";
 	f = fmemopen((void *)bad, strlen(bad), "r");
 	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EINVAL);
