@@ -2,12 +2,20 @@
 #include "base/args.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 void args_error(const struct option *opts, const char *arg, int optopt, char *err, size_t size)
 {
-	if (strncmp(arg, "--", 2) != 0) {
+	/* the refused option is a short one, in a cluster ("-Zv") or alone,
+	 * unless ARG is a long option given with '=' or a prefix of one (ARG
+	 * may then be the argument before the cluster) */
+	const char *eq0 = strchr(arg, '=');
+	bool exact = false;
+	for (const struct option *o = opts; o->name && !strncmp(arg, "--", 2); o++)
+		exact = exact || !strcmp(o->name, arg + 2);
+	if (strncmp(arg, "--", 2) != 0 || (exact && !eq0)) {
 		if (optopt > 0 && optopt < 128 && isprint(optopt))
 			snprintf(err, size, "unknown option '-%c'", optopt);
 		else

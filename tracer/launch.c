@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,7 +51,14 @@ static _Noreturn void child_main(Tracer *t, int go_fd, int fail_fd, const char *
 	execve(path, argv, envp);
 	f.stage = TRACER_LAUNCH_EXEC;
 	f.err = errno;
-	if (f.err == ENOEXEC && argv[0]) {
+	unsigned char magic[4] = { 0 };
+	int mfd = f.err == ENOEXEC ? open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
+	bool elf = mfd >= 0 && read(mfd, magic, sizeof(magic)) == 4 && !memcmp(magic, "\177ELF", 4);
+	if (mfd >= 0)
+		close(mfd);
+	/* an ELF file for another machine is an exec format error, not a
+	 * script */
+	if (f.err == ENOEXEC && argv[0] && !elf) {
 		/* no #! line (a shell script, an empty file): run it with
 		 * /bin/sh, as execvp(3), env, nohup and timeout do */
 		size_t argc = 0;

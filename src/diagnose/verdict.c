@@ -112,6 +112,8 @@ static bool judge_process_end(const Model *d, const Proc *p, const Window *w, Ju
 	return false;
 }
 
+#define SYMBOLS_READ_MAX 16	/* list items read of a symbols event (vgpu-run writes 16) */
+
 /* A load-error explained by the symbol check of LIB (its observe/symbols
  * event SYM): the versions its closure needs that the providers lack, the
  * symbols no library in scope defines, or neither.  Fills J's detail and
@@ -119,13 +121,14 @@ static bool judge_process_end(const Model *d, const Proc *p, const Window *w, Ju
 static bool explain_load_error(const char *lib, json_object *sym, Judged *j)
 {
 	json_object *vers = jarray(sym, "versions"), *unres = jarray(sym, "unresolved");
-	if (!vers || !unres)
+	/* a load that stopped at a missing library was not checked further */
+	if (!vers || !unres || jlen(jarray(sym, "missing")) || jnum(sym, "missing_total", 0))
 		return false;
 	size_t nv = (size_t)jnum(sym, "versions_total", 0), nu = (size_t)jnum(sym, "unresolved_total", 0);
 	size_t len = 0, size = sizeof(j->detail);
 	char *out = j->detail;
 	out[0] = '\0';
-	for (size_t i = 0; i < jlen(vers); i++) {
+	for (size_t i = 0; i < jlen(vers) && i < SYMBOLS_READ_MAX; i++) {
 		json_object *v = json_object_array_get_idx(vers, i);
 		const char *ver = jstr(v, "version"), *of = jstr(v, "library"), *path = jstr(v, "path"),
 			   *by = jstr(v, "needed_by");
@@ -143,7 +146,7 @@ static bool explain_load_error(const char *lib, json_object *sym, Judged *j)
 	/* "libggml-cuda.so needs symbol X, which no library the scanner had
 	 * loaded defines (3 in all: X, Y, Z)" */
 	size_t named = 0;
-	for (size_t i = 0; i < jlen(unres); i++) {
+	for (size_t i = 0; i < jlen(unres) && i < SYMBOLS_READ_MAX; i++) {
 		json_object *u = json_object_array_get_idx(unres, i);
 		const char *name = jstr(u, "symbol"), *by = jstr(u, "needed_by");
 		if (!name || !by)
@@ -178,9 +181,12 @@ static void add_established_missing(json_object *sym, Judged *j)
 {
 	json_object *more = jarray(sym, "missing");
 	size_t len = strlen(j->detail), added = 0;
-	for (size_t i = 0; i < jlen(more); i++) {
+	/* a trace may hold anything: its first few names only, each checked */
+	for (size_t i = 0; i < jlen(more) && i < SYMBOLS_READ_MAX; i++) {
 		json_object *v = json_object_array_get_idx(more, i);
 		const char *name = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+		if (!name || !*name)
+			continue;
 		bool known = false;
 		for (char **m = j->lib.missing; m && *m && !known; m++)
 			known = !strcmp(*m, name);

@@ -267,6 +267,13 @@ int elf_parse(const uint8_t *buf, size_t len, ElfFacts *ret)
  * *RET_FD. */
 static int source_open(const char *path, int *ret_fd, Source *src)
 {
+	/* never open what is not a regular file: opening a device (a GPU's
+	 * /dev/nvidia0, mapped by a scanner) can have side effects */
+	struct stat pre;
+	if (stat(path, &pre) < 0)
+		return neg_errno();
+	if (!S_ISREG(pre.st_mode))
+		return -ENOEXEC;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return neg_errno();
@@ -325,6 +332,15 @@ static int section_with_strings(const Source *src, const Elf64_Shdr *sh, unsigne
 }
 
 #define VERSION_ENTRIES_MAX 4096	/* entries walked per version section */
+#define VERSION_STEPS_MAX 65536		/* auxiliary entries walked per file */
+#define VERSION_NAME_MAX 256		/* longer names: not a real version node */
+
+/* A name of a version section: bounded, else the file is malformed. */
+static const char *version_name(const uint8_t *str, uint64_t strsz, uint64_t off)
+{
+	const char *s = str_at(str, strsz, off);
+	return s && strnlen(s, VERSION_NAME_MAX) < VERSION_NAME_MAX ? s : NULL;
+}
 
 static int push_need(ElfSymbols *s, const char *file, const char *version)
 {
@@ -358,16 +374,18 @@ static int read_verneed(const uint8_t *b, uint64_t size, uint64_t count, const u
 		if (!in_bounds(off, sizeof(vn), size))
 			return -EINVAL;
 		memcpy(&vn, b + off, sizeof(vn));
-		const char *file = str_at(str, strsz, vn.vn_file);
+		const char *file = version_name(str, strsz, vn.vn_file);
 		if (!file)
 			return -EINVAL;
 		uint64_t aoff = off + vn.vn_aux;
 		for (unsigned k = 0; r >= 0 && k < vn.vn_cnt && k < VERSION_ENTRIES_MAX; k++) {
+			if (++s->steps > VERSION_STEPS_MAX)
+				return -EINVAL;
 			Elf64_Vernaux va;
 			if (!in_bounds(aoff, sizeof(va), size))
 				return -EINVAL;
 			memcpy(&va, b + aoff, sizeof(va));
-			const char *name = str_at(str, strsz, va.vna_name);
+			const char *name = version_name(str, strsz, va.vna_name);
 			if (!name)
 				return -EINVAL;
 			if (!(va.vna_flags & VER_FLG_WEAK))
@@ -399,8 +417,8 @@ static int read_verdef(const uint8_t *b, uint64_t size, uint64_t count, const ui
 		if (!in_bounds(off + vd.vd_aux, sizeof(va), size))
 			return -EINVAL;
 		memcpy(&va, b + off + vd.vd_aux, sizeof(va));
-		const char *name = str_at(str, strsz, va.vda_name);
-		if (!name)
+		const char *name = version_name(str, strsz, va.vda_name);
+		if (!name || ++s->steps > VERSION_STEPS_MAX)
 			return -EINVAL;
 		if (!(vd.vd_flags & VER_FLG_BASE))
 			r = push(&s->versions, &s->n_versions, ELF_NEEDS_MAX, name, &s->truncated);

@@ -65,6 +65,7 @@ typedef struct ElfSymbols {
 	ElfNeed *needs;
 	size_t n_needs;
 	bool truncated;		/* a list hit its bound */
+	unsigned steps;		/* version entries walked (bounded) */
 } ElfSymbols;
 
 /* Parse BUF / the file PATH (64-bit little-endian only); 0, -ENOEXEC,

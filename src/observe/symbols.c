@@ -285,11 +285,14 @@ static bool in_dir(const char *dir, const char *name, char *out, size_t size)
 }
 
 /* A colon-separated LIST of directories ($ORIGIN: ORIGIN; empty: CWD). */
+#define LIST_ELEMENTS_MAX 64	/* search path elements looked in, per list */
+
 static bool in_list(const char *list, const char *origin, const char *cwd, const char *name, char *out,
 		    size_t size)
 {
 	char dir[PATH_MAX];
-	for (const char *c = list; c;) {
+	unsigned n = 0;
+	for (const char *c = list; c && n++ < LIST_ELEMENTS_MAX;) {
 		size_t len = strcspn(c, ":");
 		if (len == 0)
 			snprintf(dir, sizeof(dir), "%s", cwd);
@@ -505,7 +508,9 @@ static int check(const SymbolWatch *sw, const Proc *p, const char *backend, cons
 static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq, JsonWriter *w,
 		  void (*emit)(void *), void *data)
 {
-	if (p->truncated)
+	/* a fork that never exec'd: its search inputs (environment, working
+	 * directory) were not recorded, so nothing can be established */
+	if (p->truncated || !p->exe)
 		return 0;
 	const char *due[CHECKS_PER_END];
 	size_t n_due = 0;
@@ -543,9 +548,11 @@ int symbol_watch_on_event(SymbolWatch *sw, const TracerEvent *ev, uint64_t *seq,
 		    !(p->cwd = strdup(ev->exec.cwd ? ev->exec.cwd : "/")))
 			return -ENOMEM;
 		for (size_t i = 0; !ev->exec.secure && i < ev->exec.envc; i++)
-			if (!strncmp(ev->exec.env[i], "LD_LIBRARY_PATH=", 16) &&
-			    !(p->ld_library_path = strdup(ev->exec.env[i] + 16)))
-				return -ENOMEM;
+			if (!strncmp(ev->exec.env[i], "LD_LIBRARY_PATH=", 16)) {
+				free(p->ld_library_path);	/* the last one wins, as in glibc */
+				if (!(p->ld_library_path = strdup(ev->exec.env[i] + 16)))
+					return -ENOMEM;
+			}
 	} else if (ev->kind == TRACER_EVENT_SYSCALL && s->args == TRACER_ARGS_PATH && s->path && s->has_result &&
 		   !s->is_error && !strncmp(s->name, "open", 4) && path_is_library_name(base_name(s->path))) {
 		if (!(p = proc_get(sw, ev->pid)))

@@ -125,7 +125,8 @@ int policy_regexec(const regex_t *rx, const char *text, size_t nmatch, regmatch_
 		nmatch = 10;
 	range[0].rm_so = 0;
 	range[0].rm_eo = (regoff_t)len;
-	int r = regexec(rx, text, nmatch ? nmatch : 1, range, REG_STARTEND);
+	/* a line cut at the bound does not end there: '$' must not match */
+	int r = regexec(rx, text, nmatch ? nmatch : 1, range, REG_STARTEND | (text[len] ? REG_NOTEOL : 0));
 	for (size_t i = 0; r == 0 && m && i < nmatch; i++)
 		m[i] = range[i];
 	return r;

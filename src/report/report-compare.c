@@ -128,7 +128,7 @@ static void fact_list(const ReportDirectory *d, size_t offset, char *out, size_t
 	for (size_t i = 0; d && i < d->n_libraries; i++)
 		for (char *const *v = *(char **const *)((const char *)&d->libraries[i] + offset); v && *v; v++) {
 			/* once each: whole items only, "a" is not in "ab" */
-			bool seen = false;
+			bool seen = !**v;	/* an empty item says nothing */
 			size_t len = strlen(*v);
 			for (const char *p = out; !seen && (p = strstr(p, *v)); p += len)
 				seen = (p == out || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0');

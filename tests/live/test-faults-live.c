@@ -684,6 +684,16 @@ START_TEST(test_scripts_run_as_execvp_runs_them)
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path), &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
 	run_result_free(&r);
+	/* an ELF file for another machine is an exec format error, not a
+	 * script for /bin/sh */
+	snprintf(path, sizeof(path), "%s/arm", dir);
+	sh("cp '%s' '%s' && printf '\\050' | dd of='%s' bs=1 seek=18 conv=notrunc status=none", env_path("TRACEE"),
+	   path, path);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 126);
+	snprintf(want, sizeof(want), "vgpu-run: cannot execute '%s': Exec format error\n", path);
+	ck_assert_str_eq(r.err, want);
+	run_result_free(&r);
 	snprintf(path, sizeof(path), "%s/badint", dir);
 	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", path), &r);
 	ck_assert_int_eq(WEXITSTATUS(r.status), 126);

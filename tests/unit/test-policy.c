@@ -376,6 +376,11 @@ START_TEST(test_policy_regexec_bounded)
 	memcpy(line + POLICY_MATCH_MAX - 3, "bbx", 3);	/* ending at it */
 	ck_assert_int_eq(policy_regexec(&rx, line, 0, NULL), 0);
 	regfree(&rx);
+	/* the cut is no end of line: '$' does not match there */
+	ck_assert_int_eq(regcomp(&rx, "a$", REG_EXTENDED), 0);
+	ck_assert_int_eq(policy_regexec(&rx, line, 0, NULL), REG_NOMATCH);
+	ck_assert_int_eq(policy_regexec(&rx, "xa", 0, NULL), 0);
+	regfree(&rx);
 }
 END_TEST
 

@@ -716,6 +716,20 @@ static int run_diff(const Report *a, const Report *b, bool json, char **out)
 	return k;
 }
 
+/* An empty item in a fact list (a report may hold one) ends the diff,
+ * as any other (it looped forever). */
+START_TEST(test_report_diff_empty_fact)
+{
+	Report a;
+	dirs_report(&a, SPECS("cuda_v12=failed:missing-dependency;missing=a.so"));
+	ck_assert_int_eq(strv_push(&a.directories[0].libraries[0].missing, ""), 0);
+	_cleanup_free_ char *text = NULL;
+	ck_assert_int_eq(run_diff(&a, &a, false, &text), 0);
+	ck_assert_str_eq(text, "");
+	report_done(&a);
+}
+END_TEST
+
 START_TEST(test_report_diff_table)
 {
 	Report a, b;
@@ -962,6 +976,7 @@ int main(void)
 	tcase_add_test(tc, test_report_text_golden);
 	tcase_add_test(tc, test_report_text_injection_and_color);
 	tcase_add_loop_test(tc, test_report_diff_table, 0, ELEMENTSOF(diff_cases));
+	tcase_add_test(tc, test_report_diff_empty_fact);
 	tcase_add_test(tc, test_report_color_when);
 	tcase_add_loop_test(tc, test_report_check_table, 0, ELEMENTSOF(check_cases));
 	tcase_add_test(tc, test_report_expectation_parse_fields);
