@@ -31,12 +31,7 @@ const char *diag_base_name(const char *p)
 /* Does the policy call the file named NAME a backend library? */
 bool diag_is_backend(const Model *d, const char *name)
 {
-	if (!name || !d->policy.backend_glob || fnmatch(d->policy.backend_glob, name, 0))
-		return false;
-	for (size_t i = 0; i < d->policy.n_not_backend; i++)
-		if (!fnmatch(d->policy.not_backend[i], name, 0))
-			return false;
-	return true;
+	return policy_is_backend(&d->policy, name);
 }
 
 /* Is FILE directly inside DIR? */
@@ -187,15 +182,14 @@ int diag_fill_exit(const Proc *p, ReportExit *e)
 	return 0;
 }
 
-/* The shim vgpu-run injected into P for SONAME, or NULL. */
-static const char *injected_shim(const Model *d, const Proc *p, const char *soname)
+json_object *diag_injection_done(const Model *d, pid_t pid, const char *soname)
 {
 	for (size_t i = 0; i < jlen(d->injects); i++) {
 		json_object *ev = json_object_array_get_idx(d->injects, i);
 		const char *lib = jstr(ev, "library"), *status = jstr(ev, "status");
-		if (jnum(ev, "pid", 0) == p->pid && lib && !strcmp(lib, soname) && status &&
+		if ((!pid || jnum(ev, "pid", 0) == pid) && lib && !strcmp(lib, soname) && status &&
 		    !strcmp(status, "done"))
-			return jstr(ev, "shim");
+			return ev;
 	}
 	return NULL;
 }
@@ -209,7 +203,7 @@ static int fill_drivers(const Model *d, const Proc *p, ReportProcess *rp)
 {
 	int r = 0;
 	for (size_t i = 0; r >= 0 && i < d->policy.n_inject_sonames && i < DRIVERS_KEEP_MAX; i++) {
-		const char *soname = d->policy.inject_sonames[i], *shim = injected_shim(d, p, soname);
+		const char *soname = d->policy.inject_sonames[i], *shim = jstr(diag_injection_done(d, p->pid, soname), "shim");
 		if (shim) {
 			r = report_process_add_driver(rp, soname, shim, "shim");
 			continue;

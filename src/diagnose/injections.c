@@ -37,18 +37,6 @@ int diag_injections(const Model *d, Report *r)
 	return 0;
 }
 
-/* Is there a "done" injection of SONAME? */
-static bool injected(const Model *d, const char *soname)
-{
-	for (size_t i = 0; i < jlen(d->injects); i++) {
-		json_object *ev = json_object_array_get_idx(d->injects, i);
-		const char *lib = jstr(ev, "library"), *status = jstr(ev, "status");
-		if (lib && status && !strcmp(lib, soname) && !strcmp(status, "done"))
-			return true;
-	}
-	return false;
-}
-
 int diag_inject_notes(const Model *d, Report *r)
 {
 	json_object *cfg = NULL, *disabled = NULL;
@@ -68,7 +56,7 @@ int diag_inject_notes(const Model *d, Report *r)
 			continue;
 		if (off)
 			rc = report_add_note(r, "--no-inject: shim %s for %s was not injected", path, lib);
-		else if (!injected(d, lib))
+		else if (!diag_injection_done(d, 0, lib))
 			rc = report_add_note(r, "shim %s for %s (%s) was injected nowhere: %s", path, lib,
 					   method ? method : "?",
 					   method && !strcmp(method, "preload")

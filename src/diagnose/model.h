@@ -166,6 +166,8 @@ const char *diag_env(const Proc *p, const char *name);
 void diag_env_trimmed(const char *v, char *out, size_t size);
 bool diag_env_true(const char *raw);
 const char *diag_base_name(const char *path);
+/* The "done" inject event of SONAME into process PID (0: any), or NULL. */
+json_object *diag_injection_done(const Model *d, pid_t pid, const char *soname);
 /* Does the policy call the file named NAME a backend library? */
 bool diag_is_backend(const Model *d, const char *name);
 /* Is FILE directly inside DIR? */

@@ -3,7 +3,6 @@
 #include "observe/symbols.h"
 
 #include <errno.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,17 +116,6 @@ static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 	return s ? s + 1 : path;
-}
-
-static bool is_backend(const SymbolWatch *sw, const char *name)
-{
-	const Policy *p = sw->policy;
-	if (!p || !p->backend_glob || fnmatch(p->backend_glob, name, 0))
-		return false;
-	for (size_t i = 0; i < p->n_not_backend; i++)
-		if (!fnmatch(p->not_backend[i], name, 0))
-			return false;
-	return true;
 }
 
 static int remember(Proc *p, const char *path, const char *file)
@@ -516,7 +504,7 @@ static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq
 	size_t n_due = 0;
 	for (size_t i = 0; i < p->n_libs && n_due < CHECKS_PER_END && sw->n_checked < CHECKED_MAX; i++) {
 		const char *f = p->libs[i].file;
-		if (!is_backend(sw, p->libs[i].name) || mapped(&ev->maps, f) || checked_before(sw, f))
+		if (!policy_is_backend(sw->policy, p->libs[i].name) || mapped(&ev->maps, f) || checked_before(sw, f))
 			continue;
 		if (mark_checked(sw, f) < 0)
 			return -ENOMEM;

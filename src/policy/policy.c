@@ -3,6 +3,7 @@
  * meaning of each key are in policy.h and vgpu-run.policy(5). */
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -372,6 +373,16 @@ static int parse_ships(Parser *ps, const KeyDef *k, char *value)
 	if (n < 2)
 		return fail(ps, "%s: '%s' is not DIR SONAME...", k->key, value);
 	return list_add(ps, k, value);
+}
+
+bool policy_is_backend(const Policy *p, const char *name)
+{
+	if (!p || !name || !p->backend_glob || fnmatch(p->backend_glob, name, 0))
+		return false;
+	for (size_t i = 0; i < p->n_not_backend; i++)
+		if (!fnmatch(p->not_backend[i], name, 0))
+			return false;
+	return true;
 }
 
 bool policy_ships(const Policy *p, const char *dir, const char *soname)

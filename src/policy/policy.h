@@ -180,6 +180,10 @@ bool policy_regex_too_costly(const char *re);
  * entries, offsets into TEXT; may be NULL when NMATCH is 0). */
 int policy_regexec(const regex_t *rx, const char *text, size_t nmatch, regmatch_t *m);
 
+/* Does the policy call the file named NAME a backend library (its
+ * backend-file glob, and none of its not-backend ones)? */
+bool policy_is_backend(const Policy *p, const char *name);
+
 /* Does the policy say a complete install has SONAME in directory DIR (a
  * basename)? */
 bool policy_ships(const Policy *p, const char *dir, const char *soname);
