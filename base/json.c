@@ -144,7 +144,11 @@ void json_string_len(JsonWriter *w, const char *str, size_t n)
 			snprintf(ubuf, sizeof(ubuf), "\\u%04x", c);
 			esc = ubuf;
 		} else if (c >= 0x80 && !(seq = utf8_seq(s + i, n - i))) {
-			esc = "\\ufffd";
+			/* a byte that is not UTF-8 (a path can hold any): U+EF80
+			 * to U+EFFF, one code point per byte value, so distinct
+			 * names stay distinct (the OPTU-8 convention) */
+			snprintf(ubuf, sizeof(ubuf), "\\uef%02x", c);
+			esc = ubuf;
 			seq = 1;
 		}
 		if (esc) {

@@ -1,7 +1,9 @@
 /* A small streaming JSON writer into a growable buffer.
  *
- * Strings are escaped per RFC 8259; bytes that are not valid UTF-8 become
- * U+FFFD, so a trace line is always valid JSON whatever a program wrote. */
+ * Strings are escaped per RFC 8259; a byte that is not part of valid UTF-8
+ * becomes one code point of U+EF80..U+EFFF (byte 0x80..0xff), so a trace
+ * line is always valid JSON whatever a program wrote, and two paths that
+ * differ in such bytes stay two paths. */
 #pragma once
 
 #include <stdbool.h>

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int path_normalize(const char *in, char *out, size_t size)
@@ -75,7 +76,22 @@ int path_base(pid_t tid, int dirfd, char *out, size_t size)
 	out[n] = '\0';
 	if (out[0] != '/')
 		return -EBADF;	/* socket:[..], anon_inode:.., pipe:[..] */
+	if (path_link_removed(link, out, (size_t)n))
+		return -ENOENT;
 	return (int)n;
+}
+
+bool path_link_removed(const char *link, char *target, size_t len)
+{
+	static const char suffix[] = " (deleted)";
+	size_t k = sizeof(suffix) - 1;
+	struct stat st;
+	/* the kernel's mark, and not a name that ends so: nothing links to
+	 * what the link points at any more */
+	if (len < k || memcmp(target + len - k, suffix, k) || stat(link, &st) < 0 || st.st_nlink != 0)
+		return false;
+	target[len - k] = '\0';
+	return true;
 }
 
 int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size)

@@ -20,8 +20,14 @@ int path_join(const char *base, const char *rel, char *out, size_t size);
 /* The directory a relative path of TID is resolved against: its cwd for
  * DIRFD == AT_FDCWD, else what its fd DIRFD names.  -EBADF when the fd is
  * not open or names something that is not a path (socket:[..]), -ENOENT
- * when the task is gone. */
+ * when the task is gone or the directory was removed (the kernel's
+ * " (deleted)" is never taken for part of a name). */
 int path_base(pid_t tid, int dirfd, char *out, size_t size);
+
+/* TARGET (LEN bytes), read from the /proc link LINK: when it carries the
+ * kernel's " (deleted)" mark and what it points to has no name left, cut
+ * the mark and say true. */
+bool path_link_removed(const char *link, char *target, size_t len);
 
 /* path_base + path_join. */
 int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size);

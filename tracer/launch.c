@@ -48,6 +48,9 @@ static _Noreturn void child_main(Tracer *t, int go_fd, int fail_fd, const char *
 		(void)!write(fail_fd, &f, sizeof(f));
 		_exit(125);
 	}
+	for (int fd = 0; fd <= 2; fd++)
+		if (t->cfg.close_std_fds & (1u << fd))
+			close(fd);
 	execve(path, argv, envp);
 	f.stage = TRACER_LAUNCH_EXEC;
 	f.err = errno;
@@ -79,6 +82,7 @@ static _Noreturn void child_main(Tracer *t, int go_fd, int fail_fd, const char *
 int launch_child(Tracer *t, const char *path, char *const argv[], char *const envp[])
 {
 	int go[2], fail[2];
+	t->spawn_step = "cannot create a pipe";
 	if (pipe2(go, O_CLOEXEC) < 0)
 		return neg_errno();
 	if (pipe2(fail, O_CLOEXEC) < 0) {
@@ -88,6 +92,7 @@ int launch_child(Tracer *t, const char *path, char *const argv[], char *const en
 		return r;
 	}
 
+	t->spawn_step = "cannot fork";
 	pid_t pid = fork();
 	if (pid < 0) {
 		int r = neg_errno();
@@ -108,6 +113,7 @@ int launch_child(Tracer *t, const char *path, char *const argv[], char *const en
 	_cleanup_close_ int go_w = go[1];
 	_cleanup_close_ int fail_r = fail[0];
 
+	t->spawn_step = "ptrace";
 	if (ptrace(PTRACE_SEIZE, pid, 0L, (long)SEIZE_OPTIONS) < 0) {
 		int r = neg_errno();
 		kill(pid, SIGKILL);
@@ -115,6 +121,7 @@ int launch_child(Tracer *t, const char *path, char *const argv[], char *const en
 		return r;
 	}
 	Tracee *tr;
+	t->spawn_step = "out of memory";
 	int r = tracee_add(&t->tracees, pid, pid, getpid(), &tr);
 	if (r < 0) {
 		kill(pid, SIGKILL);
@@ -125,6 +132,7 @@ int launch_child(Tracer *t, const char *path, char *const argv[], char *const en
 	t->stats.tasks++;
 	t->stats.max_live_tasks = 1;
 
+	t->spawn_step = "cannot start the child";
 	if (write(go_w, "g", 1) != 1) {
 		r = neg_errno();
 		kill(pid, SIGKILL);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "tracer-internal.h"
 
 /* Bounds on what one exec event carries: argv and environ of a real server
@@ -144,9 +145,15 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)tr->tid);
 	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = '\0';
+	if (n > 0)
+		path_link_removed(path, exe, (size_t)n);
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)tr->tid);
 	n = readlink(path, cwd, sizeof(cwd) - 1);
 	cwd[n > 0 ? n : 0] = '\0';
+	/* a removed working directory: none (relative names resolve to
+	 * nothing), not a name with " (deleted)" in it */
+	if (n > 0 && path_link_removed(path, cwd, (size_t)n))
+		cwd[0] = '\0';
 
 	_cleanup_free_ char *cmd = NULL, *env = NULL;
 	_cleanup_free_ char **argv = NULL, **envv = NULL;

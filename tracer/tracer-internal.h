@@ -24,6 +24,7 @@ struct Tracer {
 
 	pid_t root;
 	int launch_pipe;	/* read end: the child's launch failure */
+	const char *spawn_step;	/* what tracer_spawn() was doing last */
 	/* Read by the fast-mode signal handler (waitsig.c). */
 	volatile sig_atomic_t root_exited;
 	/* Signals to pass on, one flag each (several may come before the

@@ -119,6 +119,7 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
 		return -EBUSY;
 	/* Take the signals before forking: one sent between the fork and
 	 * the first wait is then pending, not lost or fatal. */
+	t->spawn_step = "cannot take the signals";
 	int r = waitsig_take(t);
 	if (r < 0)
 		return r;
@@ -126,6 +127,11 @@ int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const en
 	if (r < 0)
 		waitsig_restore(t);
 	return r;
+}
+
+const char *tracer_spawn_step(const Tracer *t)
+{
+	return t->spawn_step ? t->spawn_step : "ptrace";
 }
 
 void tracer_set_deadline(Tracer *t, int64_t in_ns, void (*fn)(void *userdata))

@@ -57,6 +57,10 @@ typedef struct TracerConfig {
 	 * tracer_redirect_path() works.  NULL: not called. */
 	TracerEventFn on_path;
 	void *userdata;
+	/* Standard fds (bit N: fd N, N <= 2) closed in the command before
+	 * its exec: those the caller's parent left closed, which the caller
+	 * filled with /dev/null for itself. */
+	unsigned close_std_fds;
 } TracerConfig;
 
 #define TRACER_MAX_OUTPUT_FDS 8
@@ -97,6 +101,10 @@ Tracer *tracer_free(Tracer *t);
 /* Fork, seize and start PATH with ARGV and ENVP under the filter.  Returns
  * the root pid.  The command does not run until tracer_run() is called. */
 int tracer_spawn(Tracer *t, const char *path, char *const argv[], char *const envp[]);
+/* What the last tracer_spawn() was doing when it failed, for the message:
+ * "ptrace" when the kernel refused to trace (the self-test's ground),
+ * otherwise a resource ("cannot fork", "cannot create a pipe"). */
+const char *tracer_spawn_step(const Tracer *t);
 
 /* Trace until every process of the tree has ended.  The forwarded signals
  * and SIGCHLD are blocked from tracer_spawn() on and taken synchronously,

@@ -16,6 +16,7 @@
 #include "diagnose/diagnose.h"
 #include "diagnose/fold.h"
 #include "diagnose/snapshot.h"
+#include "report/json-strict.h"
 
 struct Diagnosis {
 	Model m;
@@ -376,6 +377,12 @@ int diagnosis_render(const Diagnosis *dg, Report *ret)
 	return 0;
 }
 
+static void tokener_freep(json_tokener **t)
+{
+	if (*t)
+		json_tokener_free(*t);
+}
+
 /* Feed the JSON Lines of F (called NAME) to D. */
 static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_t err_size)
 {
@@ -385,17 +392,27 @@ static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_
 	unsigned lineno = 0;
 	int r = 0;
 	bool ended;
+	_cleanup_(tokener_freep) json_tokener *tok = NULL;
 	while (r >= 0 && (len = line_read(f, &line, &cap, TRACE_LINE_MAX, &ended)) > 0) {
 		lineno++;
-		json_object *ev = memchr(line, '\0', (size_t)len) ? NULL : json_tokener_parse(line);
-		if (!ended && (!ev || !json_object_is_type(ev, json_type_object)) && lineno > 1) {
+		json_object *ev;
+		size_t at;
+		const char *what;
+		int pr = json_strict_parse(&tok, line, (size_t)len, &ev, &at, &what);
+		if (!ended && (pr < 0 || !json_object_is_type(ev, json_type_object)) && lineno > 1) {
 			/* a last line cut short (a full disk, a killed writer):
 			 * what came before stands, and the report says so */
 			json_object_put(ev);
 			d->cut_line = (size_t)len;
 			break;
 		}
-		if (!ev || !json_object_is_type(ev, json_type_object)) {
+		if (pr < 0) {
+			snprintf(err, err_size, "%s:%u: malformed JSON at column %zu: %s", name, lineno, at + 1,
+				 what);
+			r = pr;
+			break;
+		}
+		if (!json_object_is_type(ev, json_type_object)) {
 			snprintf(err, err_size, "%s:%u: not a JSON object", name, lineno);
 			json_object_put(ev);
 			r = -EINVAL;
@@ -430,7 +447,7 @@ static int feed_stream(Diagnosis *d, FILE *f, const char *name, char *err, size_
 		char e2[512] = "";
 		r = diagnosis_feed(d, ev, e2, sizeof(e2));
 		if (r < 0)
-			snprintf(err, err_size, "%s:%u: %s", name, lineno, e2);
+			snprintf(err, err_size, "%s:%u: %s", name, lineno, *e2 ? e2 : strerror(-r));
 		json_object_put(ev);
 	}
 	if (len == -E2BIG) {

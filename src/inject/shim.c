@@ -69,8 +69,15 @@ int shim_set_add(ShimSet *s, const char *spec, const char *default_soname, bool 
 		return -EINVAL;
 	}
 	char abs[PATH_MAX], env[128];
-	if (absolute(path, abs, sizeof(abs)) < 0) {
-		snprintf(err, err_size, "shim '%s': path too long", path);
+	int r = absolute(path, abs, sizeof(abs));
+	if (r == -ENOENT) {
+		snprintf(err, err_size, "shim '%s': a relative path, and the current directory was removed: "
+			 "give an absolute path", path);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		snprintf(err, err_size, "shim '%s': %s", path,
+			 r == -ENAMETOOLONG || r == -ERANGE ? "path too long" : strerror(-r));
 		return -EINVAL;
 	}
 	shim_real_env_name(soname, env, sizeof(env));
@@ -107,6 +114,27 @@ static const char *elf_problem(int fd)
 		return "an ELF object for another machine than x86-64";
 	if (h.e_type != ET_DYN)
 		return "an ELF file but not a shared object";
+	/* what the dynamic linker needs before it maps anything: program
+	 * headers in the file, and among them a load segment and the
+	 * dynamic section (a bare ELF header has neither) */
+	struct stat st;
+	if (fstat(fd, &st) < 0 || h.e_phentsize != sizeof(Elf64_Phdr) || h.e_phnum == 0 ||
+	    h.e_phnum > 4096 || h.e_phoff > (uint64_t)st.st_size ||
+	    (uint64_t)st.st_size - h.e_phoff < (uint64_t)h.e_phnum * sizeof(Elf64_Phdr))
+		return "a truncated ELF file (no program headers)";
+	bool load = false, dynamic = false;
+	for (unsigned i = 0; i < h.e_phnum; i++) {
+		Elf64_Phdr ph;
+		if (pread(fd, &ph, sizeof(ph), (off_t)(h.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph))
+			return "a truncated ELF file (no program headers)";
+		load |= ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz <= (uint64_t)st.st_size &&
+			ph.p_offset + ph.p_filesz >= ph.p_offset;
+		dynamic |= ph.p_type == PT_DYNAMIC;
+	}
+	if (!load)
+		return "a truncated ELF file (no loadable segment within the file)";
+	if (!dynamic)
+		return "an ELF object without a dynamic section: not a shared library";
 	return NULL;
 }
 

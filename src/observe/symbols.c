@@ -290,7 +290,12 @@ static bool in_list(const char *list, const char *origin, const char *cwd, const
 			snprintf(dir, sizeof(dir), "%s%.*s", origin, (int)(len - 9), c + 9);
 		else
 			snprintf(dir, sizeof(dir), "%.*s", (int)len, c);
-		if (in_dir(dir, name, out, size))
+		/* a relative element is relative to the process's working
+		 * directory (none when it was removed), not to ours */
+		char rel[PATH_MAX];
+		if (dir[0] != '/' && *cwd && snprintf(rel, sizeof(rel), "%s/%s", cwd, dir) < (int)sizeof(rel))
+			snprintf(dir, sizeof(dir), "%s", rel);
+		if (dir[0] == '/' && in_dir(dir, name, out, size))
 			return true;
 		c = c[len] ? c + len + 1 : NULL;
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "report/json-strict.h"
 
 #define TRACE_SCHEMA_PREFIX "vgpu-run/trace/"
 /* Room for a field's name in messages: "directories[12].libraries[3].searched[40]". */
@@ -771,6 +772,10 @@ int report_json_read_text(const char *text, size_t len, Report *ret, char *err, 
 		return bad_json(&rd, text, end, "data after the report");
 	if (r < 0)
 		return r;
+	size_t at;
+	const char *what;
+	if (json_strict_check(text, len, root, &at, &what) < 0)
+		return bad_json(&rd, text, at, what);
 	r = read_object(&rd, root, "", &report_shape, &rep);
 	if (r < 0) {
 		report_done(&rep);

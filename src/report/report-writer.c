@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/output.h"
 #include "report/report-out.h"
 
 struct ReportWriter {
@@ -58,7 +59,7 @@ static void *writer_main(void *arg)
 		int rc = report_write_buffer(text, len, w->path, false);
 		free(text);
 		if (rc < 0 && rc != w->last_error)
-			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", w->path, strerror(-rc));
+			eprintf("vgpu-run: cannot write the report '%s': %s\n", w->path, strerror(-rc));
 		next = after(REPORT_WRITER_INTERVAL_NS);
 		pthread_mutex_lock(&w->lock);
 		w->last_error = rc < 0 ? rc : 0;

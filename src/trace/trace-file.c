@@ -15,9 +15,6 @@
 #include "base/path.h"
 #include "trace/trace-json.h"
 
-/* The longest "truncated" line (four 20-digit numbers): reserved below
- * the cap so that the marker, too, fits under it. */
-#define TRUNCATED_LINE_MAX 160
 /* A piece's first lines (header, state) never start another piece. */
 #define PIECE_HEAD_LINES 2
 
@@ -151,7 +148,7 @@ int trace_file_write(TraceFile *t, const char *line, size_t len, uint64_t seq, u
 	}
 	/* one piece: the line that would pass the cap is replaced by a
 	 * marker with its seq (the header always goes in) */
-	if (t->cfg.max && t->bytes > 0 && t->bytes + len + TRUNCATED_LINE_MAX > t->cfg.max) {
+	if (t->cfg.max && t->bytes > 0 && t->bytes + len + TRACE_FILE_MARKER_MAX > t->cfg.max) {
 		JsonWriter marker;
 		json_init(&marker);
 		trace_json_truncated(&marker, seq, t_ns, t->bytes, t->cfg.max);

@@ -13,6 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest "truncated" line (four 20-digit numbers): reserved below
+ * the cap so that the marker, too, fits under it. */
+#define TRACE_FILE_MARKER_MAX 160
+
 typedef struct TraceFile TraceFile;
 
 typedef struct TraceFileConfig {

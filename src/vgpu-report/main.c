@@ -172,7 +172,7 @@ static int find_policy(const char *name, char *out, size_t size)
 	exe[n > 0 ? n : 0] = '\0';
 	int r = policy_find(name, exe, VGPU_DATADIR, out, size, err, sizeof(err));
 	if (r < 0)
-		fprintf(stderr, "vgpu-report: %s\n", err);
+		eprintf("vgpu-report: %s\n", err);
 	return r;
 }
 
@@ -226,7 +226,7 @@ static int input_open(const char *path, Input *in)
 	*in = (Input){ .name = strcmp(path, "-") ? path : "(standard input)" };
 	FILE *raw = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	if (!raw) {
-		fprintf(stderr, "vgpu-report: %s: %s\n", path, strerror(errno));
+		eprintf("vgpu-report: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	Peeked *p = calloc(1, sizeof(*p));
@@ -239,7 +239,7 @@ static int input_open(const char *path, Input *in)
 				  ? "starts with a UTF-8 byte order mark (U+FEFF); save it without one"
 				  : NULL;
 	if (why) {
-		fprintf(stderr, "vgpu-report: %s: %s\n", in->name, why);
+		eprintf("vgpu-report: %s: %s\n", in->name, why);
 		if (p)
 			free(p->head);
 		free(p);
@@ -254,7 +254,7 @@ static int input_open(const char *path, Input *in)
 		     json_object_object_get_ex(o, "seq", NULL);
 	in->trace = event && !strcmp(json_object_get_string(ev), "header");
 	if (event && !in->trace) {
-		fprintf(stderr, "vgpu-report: %s: a trace without its header (its first line is a '%s' event)\n",
+		eprintf("vgpu-report: %s: a trace without its header (its first line is a '%s' event)\n",
 			in->name, json_object_get_string(ev));
 		json_object_put(o);
 		peeked_close(p);
@@ -264,7 +264,7 @@ static int input_open(const char *path, Input *in)
 	in->f = fopencookie(p, "r", (cookie_io_functions_t){ .read = peeked_read, .close = peeked_close });
 	if (!in->f) {
 		peeked_close(p);
-		fprintf(stderr, "vgpu-report: %s: out of memory\n", in->name);
+		eprintf("vgpu-report: %s: out of memory\n", in->name);
 		return -1;
 	}
 	return 0;
@@ -288,7 +288,7 @@ static int load(char *const *paths, size_t n, const char *policy, bool drift, Re
 	size_t opened = 0;
 	int r = 0;
 	if (n == 0 || n > PIECES_MAX) {
-		fprintf(stderr, "vgpu-report: more than %d pieces\n", PIECES_MAX);
+		eprintf("vgpu-report: more than %d pieces\n", PIECES_MAX);
 		return -1;
 	}
 	for (; opened < n; opened++)
@@ -298,14 +298,14 @@ static int load(char *const *paths, size_t n, const char *policy, bool drift, Re
 		}
 	for (size_t i = 0; r >= 0 && n > 1 && i < n; i++)
 		if (!in[i].trace) {
-			fprintf(stderr, "vgpu-report: %s is not a trace: only the pieces of one rotated trace "
+			eprintf("vgpu-report: %s is not a trace: only the pieces of one rotated trace "
 				"are read together\n", in[i].name);
 			r = -1;
 		}
 	bool trace = r >= 0 && in[0].trace;
 	/* a report's verdicts are made: a policy cannot judge it again */
 	if (r >= 0 && policy && !trace)
-		fprintf(stderr, "vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n",
+		eprintf("vgpu-report: warning: -p applies to traces; %s is a report, shown as written\n",
 			in[0].name);
 	if (r >= 0) {
 		FILE *files[PIECES_MAX];
@@ -317,7 +317,7 @@ static int load(char *const *paths, size_t n, const char *policy, bool drift, Re
 		r = trace ? diagnose_trace_streams(files, names, n, policy, ret, err, sizeof(err))
 			  : report_json_read_stream(in[0].f, in[0].name, ret, err, sizeof(err));
 		if (r < 0)
-			fprintf(stderr, "vgpu-report: %s\n", *err ? err : strerror(-r));
+			eprintf("vgpu-report: %s\n", *err ? err : strerror(-r));
 	}
 	for (size_t i = 0; i < opened; i++)
 		input_close(&in[i]);
@@ -357,14 +357,14 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
-				fprintf(stderr, "vgpu-report: --format must be text or json, not '%s'\n", optarg);
+				eprintf("vgpu-report: --format must be text or json, not '%s'\n", optarg);
 				return EXIT_UNUSABLE;
 			}
 			json = !strcmp(optarg, "json");
 			break;
 		case 'c':
 			if (report_color_parse(optarg, &color) < 0) {
-				fprintf(stderr, "vgpu-report: --color must be auto, always or never, not '%s'\n", optarg);
+				eprintf("vgpu-report: --color must be auto, always or never, not '%s'\n", optarg);
 				return EXIT_UNUSABLE;
 			}
 			break;
@@ -381,7 +381,7 @@ int main(int argc, char **argv)
 			errno = 0;
 			long n = strtol(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end || errno || n > 1024) {
-				fprintf(stderr, "vgpu-report: --expect-gpus must be a number from 0 to 1024, not '%s'\n",
+				eprintf("vgpu-report: --expect-gpus must be a number from 0 to 1024, not '%s'\n",
 					optarg);
 				return EXIT_UNUSABLE;
 			}
@@ -390,7 +390,7 @@ int main(int argc, char **argv)
 		}
 		case 'd':
 			if (!*optarg) {
-				fprintf(stderr, "vgpu-report: --expect-device needs a regular expression\n");
+				eprintf("vgpu-report: --expect-device needs a regular expression\n");
 				return EXIT_UNUSABLE;
 			}
 			oe.device = optarg;
@@ -405,12 +405,12 @@ int main(int argc, char **argv)
 			printf("vgpu-report %s\n", VGPU_VERSION);
 			return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
 		case ':':
-			fprintf(stderr, "vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
+			eprintf("vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
 			return EXIT_UNUSABLE;
 		default: {
 			char msg[512];
 			args_error(opts, argv[optind - 1], optopt, msg, sizeof(msg));
-			fprintf(stderr, "vgpu-report: %s\n", msg);
+			eprintf("vgpu-report: %s\n", msg);
 			return EXIT_UNUSABLE;
 		}
 		}
@@ -420,17 +420,17 @@ int main(int argc, char **argv)
 	int nargs = argc - optind - 1;
 	int want = !cmd ? -1 : !strcmp(cmd, "diff") ? 2 : (!strcmp(cmd, "show") || !strcmp(cmd, "check")) ? 1 : -1;
 	if (want < 0 || nargs < want || (want == 2 && nargs != want)) {
-		fprintf(stderr, "vgpu-report: %s (try 'vgpu-report --help')\n",
+		eprintf("vgpu-report: %s (try 'vgpu-report --help')\n",
 			want < 0 ? "expected show, diff or check" : "wrong number of inputs");
 		return EXIT_UNUSABLE;
 	}
 	if (!strcmp(cmd, "check") && n_expects == 0 && oe.gpus < 0 && !oe.device) {
-		fprintf(stderr, "vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], "
+		eprintf("vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], "
 				"--expect-gpus or --expect-device\n");
 		return EXIT_UNUSABLE;
 	}
 	if (strcmp(cmd, "check") && (oe.gpus >= 0 || oe.device)) {
-		fprintf(stderr, "vgpu-report: --expect-gpus and --expect-device are check's\n");
+		eprintf("vgpu-report: --expect-gpus and --expect-device are check's\n");
 		return EXIT_UNUSABLE;
 	}
 
@@ -452,10 +452,10 @@ int main(int argc, char **argv)
 		char err[512] = "";
 		rc = report_check_all(&a, expects, n_expects, &oe, stdout, err, sizeof(err));
 		if (rc == 2 && *err)
-			fprintf(stderr, "vgpu-report: %s\n", err);
+			eprintf("vgpu-report: %s\n", err);
 	}
 	if (rc < 0) {
-		fprintf(stderr, "vgpu-report: %s\n", strerror(-rc));
+		eprintf("vgpu-report: %s\n", strerror(-rc));
 		rc = EXIT_UNUSABLE;
 	}
 out:

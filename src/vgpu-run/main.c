@@ -38,7 +38,7 @@ static int write_report(const Options *o, const char *target, RunOutcome *out)
 	if (o->report_path) {
 		int r = report_write_file(&out->report, fmt, target);
 		if (r < 0)
-			fprintf(stderr, "vgpu-run: cannot write the report '%s': %s\n", o->report_path,
+			eprintf("vgpu-run: cannot write the report '%s': %s\n", o->report_path,
 				strerror(-r));
 		return r;
 	}
@@ -95,10 +95,10 @@ static void print_version(void)
 static void report_problems(const Options *o, const RunOutcome *out)
 {
 	if (out->trace_error)
-		fprintf(stderr, "vgpu-run: writing the trace '%s' failed: %s\n", o->trace_path,
+		eprintf("vgpu-run: writing the trace '%s' failed: %s\n", o->trace_path,
 			strerror(-out->trace_error));
 	else if (out->trace_cut)
-		fprintf(stderr, "vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
+		eprintf("vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
 			o->trace_path, (unsigned long long)o->trace_max);
 }
 
@@ -108,7 +108,7 @@ static int finish(const Options *o, const RunOutcome *out)
 	report_problems(o, out);
 	switch (res->launch_stage) {
 	case TRACER_LAUNCH_FILTER:
-		fprintf(stderr, "vgpu-run: cannot install the seccomp filter: %s\n",
+		eprintf("vgpu-run: cannot install the seccomp filter: %s\n",
 			strerror(res->launch_errno));
 		return EXIT_OWN_FAILURE;
 	case TRACER_LAUNCH_EXEC: {
@@ -117,11 +117,11 @@ static int finish(const Options *o, const RunOutcome *out)
 		if (res->launch_errno == ENOENT &&
 		    command_resolve(o->command[0], getenv("PATH"), path, sizeof(path)) >= 0 &&
 		    command_interpreter(path, interp, sizeof(interp)) > 0) {
-			fprintf(stderr, "vgpu-run: cannot execute '%s': its interpreter '%s' (the #! line) "
+			eprintf("vgpu-run: cannot execute '%s': its interpreter '%s' (the #! line) "
 					"does not exist\n", o->command[0], interp);
 			return EXIT_CANNOT_EXECUTE;
 		}
-		fprintf(stderr, "vgpu-run: cannot execute '%s': %s\n", o->command[0],
+		eprintf("vgpu-run: cannot execute '%s': %s\n", o->command[0],
 			strerror(res->launch_errno));
 		return res->launch_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXECUTE;
 	}
@@ -204,10 +204,12 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], SELFTEST_PROBE_ARG) == 0)
 		return selftest_probe();
 
+	/* before anything is opened: nothing of ours may land on 0, 1, 2 */
+	unsigned closed_std = std_fds_reserve();
 	Options o;
 	char err[512];
 	if (cli_parse(argc, argv, &o, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-run: %s\n", err);
+		eprintf("vgpu-run: %s\n", err);
 		return EXIT_OWN_FAILURE;
 	}
 	switch (o.action) {
@@ -224,15 +226,21 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	if ((closed_std & (1u << STDOUT_FILENO)) &&
+	    ((o.trace_path && !strcmp(o.trace_path, "-")) || (o.report_path && !strcmp(o.report_path, "-")))) {
+		eprintf("vgpu-run: cannot write the %s to standard output: it is closed\n",
+			o.trace_path && !strcmp(o.trace_path, "-") ? "trace" : "report");
+		return EXIT_OWN_FAILURE;
+	}
 	Policy policy = { 0 };
 	if (load_policy(o.policy, &policy, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-run: %s\n", err);
+		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
 	_cleanup_(shim_set_done) ShimSet shims = { 0 };
 	if (configure_shims(&o, &policy, &shims, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-run: %s\n", err);
+		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
@@ -242,7 +250,7 @@ int main(int argc, char **argv)
 	ReportTarget report = { 0 };
 	bool to_file = o.report_path && strcmp(o.report_path, "-");
 	if (to_file && prepare_report(&o, &report, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vgpu-run: %s\n", err);
+		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
@@ -264,11 +272,12 @@ int main(int argc, char **argv)
 		.policy = &policy,
 		.shims = &shims,
 		.diagnose = true,
+		.close_std_fds = closed_std,
 	};
 	RunOutcome out = { 0 };
 	int r = run_command(&cfg, &out, err, sizeof(err));
 	if (r < 0) {
-		fprintf(stderr, "vgpu-run: %s\n", err);
+		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXECUTE : EXIT_OWN_FAILURE;
 	}
@@ -283,7 +292,7 @@ int main(int argc, char **argv)
 	if (o.discover_only && (out.discovered || out.timed_out)) {
 		report_problems(&o, &out);
 		if (out.timed_out)
-			fprintf(stderr, "vgpu-run: discovery did not end within %.3g s (--discover-timeout)\n",
+			eprintf("vgpu-run: discovery did not end within %.3g s (--discover-timeout)\n",
 				(double)cfg.discover_timeout_ns / NS_PER_S);
 		return written < 0 ? EXIT_OWN_FAILURE : out.discovered ? 0 : EXIT_TIMED_OUT;
 	}

@@ -3,6 +3,7 @@
 #include "vgpu-run/run.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/output.h"
 #include "base/json.h"
 #include "base/latency.h"
 #include "base/walltime.h"
@@ -145,7 +147,7 @@ static void feed(Sink *s)
 	json_object *ev = json_tokener_parse_ex(s->tok, s->json.buf, (int)s->json.len);
 	if (!ev) {
 		s->diag_error = -ENOMEM;
-		fprintf(stderr, "vgpu-run: no report: event %llu could not be read back\n",
+		eprintf("vgpu-run: no report: event %llu could not be read back\n",
 			(unsigned long long)s->seq);
 		return;
 	}
@@ -153,7 +155,7 @@ static void feed(Sink *s)
 	json_object_put(ev);
 	if (r < 0) {
 		s->diag_error = r;
-		fprintf(stderr, "vgpu-run: no report: %s\n", err);
+		eprintf("vgpu-run: no report: %s\n", err);
 	}
 }
 
@@ -307,7 +309,8 @@ static void make_run_id(char out[33])
 
 /* The header: the first line, and with rotation the first line of each
  * piece (numbered in its place). */
-static void write_header(Sink *s, unsigned piece)
+/* The header into s->json, not yet written. */
+static void write_header_to(Sink *s, unsigned piece)
 {
 	const Policy *p = s->cfg->policy;
 	TraceHeader h = {
@@ -327,7 +330,42 @@ static void write_header(Sink *s, unsigned piece)
 	};
 	trace_json_header(&s->json, &h);
 	s->seq = h.seq;
+}
+
+static void write_header(Sink *s, unsigned piece)
+{
+	write_header_to(s, piece);
 	emit(s);
+}
+
+/* --trace-max bounds the file, and the header always goes in: it must
+ * fit, with room for the line that marks the cut.  The header carries
+ * the policy's text and the command line, so the bound depends on them
+ * (faults.md #33: 4096 bytes could not hold the ollama policy's). */
+static int check_trace_room(Sink *s, char *err, size_t err_size)
+{
+	const RunConfig *cfg = s->cfg;
+	uint64_t room = cfg->trace_max / (cfg->trace_pieces ? cfg->trace_pieces : 1);
+	if (!cfg->trace_path || !room)
+		return 0;
+	uint64_t seq = s->seq;
+	write_header_to(s, cfg->trace_pieces > 1 ? 1 : 0);
+	uint64_t need = s->json.len + 1 + TRACE_FILE_MARKER_MAX;
+	bool failed = s->json.failed;
+	json_reset(&s->json);
+	s->seq = seq;
+	if (failed) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	if (need <= room)
+		return 0;
+	snprintf(err, err_size,
+		 "--trace-max=%" PRIu64 " cannot hold the trace's header and the line that marks a cut (%" PRIu64
+		 " bytes: the header carries the policy's text and the command line)%s: give at least %" PRIu64 "K",
+		 cfg->trace_max, need, cfg->trace_pieces > 1 ? " in each piece" : "",
+		 (need * (cfg->trace_pieces > 1 ? cfg->trace_pieces : 1) + 1023) / 1024);
+	return -EFBIG;
 }
 
 /* A new piece of a rotated trace: its header, then the diagnosis's state,
@@ -405,6 +443,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		if (r < 0)
 			snprintf(err, err_size, "out of memory");
 	}
+	if (r >= 0)
+		r = check_trace_room(&sink, err, err_size);
 	if (r >= 0 && cfg->trace_path) {
 		TraceFileConfig tf = { .path = cfg->trace_path, .max = cfg->trace_max,
 				       .pieces = cfg->trace_pieces ? cfg->trace_pieces : 1 };
@@ -430,6 +470,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 		.on_event = on_event,
 		.on_path = injector_wants_paths(sink.injector) ? on_path : NULL,
 		.userdata = &sink,
+		.close_std_fds = cfg->close_std_fds,
 	};
 	Tracer *t = NULL;
 	if (r >= 0) {
@@ -441,9 +482,11 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	if (r >= 0) {
 		extern char **environ;
 		r = tracer_spawn(t, path, cfg->command, environ);
+		const char *step = tracer_spawn_step(t);
+		bool kernel = !strcmp(step, "ptrace");
 		if (r < 0)
-			snprintf(err, err_size, "cannot trace '%s': ptrace: %s (see vgpu-run --self-test)",
-				 cfg->command[0], strerror(-r));
+			snprintf(err, err_size, "cannot trace '%s': %s: %s%s", cfg->command[0], step,
+				 strerror(-r), kernel ? " (see vgpu-run --self-test)" : "");
 	}
 	if (r >= 0) {
 		/* Events are dispatched only in tracer_run(): the header,

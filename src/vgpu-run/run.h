@@ -29,6 +29,7 @@ typedef struct RunConfig {
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;
+	unsigned close_std_fds;	/* see TracerConfig */
 } RunConfig;
 
 typedef struct RunOutcome {

@@ -741,6 +741,159 @@ START_TEST(test_no_inject_ignores_unusable_vgpu_shim)
 }
 END_TEST
 
+/* faults.md #30: with stdout closed, the scratch file took fd 1 and -t -
+ * wrote the trace into it ("no report: (live trace):1: not a JSON
+ * object").  Closed standard fds stay closed for the command, as they
+ * would untraced, and nothing of ours lands on them. */
+START_TEST(test_closed_std_fds)
+{
+	RunResult r;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "'%s' -q -t - -- true >&-", env_path("VGPU_RUN"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot write the trace to standard output: it is closed\n");
+	run_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "'%s' -q -o - -- true >&-", env_path("VGPU_RUN"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot write the report to standard output: it is closed\n");
+	run_result_free(&r);
+	/* the command finds 0, 1 and 2 as its caller left them */
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' -q -- /bin/sh -c '[ -e /proc/self/fd/0 ] && exit 5; [ -e /proc/self/fd/1 ] && exit 6; exit 7' "
+		 "<&- >&-",
+		 env_path("VGPU_RUN"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 7, "status %#x: %s", r.status, r.err);
+	run_result_free(&r);
+	/* with stderr closed, a report to a file is written whole */
+	char dir[] = "/tmp/vgpu-closed-XXXXXX", report[300];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(report, sizeof(report), "%s/r.json", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' -q -o '%s' -t - -- '%s' exit 3 2>&- | wc -l", env_path("VGPU_RUN"), report,
+		 env_path("TRACEE"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	ck_assert_int_gt(atoi(r.out), 3);
+	run_result_free(&r);
+	sh("'%s' show '%s' > /dev/null && rm -r '%s'", env_path("VGPU_REPORT"), report, dir);
+}
+END_TEST
+
+/* faults.md #25: a limit on files or processes is not a ptrace failure:
+ * the message names what ran out, and does not send to --self-test. */
+START_TEST(test_resource_limits_named)
+{
+	RunResult r;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "ulimit -n 5; exec '%s' -q -- /bin/true", env_path("VGPU_RUN"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot trace '/bin/true': cannot create a pipe: Too many open files\n");
+	run_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "ulimit -n 5; exec '%s' --self-test", env_path("VGPU_RUN"));
+	run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_ptr_nonnull(strstr(r.out, "ptrace: not tested: cannot create a pipe: Too many open files\n"
+					    "seccomp: not tested: the probe could not be started\n"));
+	run_result_free(&r);
+	if (geteuid() == 0) {
+		/* one process for the user, vgpu-run itself: the fork fails */
+		snprintf(cmd, sizeof(cmd), "exec setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=1 '%s' -q -- /bin/true",
+			 env_path("VGPU_RUN"));
+		run_plain(ARGV("/bin/sh", "-c", cmd), &r);
+		ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+		ck_assert_str_eq(r.err,
+				 "vgpu-run: cannot trace '/bin/true': cannot fork: Resource temporarily unavailable\n");
+		run_result_free(&r);
+	}
+}
+END_TEST
+
+/* faults.md #38: control bytes from the environment or the command line
+ * reached the terminal raw in messages; every message is one line. */
+START_TEST(test_messages_escape_control_bytes)
+{
+	RunResult r;
+	setenv("VGPU_SHIM", "\001\033[2J\n", 1);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", "true"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_str_eq(r.err, "vgpu-run: shim '\\x01\\x1b[2J\\n' (from VGPU_SHIM): not an absolute path\n");
+	run_result_free(&r);
+	unsetenv("VGPU_SHIM");
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "--", "/nonexistent-vgpu/a\tb\033"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 127);
+	ck_assert_str_eq(r.err, "vgpu-run: cannot run '/nonexistent-vgpu/a\\x09b\\x1b': command not found\n");
+	run_result_free(&r);
+	run_plain(ARGV(env_path("VGPU_REPORT"), "show", "/nonexistent-vgpu/\033]0;x\007"), &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 2);
+	ck_assert_str_eq(r.err, "vgpu-report: /nonexistent-vgpu/\\x1b]0;x\\x07: No such file or directory\n");
+	run_result_free(&r);
+}
+END_TEST
+
+/* faults.md #33: --trace-max=4096, the documented least, could not hold
+ * the header (the ollama policy's text is in it): the file passed the cap.
+ * Refused before the command starts, naming the least that fits; the
+ * ggml policy's shorter header fits in 4096 bytes. */
+START_TEST(test_trace_max_holds_the_header)
+{
+	char dir[] = "/tmp/vgpu-tmax-XXXXXX", trace[300];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(trace, sizeof(trace), "%s/t.jsonl", dir);
+	RunResult r;
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-t", trace, "--trace-max=4096", "--", "/bin/sh", "-c", "exit 4"),
+		  &r);
+	ck_assert_int_eq(WEXITSTATUS(r.status), 125);
+	ck_assert_ptr_nonnull(strstr(r.err, "vgpu-run: --trace-max=4096 cannot hold the trace's header and the line "
+					    "that marks a cut ("));
+	ck_assert_ptr_nonnull(strstr(r.err, " bytes: the header carries the policy's text and the command line): "
+					    "give at least 8K\n"));
+	ck_assert_int_eq(access(trace, F_OK), -1);	/* nothing was created */
+	run_result_free(&r);
+	run_plain(ARGV(env_path("VGPU_RUN"), "-q", "-p", "ggml", "-t", trace, "--trace-max=4096", "--",
+		       env_path("TRACEE"), "opens", "100"),
+		  &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	struct stat st;
+	ck_assert_int_eq(stat(trace, &st), 0);
+	ck_assert_int_le(st.st_size, 4096);
+	run_result_free(&r);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
+/* faults.md #36: a removed working directory gave paths with the
+ * kernel's " (deleted)" baked in, and bytes that are not UTF-8 all became
+ * U+FFFD, so two files differing in them were one path in the trace. */
+START_TEST(test_odd_paths_stay_distinct)
+{
+	char dir[] = "/tmp/vgpu-odd-XXXXXX", cmd[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mkdir g && cd g && rmdir ../g && { cat x.so 2>/dev/null; true; } && cd '%s' && "
+		 "touch \"$(printf 'bad\\377.so')\" \"$(printf 'bad\\376.so')\" && cat bad*.so",
+		 dir, dir);
+	RunResult r;
+	run_traced(ARGV("/bin/sh", "-c", cmd), &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	json_object *ev = trace_find(&r.trace, "syscall", "raw", "x.so");
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_ptr_null(ev_str(ev, "path"));
+	ck_assert_str_eq(ev_str(ev, "path_error"), "ENOENT");
+	for (size_t i = 0; i < r.trace.n; i++)
+		ck_assert_ptr_null(strstr(json_object_to_json_string(r.trace.ev[i]), "(deleted)"));
+	char ff[300], fe[300];
+	snprintf(ff, sizeof(ff), "%s/bad\xee\xbf\xbf.so", dir);	/* U+EFFF: byte 0xff */
+	snprintf(fe, sizeof(fe), "%s/bad\xee\xbf\xbe.so", dir);	/* U+EFFE: byte 0xfe */
+	ck_assert_uint_eq(trace_count(&r.trace, "syscall", "path", ff), 2);	/* touch, cat */
+	ck_assert_uint_eq(trace_count(&r.trace, "syscall", "path", fe), 2);
+	run_result_free(&r);
+	sh("rm -rf '%s'", dir);
+}
+END_TEST
+
 /* faults.md #6 and bounded matching: whatever a policy's regexes say,
  * one line of output costs bounded time.  Back-references are refused
  * when the policy is read; the others see a line's first 4 KiB, so the
@@ -790,6 +943,11 @@ int main(void)
 	tcase_add_test(tc, test_scripts_run_as_execvp_runs_them);
 	tcase_add_test(tc, test_verbose_paths_escaped);
 	tcase_add_test(tc, test_no_inject_ignores_unusable_vgpu_shim);
+	tcase_add_test(tc, test_closed_std_fds);
+	tcase_add_test(tc, test_resource_limits_named);
+	tcase_add_test(tc, test_messages_escape_control_bytes);
+	tcase_add_test(tc, test_trace_max_holds_the_header);
+	tcase_add_test(tc, test_odd_paths_stay_distinct);
 	TCase *match = tcase_create("matching");
 	tcase_set_timeout(match, 60);
 	tcase_add_test(match, test_policy_regexes_cost_bounded_time);

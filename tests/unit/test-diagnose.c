@@ -483,11 +483,30 @@ START_TEST(test_diagnose_rejects_unknown_schema)
 	ck_assert_msg(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)) == 0, "%s", err);
 	report_done(&r);
 	fclose(f);
-	const char *bad = "not json\n";
-	f = fmemopen((void *)bad, strlen(bad), "r");
+	const char *notobj = "[1]\n";
+	f = fmemopen((void *)notobj, strlen(notobj), "r");
 	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "t.jsonl:1: not a JSON object");
 	fclose(f);
+	/* what json-c takes and JSON does not, named with line and column */
+	static const struct {
+		const char *line2, *err;
+	} bad[] = {
+		{ "not json", "t.jsonl:2: malformed JSON at column 2: null expected" },
+		{ "{\"seq\":2,\"seq\":3,\"event\":\"output\"}", "t.jsonl:2: malformed JSON at column 10: duplicate key" },
+		{ "{\"seq\":2,\"t_ns\":NaN,\"event\":\"output\"}", "t.jsonl:2: malformed JSON at column 17: non-finite number" },
+		{ "{\"seq\":2,\"t_ns\":1e400,\"event\":\"output\"}", "t.jsonl:2: malformed JSON at column 17: non-finite number" },
+		{ "{\"seq\":2,\"event\":\"output\"} {}", "t.jsonl:2: malformed JSON at column 28: data after the JSON value" },
+		{ "{\"seq\":2,'event':\"output\"}", "t.jsonl:2: malformed JSON at column 10: a string in single quotes" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char two[512];
+		snprintf(two, sizeof(two), "%s%s\n", minor, bad[i].line2);
+		f = fmemopen(two, strlen(two), "r");
+		ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EBADMSG);
+		ck_assert_str_eq(err, bad[i].err);
+		fclose(f);
+	}
 }
 END_TEST
 

@@ -57,12 +57,27 @@ START_TEST(test_shim_set_add)
 	ck_assert_int_eq(shim_set_add(&e, "libcuda.so.1=", "libcuda.so.1", false, err, sizeof(err)), -EINVAL);
 	ck_assert_str_eq(err, "shim for libcuda.so.1: empty path");
 	shim_set_done(&e);
+
+	/* faults.md #31: a relative path in a removed directory said "path
+	 * too long" */
+	char gone[] = "/tmp/vgpu-gone-XXXXXX", back[4096];
+	ck_assert_ptr_nonnull(getcwd(back, sizeof(back)));
+	ck_assert_ptr_nonnull(mkdtemp(gone));
+	ck_assert_int_eq(chdir(gone), 0);
+	ck_assert_int_eq(rmdir(gone), 0);
+	ShimSet g = { .source = "--shim" };
+	ck_assert_int_eq(shim_set_add(&g, "libcuda.so.1", "libcuda.so.1", true, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, "shim 'libcuda.so.1': a relative path, and the current directory was removed: "
+			      "give an absolute path");
+	shim_set_done(&g);
+	ck_assert_int_eq(chdir(back), 0);
 }
 END_TEST
 
-/* A file of LEN bytes of an ELF header with the given class, type and
- * machine (nothing else needed by the rule). */
-static void write_elf(const char *path, unsigned char cls, uint16_t type, uint16_t machine)
+/* An ELF header with the given class, type and machine, and PHDRS
+ * program headers after it: 0 none (a bare header), 1 a load segment,
+ * 2 that and a dynamic section (what the dynamic linker needs). */
+static void write_elf(const char *path, unsigned char cls, uint16_t type, uint16_t machine, int phdrs)
 {
 	Elf64_Ehdr h = { 0 };
 	memcpy(h.e_ident, ELFMAG, SELFMAG);
@@ -71,10 +86,20 @@ static void write_elf(const char *path, unsigned char cls, uint16_t type, uint16
 	h.e_ident[EI_VERSION] = EV_CURRENT;
 	h.e_type = type;
 	h.e_machine = machine;
+	h.e_phoff = phdrs ? sizeof(h) : 0;
+	h.e_phentsize = sizeof(Elf64_Phdr);
+	h.e_phnum = (uint16_t)phdrs;
+	Elf64_Phdr ph[2] = {
+		{ .p_type = PT_LOAD, .p_offset = 0, .p_filesz = sizeof(h) + 2 * sizeof(Elf64_Phdr) },
+		{ .p_type = PT_DYNAMIC, .p_offset = sizeof(h) },
+	};
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(fwrite(&h, sizeof(h), 1, f), 1);
+	ck_assert_uint_eq(fwrite(ph, sizeof(ph), 1, f), 1);
 	fclose(f);
+	if (!phdrs)
+		ck_assert_int_eq(truncate(path, sizeof(h)), 0);
 }
 
 START_TEST(test_shim_check_file_kinds)
@@ -86,16 +111,21 @@ START_TEST(test_shim_check_file_kinds)
 		const char *name;
 		unsigned char cls;
 		uint16_t type, machine;
+		int phdrs;
 		const char *problem;	/* NULL: usable */
 	} kinds[] = {
-		{ "ok.so", ELFCLASS64, ET_DYN, EM_X86_64, NULL },
-		{ "class32.so", ELFCLASS32, ET_DYN, EM_386, "a 32-bit ELF object; this host runs 64-bit x86-64 programs" },
-		{ "exec.so", ELFCLASS64, ET_EXEC, EM_X86_64, "an ELF file but not a shared object" },
-		{ "arm.so", ELFCLASS64, ET_DYN, EM_AARCH64, "an ELF object for another machine than x86-64" },
+		{ "ok.so", ELFCLASS64, ET_DYN, EM_X86_64, 2, NULL },
+		{ "class32.so", ELFCLASS32, ET_DYN, EM_386, 2, "a 32-bit ELF object; this host runs 64-bit x86-64 programs" },
+		{ "exec.so", ELFCLASS64, ET_EXEC, EM_X86_64, 2, "an ELF file but not a shared object" },
+		{ "arm.so", ELFCLASS64, ET_DYN, EM_AARCH64, 2, "an ELF object for another machine than x86-64" },
+		/* faults.md #38: a bare 64-byte header passed */
+		{ "header.so", ELFCLASS64, ET_DYN, EM_X86_64, 0, "a truncated ELF file (no program headers)" },
+		{ "nodyn.so", ELFCLASS64, ET_DYN, EM_X86_64, 1,
+		  "an ELF object without a dynamic section: not a shared library" },
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, kinds[i].name);
-		write_elf(p, kinds[i].cls, kinds[i].type, kinds[i].machine);
+		write_elf(p, kinds[i].cls, kinds[i].type, kinds[i].machine, kinds[i].phdrs);
 		chmod(p, 0644);
 		int r = shim_check(p, err, sizeof(err));
 		if (!kinds[i].problem) {
@@ -140,7 +170,7 @@ START_TEST(test_shim_check_owners_as_root)
 	snprintf(sub, sizeof(sub), "%s/d", dir);
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	snprintf(p, sizeof(p), "%s/libcuda.so.1", sub);
-	write_elf(p, ELFCLASS64, ET_DYN, EM_X86_64);
+	write_elf(p, ELFCLASS64, ET_DYN, EM_X86_64, 2);
 	chmod(p, 0644);
 	/* under /tmp (root's, sticky): fine */
 	ck_assert_msg(shim_check(p, err, sizeof(err)) == 0, "%s", err);
