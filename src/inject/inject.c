@@ -23,6 +23,7 @@
 
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "observe/files.h"
 #include "observe/ldcache.h"
 
 
@@ -43,14 +44,15 @@ struct Injector {
 	bool redirect;
 	struct stat shim_st[SHIMS_MAX];
 	const LdCache *cache;		/* the observer's, or NULL */
+	Worker *worker;			/* looks at the tracee's files: files.h */
 	InjectRecordFn record;
 	void *userdata;
 	ScannerState *procs;		/* live scanners only */
 	size_t n_procs, cap_procs;
 };
 
-int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, InjectRecordFn record,
-		 void *userdata, Injector **ret)
+int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, Worker *worker,
+		 InjectRecordFn record, void *userdata, Injector **ret)
 {
 	*ret = NULL;
 	if (!set || set->disabled || set->n == 0)
@@ -66,6 +68,7 @@ int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache,
 	for (size_t i = 0; i < set->n; i++)
 		(void)stat(set->shims[i].path, &in->shim_st[i]);
 	in->cache = cache;
+	in->worker = worker;
 	*ret = in;
 	return 0;
 }
@@ -134,7 +137,7 @@ static const char *env_of(const TracerEvent *ev, const char *name)
 static bool real_candidate(const Injector *in, const char *path)
 {
 	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+	if (files_stat(in->worker, path, &st) < 0 || !S_ISREG(st.st_mode))
 		return false;
 	for (size_t i = 0; i < in->set->n; i++)
 		if (st.st_dev == in->shim_st[i].st_dev && st.st_ino == in->shim_st[i].st_ino)

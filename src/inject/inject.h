@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "base/worker.h"
 #include "inject/shim.h"
 #include "observe/ldcache.h"
 #include "policy/policy.h"
@@ -31,9 +32,11 @@ typedef struct InjectAction {
 typedef void (*InjectRecordFn)(const InjectAction *a, void *userdata);
 
 /* NULL *ret (and 0) when nothing is to be injected.  CACHE (the
- * observer's ld.so.cache, NULL when there is none) must outlive it. */
-int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, InjectRecordFn record,
-		 void *userdata, Injector **ret);
+ * observer's ld.so.cache, NULL when there is none) and WORKER (through
+ * which the tracee's files are looked at, observe/files.h) must outlive
+ * it. */
+int injector_new(const ShimSet *set, const Policy *policy, const LdCache *cache, Worker *worker,
+		 InjectRecordFn record, void *userdata, Injector **ret);
 Injector *injector_free(Injector *in);
 
 /* Does the injector need the tracer's on_path offers? */

@@ -15,6 +15,7 @@
 
 #include "base/cleanup.h"
 #include "base/path.h"
+#include "observe/files.h"
 #include "tracer/names.h"
 
 /* A set of paths: chained hash, grown by doubling. */
@@ -28,6 +29,7 @@ struct Observer {
 	size_t n_buckets, count;
 	const Policy *policy;
 	LdCache ldcache;
+	Worker *worker;		/* every look at a tracee's file: files.h */
 };
 
 #define LISTING_FILES_MAX 256	/* names kept per subdirectory */
@@ -54,6 +56,11 @@ int observer_new(const Policy *policy, Observer **ret)
 	}
 	o->n_buckets = 64;
 	o->policy = policy;
+	if (worker_new(&o->worker) < 0) {
+		free(o->buckets);
+		free(o);
+		return -ENOMEM;
+	}
 	/* Unreadable or of an unknown format: lookups then find nothing and
 	 * the trace says so (no "ldcache" in elf events). */
 	(void)ldcache_load("/etc/ld.so.cache", &o->ldcache);
@@ -73,8 +80,14 @@ Observer *observer_free(Observer *o)
 		}
 	free(o->buckets);
 	ldcache_done(&o->ldcache);
+	worker_free(o->worker);
 	free(o);
 	return NULL;
+}
+
+Worker *observer_worker(const Observer *o)
+{
+	return o->worker;
 }
 
 const LdCache *observer_ldcache(const Observer *o)
@@ -184,12 +197,7 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
 	/* A redirected open mapped the shim: its facts stand at the path the
 	 * loader asked for, which is where the loader's search found it. */
 	const char *file = s->redirected ? s->redirected : s->path;
-	*ret_error = elf_parse_file(file, ret_facts);
-	/* through symlinks: NVIDIA's stub linked in as libcuda.so.1 is still
-	 * the stub, and the report says so */
-	char real[PATH_MAX];
-	if (*ret_error >= 0 && realpath(file, real) && strcmp(real, file))
-		ret_facts->realpath = strdup(real);
+	*ret_error = files_elf_facts(o->worker, file, ret_facts);
 	return 1;
 }
 
@@ -289,16 +297,16 @@ static void listing_entry(JsonWriter *w, const char *root, const char *name)
 
 /* The policy's other install places that exist and are not ROOT, with
  * their subdirectories: "installs": [{"path", "directories"}]. */
-static void other_installs(const Observer *o, const char *root, JsonWriter *w)
+static void other_installs(char *const *installs, size_t n_installs, const char *root, JsonWriter *w)
 {
 	char real_root[PATH_MAX], real[PATH_MAX], sub[PATH_MAX];
-	if (!o->policy || !o->policy->n_installs)
+	if (!n_installs)
 		return;
 	bool have_root = realpath(root, real_root) != NULL;
 	json_key(w, "installs");
 	json_array_begin(w);
-	for (size_t i = 0; i < o->policy->n_installs; i++) {
-		const char *p = o->policy->installs[i];
+	for (size_t i = 0; i < n_installs; i++) {
+		const char *p = installs[i];
 		struct stat st;
 		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(p, real) ||
 		    (have_root && !strcmp(real, real_root)) || !strcmp(p, root))
@@ -335,6 +343,50 @@ void observe_event_begin(JsonWriter *w, uint64_t seq, const TracerEvent *ev, con
 	json_kv_string(w, "what", what);
 }
 
+/* The listing, made in the worker's thread from copies (the stuck thread
+ * may outlive the run and its policy). */
+typedef struct ListingJob {
+	char root[PATH_MAX];
+	char **installs;
+	size_t n_installs;
+	uint64_t seq;
+	TracerEvent ev;		/* t_ns, pid, tid */
+	JsonWriter w;
+} ListingJob;
+
+static void listing_job_free(void *arg)
+{
+	ListingJob *j = arg;
+	free_names(j->installs, j->n_installs);
+	json_done(&j->w);
+	free(j);
+}
+
+static int listing_job_run(void *arg)
+{
+	ListingJob *j = arg;
+	JsonWriter *w = &j->w;
+	char b[32];
+	observe_event_begin(w, j->seq, &j->ev, "listing");
+	json_kv_string(w, "path", j->root);
+	char **names = NULL;
+	size_t n = 0;
+	int r = list_names(j->root, LISTING_FILES_MAX, &names, &n);
+	if (r < 0) {
+		json_kv_string(w, "error", names_errno(-r, b, sizeof(b)));
+	} else {
+		json_key(w, "entries");
+		json_array_begin(w);
+		for (size_t i = 0; i < n; i++)
+			listing_entry(w, j->root, names[i]);
+		json_array_end(w);
+		free_names(names, n);
+	}
+	other_installs(j->installs, j->n_installs, j->root, w);
+	json_object_end(w);
+	return 0;
+}
+
 int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w)
 {
 	if (ev->kind != TRACER_EVENT_EXEC || !is_server)
@@ -342,7 +394,7 @@ int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_
 	const char *lr = o->policy ? o->policy->library_root : NULL;
 	if (!lr)
 		return 0;
-	char root[PATH_MAX], dir[PATH_MAX], b[32];
+	char root[PATH_MAX], dir[PATH_MAX];
 	if (*lr == '/') {
 		if (path_normalize(lr, root, sizeof(root)) < 0)
 			return 0;
@@ -355,22 +407,36 @@ int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_
 		if (path_join(*dir ? dir : "/", lr + 4, root, sizeof(root)) < 0)
 			return 0;
 	}
-	observe_event_begin(w, seq, ev, "listing");
-	json_kv_string(w, "path", root);
-	char **names = NULL;
-	size_t n = 0;
-	int r = list_names(root, LISTING_FILES_MAX, &names, &n);
-	if (r < 0) {
-		json_kv_string(w, "error", names_errno(-r, b, sizeof(b)));
-	} else {
-		json_key(w, "entries");
-		json_array_begin(w);
-		for (size_t i = 0; i < n; i++)
-			listing_entry(w, root, names[i]);
-		json_array_end(w);
-		free_names(names, n);
+	ListingJob *j = calloc(1, sizeof(*j));
+	if (!j)
+		return 0;
+	snprintf(j->root, sizeof(j->root), "%s", root);
+	j->seq = seq;
+	j->ev = (TracerEvent){ .t_ns = ev->t_ns, .pid = ev->pid, .tid = ev->tid };
+	json_init(&j->w);
+	size_t n = o->policy->n_installs;
+	if (n && !(j->installs = calloc(n + 1, sizeof(*j->installs)))) {
+		listing_job_free(j);
+		return 0;
 	}
-	other_installs(o, root, w);
-	json_object_end(w);
+	for (size_t i = 0; i < n; i++)
+		if ((j->installs[j->n_installs] = strdup(o->policy->installs[i])))
+			j->n_installs++;
+	int r = worker_call(o->worker, listing_job_run, j, listing_job_free, FILES_TIMEOUT_NS);
+	if (r == -ETIMEDOUT || r == -EBUSY || r == -EAGAIN) {
+		/* the directory stalls: the event says so, and the stuck
+		 * thread keeps the job */
+		if (r != -ETIMEDOUT)
+			listing_job_free(j);
+		observe_event_begin(w, seq, ev, "listing");
+		json_kv_string(w, "path", root);
+		json_kv_string(w, "error", "ETIMEDOUT");
+		json_object_end(w);
+		return 1;
+	}
+	JsonWriter mine = *w;
+	*w = j->w;
+	j->w = mine;
+	listing_job_free(j);
 	return 1;
 }

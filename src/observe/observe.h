@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "base/json.h"
+#include "base/worker.h"
 #include "observe/elf-facts.h"
 #include "observe/ldcache.h"
 #include "policy/policy.h"
@@ -18,6 +19,9 @@ typedef struct Observer Observer;
 /* POLICY (may be NULL) says where the library root is. */
 int observer_new(const Policy *policy, Observer **ret);
 Observer *observer_free(Observer *o);
+/* The worker through which every look at a tracee's file goes
+ * (observe/files.h), for the other observers to share. */
+Worker *observer_worker(const Observer *o);
 
 /* Is EV a successful open of a shared library not observed before?  Then
  * parse it: returns 1 with *ret_facts filled (release with

@@ -12,6 +12,7 @@
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "observe/elf-facts.h"
+#include "observe/files.h"
 #include "observe/ldcache.h"
 #include "observe/observe.h"
 
@@ -42,18 +43,20 @@ typedef struct Proc {
 struct SymbolWatch {
 	const Policy *policy;
 	const LdCache *ldcache;
+	Worker *worker;		/* every look at a tracee's file: files.h */
 	Proc *buckets[PROC_BUCKETS];
 	char **checked;		/* backend paths checked (a run checks each once) */
 	size_t n_checked;
 };
 
-int symbol_watch_new(const Policy *policy, const LdCache *ldcache, SymbolWatch **ret)
+int symbol_watch_new(const Policy *policy, const LdCache *ldcache, Worker *worker, SymbolWatch **ret)
 {
 	SymbolWatch *sw = calloc(1, sizeof(*sw));
 	if (!sw)
 		return -ENOMEM;
 	sw->policy = policy;
 	sw->ldcache = ldcache;
+	sw->worker = worker;
 	*ret = sw;
 	return 0;
 }
@@ -153,10 +156,10 @@ static const char *provider(const Proc *p, const char *name)
 	return NULL;
 }
 
-static bool mapped(const TracerMapsEvent *m, const char *file)
+static bool mapped(Worker *w, const TracerMapsEvent *m, const char *file)
 {
 	char real[PATH_MAX];
-	const char *f = realpath(file, real) ? real : file;
+	const char *f = files_realpath(w, file, real, sizeof(real)) >= 0 ? real : file;
 	for (size_t i = 0; i < m->n; i++)
 		if (!strcmp(m->files[i], f) || !strcmp(m->files[i], file))
 			return true;
@@ -213,7 +216,7 @@ static bool scope_has(const Scope *s, const char *file)
 
 /* The exe, every library P opened, and every file it still maps (the
  * dynamic linker itself, which the kernel maps and no one opens). */
-static int scope_load(const Proc *p, const TracerMapsEvent *m, Scope *s)
+static int scope_load(const SymbolWatch *sw, const Proc *p, const TracerMapsEvent *m, Scope *s)
 {
 	size_t n = p->n_libs + m->n + 1;
 	s->files = calloc(n, sizeof(*s->files));
@@ -230,7 +233,7 @@ static int scope_load(const Proc *p, const TracerMapsEvent *m, Scope *s)
 		if (*m->files[i] == '/' && !scope_has(s, m->files[i]))
 			s->files[s->n++] = m->files[i];
 	for (size_t i = 0; i < s->n; i++) {
-		int r = elf_symbols_file(s->files[i], &s->syms[i]);
+		int r = files_elf_symbols(sw->worker, s->files[i], &s->syms[i]);
 		if (r == -ENOMEM)
 			return r;
 		bool partial = r >= 0 && s->syms[i].truncated;
@@ -259,14 +262,14 @@ static bool scope_defines(const Scope *s, const char *name)
 
 /* Is there a file NAME in DIR, or in the glibc-hwcaps subdirectories glibc
  * tries first?  The found path into OUT. */
-static bool in_dir(const char *dir, const char *name, char *out, size_t size)
+static bool in_dir(Worker *w, const char *dir, const char *name, char *out, size_t size)
 {
 	static const char *const hwcaps[] = { "glibc-hwcaps/x86-64-v4/", "glibc-hwcaps/x86-64-v3/",
 					      "glibc-hwcaps/x86-64-v2/", "" };
 	struct stat st;
 	for (size_t i = 0; i < ELEMENTSOF(hwcaps); i++) {
 		int n = snprintf(out, size, "%s/%s%s", dir, hwcaps[i], name);
-		if (n > 0 && (size_t)n < size && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+		if (n > 0 && (size_t)n < size && files_stat(w, out, &st) == 0 && S_ISREG(st.st_mode))
 			return true;
 	}
 	return false;
@@ -275,7 +278,7 @@ static bool in_dir(const char *dir, const char *name, char *out, size_t size)
 /* A colon-separated LIST of directories ($ORIGIN: ORIGIN; empty: CWD). */
 #define LIST_ELEMENTS_MAX 64	/* search path elements looked in, per list */
 
-static bool in_list(const char *list, const char *origin, const char *cwd, const char *name, char *out,
+static bool in_list(Worker *w, const char *list, const char *origin, const char *cwd, const char *name, char *out,
 		    size_t size)
 {
 	char dir[PATH_MAX];
@@ -295,7 +298,7 @@ static bool in_list(const char *list, const char *origin, const char *cwd, const
 		char rel[PATH_MAX];
 		if (dir[0] != '/' && *cwd && snprintf(rel, sizeof(rel), "%s/%s", cwd, dir) < (int)sizeof(rel))
 			snprintf(dir, sizeof(dir), "%s", rel);
-		if (dir[0] == '/' && in_dir(dir, name, out, size))
+		if (dir[0] == '/' && in_dir(w, dir, name, out, size))
 			return true;
 		c = c[len] ? c + len + 1 : NULL;
 	}
@@ -316,18 +319,18 @@ static bool search(const SymbolWatch *sw, const Proc *p, const char *file, const
 	if (slash)
 		*slash = '\0';
 	const char *cwd = p->cwd ? p->cwd : "/";
-	if ((f->rpath && !f->runpath && in_list(f->rpath, origin, cwd, name, out, size)) ||
-	    (p->ld_library_path && *p->ld_library_path && in_list(p->ld_library_path, origin, cwd, name, out, size)) ||
-	    (f->runpath && in_list(f->runpath, origin, cwd, name, out, size)))
+	if ((f->rpath && !f->runpath && in_list(sw->worker, f->rpath, origin, cwd, name, out, size)) ||
+	    (p->ld_library_path && *p->ld_library_path && in_list(sw->worker, p->ld_library_path, origin, cwd, name, out, size)) ||
+	    (f->runpath && in_list(sw->worker, f->runpath, origin, cwd, name, out, size)))
 		return true;
 	const char *cached = sw->ldcache ? ldcache_lookup(sw->ldcache, name) : NULL;
 	struct stat st;
-	if (cached && stat(cached, &st) == 0 && S_ISREG(st.st_mode)) {
+	if (cached && files_stat(sw->worker, cached, &st) == 0 && S_ISREG(st.st_mode)) {
 		snprintf(out, size, "%s", cached);
 		return true;
 	}
 	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++)
-		if (in_dir(ldcache_default_dirs[i], name, out, size))
+		if (in_dir(sw->worker, ldcache_default_dirs[i], name, out, size))
 			return true;
 	return false;
 }
@@ -380,7 +383,7 @@ static int closure_of(const SymbolWatch *sw, const Proc *p, const char *backend,
 {
 	c->files[0] = backend;
 	c->reached[0] = true;
-	if (elf_parse_file(backend, &c->facts[0]) < 0 || c->facts[0].truncated) {
+	if (files_elf_facts(sw->worker, backend, &c->facts[0]) < 0 || c->facts[0].truncated) {
 		c->n = c->facts[0].truncated ? 1 : 0;
 		return 0;
 	}
@@ -403,7 +406,7 @@ static int closure_of(const SymbolWatch *sw, const Proc *p, const char *backend,
 				return -ENOMEM;
 			c->files[m] = f ? f : c->found[m];
 			c->reached[m] = f != NULL;
-			if (elf_parse_file(c->files[m], &c->facts[m]) < 0) {
+			if (files_elf_facts(sw->worker, c->files[m], &c->facts[m]) < 0) {
 				free(c->found[m]);
 				c->found[m] = NULL;
 				return 0;
@@ -509,7 +512,7 @@ static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq
 	size_t n_due = 0;
 	for (size_t i = 0; i < p->n_libs && n_due < CHECKS_PER_END && sw->n_checked < CHECKED_MAX; i++) {
 		const char *f = p->libs[i].file;
-		if (!policy_is_backend(sw->policy, p->libs[i].name) || mapped(&ev->maps, f) || checked_before(sw, f))
+		if (!policy_is_backend(sw->policy, p->libs[i].name) || mapped(sw->worker, &ev->maps, f) || checked_before(sw, f))
 			continue;
 		if (mark_checked(sw, f) < 0)
 			return -ENOMEM;
@@ -518,7 +521,7 @@ static int on_end(SymbolWatch *sw, Proc *p, const TracerEvent *ev, uint64_t *seq
 	if (!n_due)
 		return 0;
 	_cleanup_(scope_done) Scope scope = { 0 };
-	int r = scope_load(p, &ev->maps, &scope), written = 0;
+	int r = scope_load(sw, p, &ev->maps, &scope), written = 0;
 	for (size_t i = 0; r >= 0 && i < n_due; i++) {
 		r = check(sw, p, due[i], &scope, ev, *seq + 1, w);
 		if (r > 0) {

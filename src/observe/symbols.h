@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/json.h"
+#include "base/worker.h"
 #include "observe/ldcache.h"
 #include "policy/policy.h"
 #include "tracer/tracer.h"
@@ -31,7 +32,7 @@ typedef struct SymbolWatch SymbolWatch;
 /* POLICY says which files are backends (NULL: none are); LDCACHE (may be
  * NULL) is the dynamic linker's cache, for the search of names the
  * loader never got to. */
-int symbol_watch_new(const Policy *policy, const LdCache *ldcache, SymbolWatch **ret);
+int symbol_watch_new(const Policy *policy, const LdCache *ldcache, Worker *worker, SymbolWatch **ret);
 SymbolWatch *symbol_watch_free(SymbolWatch *sw);
 
 /* Feed EV (every event).  For each backend check due, write an

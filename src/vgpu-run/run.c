@@ -433,7 +433,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 	r = observer_new(pol, &sink.observer);
 	if (r >= 0)
-		r = symbol_watch_new(pol, observer_ldcache(sink.observer), &sink.symbols);
+		r = symbol_watch_new(pol, observer_ldcache(sink.observer), observer_worker(sink.observer), &sink.symbols);
 	if (r < 0)
 		snprintf(err, err_size, "out of memory");
 	if (r >= 0 && cfg->diagnose) {
@@ -452,8 +452,8 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 
 	if (r >= 0) {
-		r = injector_new(cfg->shims, pol, observer_ldcache(sink.observer), on_inject, &sink,
-				 &sink.injector);
+		r = injector_new(cfg->shims, pol, observer_ldcache(sink.observer), observer_worker(sink.observer),
+				 on_inject, &sink, &sink.injector);
 		if (r < 0)
 			snprintf(err, err_size, "out of memory");
 	}

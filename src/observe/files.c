@@ -1,0 +1,124 @@
+/* The files a traced program names, looked at with a time limit (see
+ * files.h).  Each call copies what it needs into a job of its own: when
+ * the limit passes, the stuck thread keeps the job and frees it. */
+#include "observe/files.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum FileOp { OP_FACTS, OP_SYMBOLS, OP_STAT, OP_REALPATH } FileOp;
+
+typedef struct Job {
+	FileOp op;
+	char *path;
+	ElfFacts facts;
+	ElfSymbols syms;
+	struct stat st;
+	char real[PATH_MAX];
+} Job;
+
+static int run_job(void *arg)
+{
+	Job *j = arg;
+	char real[PATH_MAX];
+	int r;
+	switch (j->op) {
+	case OP_FACTS:
+		r = elf_parse_file(j->path, &j->facts);
+		/* through symlinks: NVIDIA's stub linked in as libcuda.so.1 is
+		 * still the stub, and the report says so */
+		if (r >= 0 && realpath(j->path, real) && strcmp(real, j->path))
+			j->facts.realpath = strdup(real);
+		return r;
+	case OP_SYMBOLS:
+		return elf_symbols_file(j->path, &j->syms);
+	case OP_STAT:
+		return stat(j->path, &j->st) < 0 ? -errno : 0;
+	case OP_REALPATH:
+		return realpath(j->path, j->real) ? 0 : -errno;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void job_free(void *arg)
+{
+	Job *j = arg;
+	elf_facts_done(&j->facts);
+	elf_symbols_done(&j->syms);
+	free(j->path);
+	free(j);
+}
+
+/* Run OP on PATH.  Unless it timed out, *RET_JOB is the job, for the
+ * caller to take the result from and free; a call refused because too
+ * many threads are stuck counts as timed out too. */
+static int call(Worker *w, FileOp op, const char *path, Job **ret_job)
+{
+	*ret_job = NULL;
+	Job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->path = strdup(path))) {
+		free(j);
+		return -ENOMEM;
+	}
+	j->op = op;
+	int r = worker_call(w, run_job, j, job_free, FILES_TIMEOUT_NS);
+	if (r == -ETIMEDOUT)
+		return r;	/* the job is the stuck thread's now */
+	if (r == -EBUSY || r == -EAGAIN) {
+		job_free(j);
+		return -ETIMEDOUT;
+	}
+	*ret_job = j;
+	return r;
+}
+
+int files_elf_facts(Worker *w, const char *path, ElfFacts *ret)
+{
+	Job *j;
+	int r = call(w, OP_FACTS, path, &j);
+	if (j) {
+		*ret = j->facts;
+		memset(&j->facts, 0, sizeof(j->facts));
+		job_free(j);
+	}
+	return r;
+}
+
+int files_elf_symbols(Worker *w, const char *path, ElfSymbols *ret)
+{
+	Job *j;
+	int r = call(w, OP_SYMBOLS, path, &j);
+	if (j) {
+		*ret = j->syms;
+		memset(&j->syms, 0, sizeof(j->syms));
+		job_free(j);
+	}
+	return r;
+}
+
+int files_stat(Worker *w, const char *path, struct stat *ret)
+{
+	Job *j;
+	int r = call(w, OP_STAT, path, &j);
+	if (j) {
+		*ret = j->st;
+		job_free(j);
+	}
+	return r;
+}
+
+int files_realpath(Worker *w, const char *path, char *out, size_t size)
+{
+	Job *j;
+	int r = call(w, OP_REALPATH, path, &j);
+	if (j) {
+		if (r >= 0 && (size_t)snprintf(out, size, "%s", j->real) >= size)
+			r = -ENAMETOOLONG;
+		job_free(j);
+	}
+	return r;
+}
