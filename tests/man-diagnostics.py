@@ -106,6 +106,8 @@ def main():
         ("vgpu-run", [VR, "-q", "-o", "/nonexistent-vgpu/r.json", "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "-o", same, "-t", same, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "-t", "/nonexistent-vgpu/t.jsonl", "--", "true"], None, 125),
+        ("vgpu-run", [VR, "-q", "--metrics=/nonexistent-vgpu/m.prom", "--", "true"], None, 125),
+        ("vgpu-run", [VR, "-q", "--metrics", same, "-o", same, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--trace-max=4K", "-t", tiny, "--", "true"], None, 125),
         ("vgpu-run", f"'{VR}' -q -t - -- true >&-", None, 125),
         ("vgpu-run", [VR, "-q", "--discover-only", "-p", "ggml", "--", "true"], None, 125),

@@ -121,6 +121,8 @@ static int fill_processes(const Fold *f, const Model *d, Report *r)
 			rc = diag_fill_process(d, d->procs[i], &r->processes[r->n_processes++]);
 	qsort(r->processes, r->n_processes, sizeof(*r->processes), by_order);
 	r->processes_omitted = f->done_omitted;
+	r->scanner_runs = d->scanner_runs;
+	r->scanner_ends = d->scanner_ends;
 	return rc;
 }
 

@@ -291,6 +291,7 @@ static int on_exec(Model *d, json_object *ev)
 						  p->is_server, p->exe, p->argv, strv_len(p->argv))) {
 		p->is_scanner = true;
 		d->scanner_seen = true;
+		d->scanner_runs++;
 		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
 		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;
 		char *save = NULL;
@@ -441,6 +442,8 @@ static int on_exit_event(Model *d, json_object *ev)
 	Proc *p = diag_proc(d, pid);
 	if (!p)
 		return 0;
+	if (!p->ended && p->is_scanner)
+		d->scanner_ends++;
 	p->ended = true;
 	p->exit_seq = (uint64_t)jnum(ev, "seq", 0);
 	p->exit_ns = (uint64_t)jnum(ev, "t_ns", 0);

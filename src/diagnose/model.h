@@ -103,6 +103,8 @@ struct Model {
 	size_t n_procs, cap_procs;
 	json_object *by_pid;	/* "pid" -> index in procs */
 	bool scanner_seen;
+	uint64_t scanner_runs;	/* execs the policy calls a scanner's */
+	uint64_t scanner_ends;	/* of which ended */
 	pid_t truncated_pids[TRUNCATED_PIDS_MAX];	/* opens past OPENS_KEEP_MAX */
 	size_t n_truncated;
 	char *scanner_version;	/* from the server's output */

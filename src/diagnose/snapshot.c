@@ -220,6 +220,8 @@ int diag_snapshot(const Model *m, const Fold *f, json_object *ev)
 	put(ev, "server", json_object_new_int(m->who.server));
 	put(ev, "command_exit", exit_obj(&m->command_exit));
 	put(ev, "scanner_seen", json_object_new_boolean(m->scanner_seen));
+	put(ev, "scanner_runs", u64(m->scanner_runs));
+	put(ev, "scanner_ends", u64(m->scanner_ends));
 	for (size_t i = 0; trunc && i < m->n_truncated; i++)
 		json_object_array_add(trunc, json_object_new_int(m->truncated_pids[i]));
 	put(ev, "truncated_pids", trunc);
@@ -565,6 +567,11 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 	m->who.server = gint(ev, "server", &rd);
 	read_exit(oobj(ev, "command_exit", &rd), &m->command_exit, &rd);
 	m->scanner_seen = gbool(ev, "scanner_seen", &rd);
+	/* counted since: a state from before has none */
+	if (json_object_object_get_ex(ev, "scanner_runs", NULL))
+		m->scanner_runs = gu64(ev, "scanner_runs", &rd);
+	if (json_object_object_get_ex(ev, "scanner_ends", NULL))
+		m->scanner_ends = gu64(ev, "scanner_ends", &rd);
 	json_object *a = get(ev, "truncated_pids", json_type_array, &rd);
 	for (size_t i = 0; a && i < json_object_array_length(a) && m->n_truncated < TRUNCATED_PIDS_MAX; i++) {
 		json_object *v = json_object_array_get_idx(a, i);

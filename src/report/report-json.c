@@ -214,6 +214,12 @@ static const Field install_fields[] = {
 };
 static const Shape install_shape = SHAPE(ReportInstall, install_fields);
 
+static const Field scanners_fields[] = {
+	FIELD("runs", UINT, Report, scanner_runs, 0),
+	FIELD("ended", UINT, Report, scanner_ends, 0),
+};
+static const Shape scanners_shape = SHAPE(Report, scanners_fields);
+
 static const Field costs_fields[] = {
 	FIELD("stops", UINT, Report, stops, 0),
 	FIELD("backtraces", UINT, Report, backtraces, 0),
@@ -242,6 +248,7 @@ static const Field report_fields[] = {
 	OBJECTS_OPTIONAL("other_installs", Report, installs, n_installs, install_shape),
 	OBJECTS("processes", Report, processes, n_processes, process_shape),
 	FIELD("processes_omitted", UINT, Report, processes_omitted, FIELD_OMIT_NULL),
+	GROUP("scanners", scanners_shape),
 	OBJECTS("directories", Report, directories, n_directories, directory_shape),
 	OBJECTS("injections", Report, injections, n_injections, injection_shape),
 	FIELD("notes", STRV, Report, notes, 0),

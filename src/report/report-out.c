@@ -96,7 +96,7 @@ static int write_special(const char *buf, size_t len, const char *path)
 	return write_to_fd(buf, len, TAKE_FD(fd), false);
 }
 
-int report_write_buffer(const char *buf, size_t len, const char *path, bool sync)
+int report_write_buffer(const char *buf, size_t len, const char *path, bool sync, mode_t mode)
 {
 	if (!strcmp(path, "-"))
 		return fwrite(buf, 1, len, stdout) != len || fflush(stdout) ? -EIO : 0;
@@ -117,7 +117,11 @@ int report_write_buffer(const char *buf, size_t len, const char *path, bool sync
 	int fd = mkostemp(tmp, O_CLOEXEC);	/* mode 0600 */
 	if (fd < 0)
 		return neg_errno();
-	int rc = write_to_fd(buf, len, fd, sync);
+	int rc = mode == 0600 || fchmod(fd, mode) == 0 ? 0 : neg_errno();
+	if (rc < 0)
+		close(fd);
+	else
+		rc = write_to_fd(buf, len, fd, sync);
 	if (rc >= 0 && rename(tmp, path) < 0)
 		rc = neg_errno();
 	if (rc < 0)
@@ -149,5 +153,5 @@ int report_write_file(const Report *r, ReportFormat format, const char *path)
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	int rc = report_render_buffer(r, format, &buf, &len);
-	return rc < 0 ? rc : report_write_buffer(buf, len, path, true);
+	return rc < 0 ? rc : report_write_buffer(buf, len, path, true, 0600);
 }

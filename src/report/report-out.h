@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "report/report.h"
 
@@ -38,6 +39,6 @@ int report_write_file(const Report *r, ReportFormat format, const char *path);
 /* R rendered in FORMAT into a new buffer (*RET, free it). */
 int report_render_buffer(const Report *r, ReportFormat format, char **ret, size_t *ret_len);
 
-/* Write LEN bytes of BUF to PATH as report_write_file does; SYNC: fsync
- * before the rename. */
-int report_write_buffer(const char *buf, size_t len, const char *path, bool sync);
+/* Write LEN bytes of BUF to PATH as report_write_file does, a new file
+ * with MODE (report_write_file: 0600); SYNC: fsync before the rename. */
+int report_write_buffer(const char *buf, size_t len, const char *path, bool sync, mode_t mode);

@@ -15,6 +15,8 @@
 
 struct ReportWriter {
 	const char *path;
+	const char *what;	/* "report", "metrics": for the message */
+	mode_t mode;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -56,10 +58,10 @@ static void *writer_main(void *arg)
 		size_t len = w->pending_len;
 		w->pending = NULL;
 		pthread_mutex_unlock(&w->lock);
-		int rc = report_write_buffer(text, len, w->path, false);
+		int rc = report_write_buffer(text, len, w->path, false, w->mode);
 		free(text);
 		if (rc < 0 && rc != w->last_error)
-			eprintf("vgpu-run: cannot write the report '%s': %s\n", w->path, strerror(-rc));
+			eprintf("vgpu-run: cannot write the %s '%s': %s\n", w->what, w->path, strerror(-rc));
 		next = after(REPORT_WRITER_INTERVAL_NS);
 		pthread_mutex_lock(&w->lock);
 		w->last_error = rc < 0 ? rc : 0;
@@ -69,12 +71,14 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int report_writer_new(const char *path, ReportWriter **ret)
+int report_writer_new(const char *path, const char *what, mode_t mode, ReportWriter **ret)
 {
 	ReportWriter *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->path = path;
+	w->what = what;
+	w->mode = mode;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

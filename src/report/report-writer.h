@@ -12,14 +12,16 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define REPORT_WRITER_INTERVAL_NS (100 * 1000000ULL)	/* 0.1 s */
 
 typedef struct ReportWriter ReportWriter;
 
-/* A writer for PATH (kept, not copied: it must outlive the writer).
- * -errno when the thread cannot be started. */
-int report_writer_new(const char *path, ReportWriter **ret);
+/* A writer for PATH (kept, not copied: it must outlive the writer), of
+ * files of MODE; WHAT ("report", "metrics", a literal) names them in
+ * messages.  -errno when the thread cannot be started. */
+int report_writer_new(const char *path, const char *what, mode_t mode, ReportWriter **ret);
 
 /* Hand TEXT (LEN bytes, malloc'd) over; the writer frees it. */
 void report_writer_post(ReportWriter *w, char *text, size_t len);

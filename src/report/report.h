@@ -157,7 +157,10 @@ typedef struct Report {
 	size_t n_installs;
 	ReportProcess *processes;
 	size_t n_processes;
-	uint64_t processes_omitted;	/* ended processes left out of a long run's list */
+	uint64_t processes_omitted;
+	/* scanner processes started (each exec the policy calls a scanner's)
+	 * and of them ended, over the whole run */
+	uint64_t scanner_runs, scanner_ends;	/* ended processes left out of a long run's list */
 	ReportDirectory *directories;	/* sorted by name */
 	size_t n_directories;
 	ReportInjection *injections;

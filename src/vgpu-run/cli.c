@@ -22,6 +22,7 @@ enum {
 	OPT_KILL_AFTER,
 	OPT_REPORT_KEEP,
 	OPT_TRACE_PIECES,
+	OPT_METRICS,
 };
 
 const char cli_usage[] =
@@ -36,6 +37,9 @@ const char cli_usage[] =
 	"      --report-keep=N  keep the previous N reports as FILE.1 ... FILE.N when\n"
 	"                     a run starts (default 1; 0: overwrite)\n"
 	"      --format=text|json  report format (default: json for *.json, else text)\n"
+	"      --metrics=FILE  write the diagnosis as Prometheus metrics to FILE\n"
+	"                     (mode 0644, atomically, for node_exporter's textfile\n"
+	"                     collector) whenever the report is rewritten\n"
 	"      --color[=WHEN]  colour the verdicts of the report printed at the end:\n"
 	"                     auto (on a terminal, unless NO_COLOR is set), always, never\n"
 	"  -t, --trace=FILE   stream every event as JSON Lines to FILE (mode 0600)\n"
@@ -65,8 +69,8 @@ const char cli_usage[] =
 	"  -h, --help         show this help and exit\n"
 	"  -V, --version      show the version and exit\n"
 	"\n"
-	"Signals sent to vgpu-run go on to COMMAND, except SIGCHLD, SIGUSR1 with -o\n"
-	"(rewrite the report) and faults (SIGSEGV...); see vgpu-run(1), SIGNALS.\n"
+	"Signals sent to vgpu-run go on to COMMAND, except SIGCHLD, SIGUSR1 with -o or\n"
+	"--metrics (rewrite them) and faults (SIGSEGV...); see vgpu-run(1), SIGNALS.\n"
 	"\n"
 	"Exit status: COMMAND's; its fatal signal is re-raised; 125 when vgpu-run\n"
 	"failed before COMMAND started; 126 COMMAND not executable; 127 not found.\n"
@@ -84,6 +88,7 @@ static const struct option long_options[] = {
 	{ "trace-max", required_argument, NULL, OPT_TRACE_MAX },
 	{ "trace-pieces", required_argument, NULL, OPT_TRACE_PIECES },
 	{ "report-keep", required_argument, NULL, OPT_REPORT_KEEP },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "shim", required_argument, NULL, 's' },
 	{ "inject-method", required_argument, NULL, OPT_INJECT_METHOD },
 	{ "no-inject", no_argument, NULL, OPT_NO_INJECT },
@@ -207,6 +212,13 @@ int cli_parse(int argc, char **argv, Options *ret, char *err, size_t err_size)
 				return -EINVAL;
 			}
 			o.report_path = optarg;
+			break;
+		case OPT_METRICS:
+			if (!*optarg) {
+				snprintf(err, err_size, "--metrics needs a file name");
+				return -EINVAL;
+			}
+			o.metrics_path = optarg;
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "text")) {

@@ -36,6 +36,7 @@ typedef struct Options {
 	const char *policy;	/* -p NAME|FILE; default "ollama" */
 	const char *report_path;	/* -o FILE ("-": stdout), or NULL */
 	unsigned report_keep;	/* --report-keep: previous reports kept as FILE.N */
+	const char *metrics_path;	/* --metrics FILE, or NULL */
 	CliFormat format;
 	ReportColor color;	/* --color: of the report printed at the end */
 	bool verbose;

@@ -14,6 +14,7 @@
 #include "inject/shim.h"
 #include "policy/policy.h"
 #include "report/report-file.h"
+#include "report/report-metrics.h"
 #include "report/report-out.h"
 #include "vgpu-run/cli.h"
 #include "vgpu-run/command.h"
@@ -185,6 +186,43 @@ static int configure_shims(const Options *o, const Policy *p, ShimSet *ret, char
 	return r;
 }
 
+/* --metrics' file at the end: the final report as metrics, mode 0644. */
+static int write_metrics(const Options *o, const char *target, const RunOutcome *out)
+{
+	if (!o->metrics_path || !out->have_report)
+		return 0;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = report_metrics_render(&out->report, &text, &len);
+	if (r >= 0)
+		r = report_write_buffer(text, len, target, true, 0644);
+	if (r < 0)
+		eprintf("vgpu-run: cannot write the metrics '%s': %s\n", o->metrics_path, strerror(-r));
+	return r;
+}
+
+/* --metrics' file, checked as the report's (never kept as FILE.1: the
+ * textfile collector wants one current file), and no other output. */
+static int prepare_metrics(const Options *o, const ReportTarget *report, ReportTarget *metrics, char *err,
+			   size_t err_size)
+{
+	int r = report_target_resolve(o->metrics_path, metrics);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot write the metrics '%s': %s", o->metrics_path, strerror(-r));
+		return r;
+	}
+	const char *other = o->trace_path && strcmp(o->trace_path, "-") &&
+					    report_same_file(metrics->path, o->trace_path)
+				    ? "trace"
+			    : report->path[0] && report_same_file(metrics->path, report->path) ? "report"
+											      : NULL;
+	if (other) {
+		snprintf(err, err_size, "the metrics and the %s are the same file '%s'", other, o->metrics_path);
+		return -EINVAL;
+	}
+	return report_target_prepare(metrics, "metrics", 0, err, err_size);
+}
+
 static int prepare_report(const Options *o, ReportTarget *report, char *err, size_t err_size)
 {
 	int r = report_target_resolve(o->report_path, report);
@@ -226,10 +264,12 @@ int main(int argc, char **argv)
 		break;
 	}
 
-	if ((closed_std & (1u << STDOUT_FILENO)) &&
-	    ((o.trace_path && !strcmp(o.trace_path, "-")) || (o.report_path && !strcmp(o.report_path, "-")))) {
+	bool trace_out = o.trace_path && !strcmp(o.trace_path, "-");
+	bool report_out = o.report_path && !strcmp(o.report_path, "-");
+	bool metrics_out = o.metrics_path && !strcmp(o.metrics_path, "-");
+	if ((closed_std & (1u << STDOUT_FILENO)) && (trace_out || report_out || metrics_out)) {
 		eprintf("vgpu-run: cannot write the %s to standard output: it is closed\n",
-			o.trace_path && !strcmp(o.trace_path, "-") ? "trace" : "report");
+			trace_out ? "trace" : report_out ? "report" : "metrics");
 		return EXIT_OWN_FAILURE;
 	}
 	Policy policy = { 0 };
@@ -254,6 +294,13 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
+	ReportTarget metrics = { 0 };
+	bool metrics_file = o.metrics_path && strcmp(o.metrics_path, "-");
+	if (metrics_file && prepare_metrics(&o, &report, &metrics, err, sizeof(err)) < 0) {
+		eprintf("vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
 	RunConfig cfg = {
 		.command = o.command,
 		.trace_path = o.trace_path,
@@ -266,6 +313,7 @@ int main(int argc, char **argv)
 							      : discover_timeout_default(&policy),
 		.kill_after_ns = o.kill_after_ns,
 		.report_path = to_file ? report.path : o.report_path,
+		.metrics_path = metrics_file ? metrics.path : o.metrics_path,
 		.report_format = o.format == CLI_FORMAT_JSON	 ? REPORT_FORMAT_JSON
 				 : o.format == CLI_FORMAT_TEXT ? REPORT_FORMAT_TEXT
 								: report_format_for(o.report_path),
@@ -282,8 +330,12 @@ int main(int argc, char **argv)
 		return r == -ENOENT ? EXIT_NOT_FOUND : r == -EACCES ? EXIT_CANNOT_EXECUTE : EXIT_OWN_FAILURE;
 	}
 	int written = -ENODATA;
-	if (out.result.launch_stage == TRACER_LAUNCH_OK)
+	if (out.result.launch_stage == TRACER_LAUNCH_OK) {
 		written = write_report(&o, to_file ? report.path : o.report_path, &out);
+		int m = write_metrics(&o, metrics_file ? metrics.path : o.metrics_path, &out);
+		if (written >= 0 && m < 0)
+			written = m;
+	}
 	if (out.have_report)
 		report_done(&out.report);
 	policy_done(&policy);

@@ -24,6 +24,7 @@
 #include "inject/inject.h"
 #include "observe/observe.h"
 #include "observe/symbols.h"
+#include "report/report-metrics.h"
 #include "report/report-out.h"
 #include "report/report-writer.h"
 #include "trace/trace-file.h"
@@ -60,6 +61,7 @@ typedef struct Sink {
 	int diag_error;
 	Latency rewrites;	/* event-loop time per report rewrite */
 	ReportWriter *writer;	/* puts rewrites in place off the loop */
+	ReportWriter *metrics_writer;	/* the same for --metrics */
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;	/* an event that could not be encoded */
@@ -78,18 +80,26 @@ typedef struct Sink {
  * takes the event loop is measured. */
 static void refresh_report(Sink *s)
 {
-	if (!s->cfg->report_path || !strcmp(s->cfg->report_path, "-") || !s->diag || s->diag_error)
+	const RunConfig *cfg = s->cfg;
+	bool report = cfg->report_path && strcmp(cfg->report_path, "-");
+	bool metrics = cfg->metrics_path && strcmp(cfg->metrics_path, "-");
+	if ((!report && !metrics) || !s->diag || s->diag_error)
 		return;
 	uint64_t t0 = s->tracer ? tracer_now_ns(s->tracer) : 0;
+	if (report && !s->writer && report_writer_new(cfg->report_path, "report", 0600, &s->writer) < 0)
+		report = false;
+	if (metrics && !s->metrics_writer &&
+	    report_writer_new(cfg->metrics_path, "metrics", 0644, &s->metrics_writer) < 0)
+		metrics = false;
 	Report r;
+	if ((!report && !metrics) || diagnosis_render(s->diag, &r) < 0)
+		return;
 	char *text;
 	size_t len;
-	if (!s->writer && report_writer_new(s->cfg->report_path, &s->writer) < 0)
-		return;
-	if (diagnosis_render(s->diag, &r) < 0)
-		return;
-	if (report_render_buffer(&r, (ReportFormat)s->cfg->report_format, &text, &len) >= 0)
+	if (report && report_render_buffer(&r, (ReportFormat)cfg->report_format, &text, &len) >= 0)
 		report_writer_post(s->writer, text, len);
+	if (metrics && report_metrics_render(&r, &text, &len) >= 0)
+		report_writer_post(s->metrics_writer, text, len);
 	report_done(&r);
 	if (s->tracer)
 		latency_add(&s->rewrites, tracer_now_ns(s->tracer) - t0);
@@ -214,7 +224,7 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		injector_on_exec(s->injector, s->tracer, ev, s->server_exe, is_server);
 	else if (ev->kind == TRACER_EVENT_EXIT)
 		injector_on_exit(s->injector, ev->pid);
-	if (s->cfg->report_path && s->scanners) {
+	if ((s->cfg->report_path || s->cfg->metrics_path) && s->scanners) {
 		char key[16];
 		snprintf(key, sizeof(key), "%d", (int)ev->pid);
 		if (ev->kind == TRACER_EVENT_EXEC && scanner_exec(s, ev))
@@ -459,13 +469,14 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 
 	sigset_t forward;
-	signals_forward_set(&forward, cfg->report_path);
+	bool rewrites = cfg->report_path || cfg->metrics_path;
+	signals_forward_set(&forward, rewrites);
 	TracerConfig tc = {
 		.output_fds = fds,
 		.n_output_fds = n_fds,
 		.env_keep = env_keep,
 		.forward_signals = &forward,
-		.request_signal = cfg->report_path ? SIGUSR1 : 0,
+		.request_signal = rewrites ? SIGUSR1 : 0,
 		.on_request = on_request,
 		.on_event = on_event,
 		.on_path = injector_wants_paths(sink.injector) ? on_path : NULL,
@@ -520,6 +531,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 	/* the last rewrite is in place before the final report replaces it */
 	report_writer_free(sink.writer);
+	report_writer_free(sink.metrics_writer);
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);

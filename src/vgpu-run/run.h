@@ -26,6 +26,8 @@ typedef struct RunConfig {
 	 * time a scanner ends, and on SIGUSR1. */
 	const char *report_path;
 	int report_format;	/* ReportFormat */
+	/* The same rewrites as Prometheus metrics, to this file (or NULL). */
+	const char *metrics_path;
 	/* Called for every event after numbering (self-test uses it). */
 	void (*observer)(uint64_t seq, const TracerEvent *ev, void *userdata);
 	void *userdata;

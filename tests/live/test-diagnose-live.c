@@ -636,6 +636,16 @@ START_TEST(test_systemd_dropin)
 		 src, dir, dir, dir, dir, dir);
 	ck_assert_msg(system(cmd) == 0, "systemd-analyze verify failed: see %s/verify.log", dir);
 
+	/* 1b. the tmpfiles.d lines, in a scratch root, for uid 65534 (the
+	 * ollama user of a real machine): it can create a file there */
+	snprintf(cmd, sizeof(cmd),
+		 "sed 's/u:ollama:/u:nobody:/' '%s/examples/systemd/vgpu-run.tmpfiles.conf' > '%s/tmpfiles.conf' && "
+		 "systemd-tmpfiles --create --root='%s/root' '%s/tmpfiles.conf' && "
+		 "setpriv --reuid=65534 --regid=65534 --clear-groups "
+		 "touch '%s/root/var/lib/prometheus/node-exporter/vgpu-run.prom'",
+		 src, dir, dir, dir, dir);
+	ck_assert_msg(system(cmd) == 0, "the tmpfiles.d lines do not give uid 65534 the textfile directory");
+
 	/* 2. the unit's command line, as the ollama user would run it: a
 	 * small install and vgpu-run where uid 65534 can read them */
 	snprintf(cmd, sizeof(cmd),
@@ -645,13 +655,14 @@ START_TEST(test_systemd_dropin)
 		 env_path("MAKE_OLLAMA_INSTALL"), env_path("OLLAMA_FIXTURE"), dir, dir, env_path("VGPU_RUN"), dir,
 		 dir, dir, src, dir, dir);
 	ck_assert_int_eq(system(cmd), 0);
-	char vr[800], ollama[800], report[800], trace[800];
+	char vr[800], ollama[800], report[800], trace[800], metrics[800];
 	snprintf(vr, sizeof(vr), "%s/bin/vgpu-run", dir);	/* policies in ../policies */
 	snprintf(ollama, sizeof(ollama), "%s/oi/bin/ollama", dir);
 	snprintf(report, sizeof(report), "--report=%s/logs/report.json", dir);
 	snprintf(trace, sizeof(trace), "--trace=%s/logs/trace.jsonl", dir);
+	snprintf(metrics, sizeof(metrics), "--metrics=%s/root/var/lib/prometheus/node-exporter/vgpu-run.prom", dir);
 	const char *argv[] = { "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-			       "--no-new-privs", vr, report, trace, "--trace-max=64M", "--trace-pieces=4", "--",
+			       "--no-new-privs", vr, report, metrics, trace, "--trace-max=64M", "--trace-pieces=4", "--",
 			       ollama, "serve", NULL };
 	RunResult r;
 	run_served(argv, (const char *const[]){ "OLLAMA_HOST=127.0.0.1:0", NULL }, "msg=\"inference compute\"",
@@ -663,6 +674,12 @@ START_TEST(test_systemd_dropin)
 	ck_assert_msg(rep, "no complete JSON report at %s", path);
 	ck_assert_str_eq(ev_str(report_dir(rep, "."), "verdict"), "loaded");
 	json_object_put(rep);
+	/* the metrics, world-readable for node_exporter, of the whole run */
+	snprintf(cmd, sizeof(cmd),
+		 "f='%s/root/var/lib/prometheus/node-exporter/vgpu-run.prom' && [ \"$(stat -c '%%a %%u' \"$f\")\" = '644 65534' ] && "
+		 "grep -qx 'vgpu_run_report_complete 1' \"$f\"",
+		 dir);
+	ck_assert_msg(system(cmd) == 0, "no complete metrics file of mode 0644");
 	snprintf(log, sizeof(log), "%s/logs/trace.jsonl", dir);
 	Trace t;
 	ck_assert_int_eq(trace_load(log, &t), 0);

@@ -361,6 +361,7 @@ static const char small_json[] =
 	"\"environment\":{\"OLLAMA_VULKAN\":\"1\"},"
 	"\"processes\":[{\"pid\":7,\"ppid\":1,\"argv\":[\"ollama\",\"serve\"],\"role\":\"server\","
 	"\"scans\":[],\"exit\":{\"code\":2,\"by\":\"self\",\"fatal_signal\":\"SIGSEGV\"}}],"
+	"\"scanners\":{\"runs\":0,\"ended\":0},"
 	"\"directories\":[{\"name\":\"rocm\",\"path\":\"/opt/o/rocm\",\"realpath\":\"/opt/rocm\","
 	"\"verdict\":\"failed\",\"reason\":\"bad-library\",\"detail\":\"wrong \\\"machine\\\"\","
 	"\"libraries\":[{\"path\":\"/opt/o/rocm/libggml-hip.so\",\"backend\":\"rocm\","
