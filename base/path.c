@@ -105,6 +105,12 @@ int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size)
 	return path_join(base, arg, out, size);
 }
 
+const char *path_base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path;
+}
+
 bool path_is_library_name(const char *name)
 {
 	const char *so = strstr(name, ".so");

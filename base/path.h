@@ -32,6 +32,10 @@ bool path_link_removed(const char *link, char *target, size_t len);
 /* path_base + path_join. */
 int path_resolve(pid_t tid, int dirfd, const char *arg, char *out, size_t size);
 
+/* The last component of PATH ("/a/b.so" -> "b.so"; no '/': PATH itself;
+ * NULL: NULL), pointing into PATH. */
+const char *path_base_name(const char *path);
+
 /* Is NAME a shared library file name: "x.so", "x.so.1", "x.so.12.4"? */
 bool path_is_library_name(const char *name);
 

@@ -17,13 +17,6 @@
 #include "diagnose/loader.h"
 #include "observe/ldcache.h"
 
-
-static const char *base_name(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
 /* The directory a candidate path stands for: its parent, with the
  * subdirectories glibc tries inside each directory folded in:
  * glibc-hwcaps/<level>/, and the legacy tls/ and x86_64/ platform ones. */
@@ -98,7 +91,7 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 		for (size_t i = 0; i < in->n_opens && rc >= 0; i++)
 			if (in->opens[i].seq > in->after_seq &&
 			    strcmp(in->opens[i].path, in->library))
-				rc = strv_push(&queue, base_name(in->opens[i].path));
+				rc = strv_push(&queue, path_base_name(in->opens[i].path));
 	}
 
 	for (size_t qi = 0; rc >= 0 && queue && queue[qi]; qi++) {
@@ -112,7 +105,7 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 		size_t attempts = 0;
 		for (size_t i = 0; i < in->n_opens; i++) {
 			const Open *o = &in->opens[i];
-			if (o->seq <= in->after_seq || strcmp(base_name(o->path), soname))
+			if (o->seq <= in->after_seq || strcmp(path_base_name(o->path), soname))
 				continue;
 			attempts++;
 			if (o->ok) {
@@ -136,7 +129,7 @@ int loader_reconstruct(const LoaderInput *in, LoaderResult *ret)
 			break;
 		for (size_t i = 0; i < in->n_opens && rc >= 0; i++) {
 			const Open *o = &in->opens[i];
-			if (o->seq > in->after_seq && !strcmp(base_name(o->path), soname)) {
+			if (o->seq > in->after_seq && !strcmp(path_base_name(o->path), soname)) {
 				rc = strv_push(&r.searched, o->path);
 				if (rc >= 0 && !r.first_missing_seq)
 					r.first_missing_seq = o->seq;
@@ -236,7 +229,7 @@ void loader_describe(const LoaderInput *in, const LoaderResult *res, char *out, 
 	bool cwd = false;
 	list_has(in->runpath, in->origin, "", &cwd);
 	int n = 0;
-	size_t len = (size_t)snprintf(out, size, "%s needs ", base_name(in->library));
+	size_t len = (size_t)snprintf(out, size, "%s needs ", path_base_name(in->library));
 	for (char *const *m = res->missing; m && *m; m++)
 		len += (size_t)snprintf(out + len, len < size ? size - len : 0, "%s%s",
 					m == res->missing ? "" : ", ", *m);

@@ -347,12 +347,6 @@ void injector_on_exec(Injector *in, Tracer *t, const TracerEvent *ev, const char
 	}
 }
 
-static const char *base_name(const char *p)
-{
-	const char *slash = strrchr(p, '/');
-	return slash ? slash + 1 : p;
-}
-
 /* What the dynamic linker does to a candidate: open it to read, stat it,
  * check it is there.  Never a write, a create, a readlink. */
 static bool read_only_probe(const TracerSyscallEvent *sys)
@@ -371,7 +365,7 @@ void injector_on_path(Injector *in, Tracer *t, const TracerEvent *ev)
 {
 	if (!in || !ev->sys.path)
 		return;
-	const char *base = base_name(ev->sys.path);
+	const char *base = path_base_name(ev->sys.path);
 	size_t k = 0;
 	while (k < in->set->n && strcmp(base, in->set->shims[k].soname))
 		k++;

@@ -115,15 +115,9 @@ static void proc_drop(SymbolWatch *sw, pid_t pid)
 	}
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
 static int remember(Proc *p, const char *path, const char *file)
 {
-	const char *name = base_name(path);
+	const char *name = path_base_name(path);
 	/* a scanner opens the same files again per probe: a repeat among
 	 * the last 64 is dropped, which keeps the cost of an open bounded */
 	for (size_t i = p->n_libs; i-- > 0 && i + 64 >= p->n_libs;)
@@ -550,7 +544,7 @@ int symbol_watch_on_event(SymbolWatch *sw, const TracerEvent *ev, uint64_t *seq,
 					return -ENOMEM;
 			}
 	} else if (ev->kind == TRACER_EVENT_SYSCALL && s->args == TRACER_ARGS_PATH && s->path && s->has_result &&
-		   !s->is_error && !strncmp(s->name, "open", 4) && path_is_library_name(base_name(s->path))) {
+		   !s->is_error && !strncmp(s->name, "open", 4) && path_is_library_name(path_base_name(s->path))) {
 		if (!(p = proc_get(sw, ev->pid)))
 			return -ENOMEM;
 		return remember(p, s->path, s->redirected ? s->redirected : s->path);

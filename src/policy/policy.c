@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "policy/policy.h"
 
 /* A longer line is far more likely a corrupt or wrong file than a policy;
@@ -728,12 +729,6 @@ bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server
 	       !strcmp(exe, server_exe) && argc > 1 && !strcmp(argv[1], p->scanner_argv1);
 }
 
-static const char *base_of(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path;
-}
-
 bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char *exe, char *const *argv,
 			size_t argc)
 {
@@ -743,8 +738,8 @@ bool policy_server_exec(const Policy *p, PolicyServer *s, pid_t pid, const char 
 	if (s->server && (rule || s->server != pid))
 		return false;
 	bool match = !rule ? pid == s->command
-			   : ((exe && !strcmp(base_of(exe), p->server_name)) ||
-			      (argc > 0 && argv[0] && !strcmp(base_of(argv[0]), p->server_name))) &&
+			   : ((exe && !strcmp(path_base_name(exe), p->server_name)) ||
+			      (argc > 0 && argv[0] && !strcmp(path_base_name(argv[0]), p->server_name))) &&
 				     (!p->server_argv1 || (argc > 1 && !strcmp(argv[1], p->server_argv1)));
 	if (match)
 		s->server = pid;

@@ -60,6 +60,15 @@ START_TEST(test_path_join_relative_absolute_and_empty)
 }
 END_TEST
 
+START_TEST(test_path_base_name)
+{
+	ck_assert_str_eq(path_base_name("/a/b/libcuda.so.1"), "libcuda.so.1");
+	ck_assert_str_eq(path_base_name("libcuda.so.1"), "libcuda.so.1");
+	ck_assert_str_eq(path_base_name("/a/"), "");
+	ck_assert_ptr_null(path_base_name(NULL));
+}
+END_TEST
+
 START_TEST(test_path_base_of_socket_fd_is_ebadf)
 {
 	int sv[2];
@@ -112,6 +121,7 @@ int main(void)
 			    sizeof(normalize_cases) / sizeof(normalize_cases[0]));
 	tcase_add_test(tc, test_path_normalize_rejects_relative_and_overflow);
 	tcase_add_test(tc, test_path_join_relative_absolute_and_empty);
+	tcase_add_test(tc, test_path_base_name);
 	tcase_add_test(tc, test_path_base_of_socket_fd_is_ebadf);
 	tcase_add_test(tc, test_mem_read_string_across_and_into_unmapped_page);
 	suite_add_tcase(s, tc);
