@@ -77,6 +77,9 @@ def main():
     cut = os.path.join(tmp, "cut.jsonl")
     tiny = os.path.join(tmp, "tiny.jsonl")
     bad_report = os.path.join(tmp, "bad.json")
+    kept = os.path.join(tmp, "kept.jsonl")
+    open(kept, "w").close()
+    os.makedirs(kept + ".1/full")       # a directory in the way of kept.jsonl.1
     with open(bad_report, "w") as f:
         f.write('{"schema":"vgpu-run/report/1","x":1,"x":2}')
     with open(TRACE) as f:
@@ -106,6 +109,7 @@ def main():
         ("vgpu-run", [VR, "-q", "-o", "/nonexistent-vgpu/r.json", "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "-o", same, "-t", same, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "-t", "/nonexistent-vgpu/t.jsonl", "--", "true"], None, 125),
+        ("vgpu-run", [VR, "-q", "-t", kept, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--metrics=/nonexistent-vgpu/m.prom", "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--metrics", same, "-o", same, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--trace-max=4K", "-t", tiny, "--", "true"], None, 125),

@@ -10,6 +10,7 @@
 
 #include "base/cleanup.h"
 #include "base/output.h"
+#include "base/path.h"
 #include "config.h"
 #include "inject/shim.h"
 #include "policy/policy.h"
@@ -223,6 +224,28 @@ static int prepare_metrics(const Options *o, const ReportTarget *report, ReportT
 	return report_target_prepare(metrics, "metrics", 0, err, err_size);
 }
 
+/* -t's file, followed through symlinks, and an existing one kept as -o's
+ * report is: as FILE.1, or with --trace-pieces=N the pieces moved up one
+ * (FILE.1 ... FILE.N-1, the oldest going), so that a supervisor's restart
+ * does not overwrite the trace of the run that failed.  A FIFO or a device
+ * is written in place. */
+static int prepare_trace(const Options *o, ReportTarget *trace, char *err, size_t err_size)
+{
+	int r = report_target_resolve(o->trace_path, trace);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot open trace file '%s': %s", o->trace_path, strerror(-r));
+		return r;
+	}
+	if (trace->special || !trace->exists)
+		return 0;
+	char from[PATH_MAX + 16], to[PATH_MAX + 16];
+	r = path_rotate(trace->path, o->trace_pieces > 1 ? o->trace_pieces - 1 : 1, from, to);
+	if (r < 0)
+		snprintf(err, err_size, "cannot keep the previous trace '%.200s' as '%.200s': %s", from, to,
+			 strerror(-r));
+	return r;
+}
+
 static int prepare_report(const Options *o, ReportTarget *report, char *err, size_t err_size)
 {
 	int r = report_target_resolve(o->report_path, report);
@@ -301,9 +324,16 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
+	ReportTarget trace = { 0 };
+	bool trace_file = o.trace_path && strcmp(o.trace_path, "-");
+	if (trace_file && prepare_trace(&o, &trace, err, sizeof(err)) < 0) {
+		eprintf("vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
 	RunConfig cfg = {
 		.command = o.command,
-		.trace_path = o.trace_path,
+		.trace_path = trace_file ? trace.path : o.trace_path,
 		.trace_max = o.trace_max,
 		.trace_pieces = o.trace_pieces,
 		.verbose = o.verbose,

@@ -102,6 +102,74 @@ START_TEST(test_restart_keeps_previous_report_as_file_1)
 }
 END_TEST
 
+/* The first line of DIR/NAME: the trace's header, with its run_id. */
+static char *run_id_of(const char *dir, const char *name)
+{
+	char path[1200], line[65536];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f, "no %s", path);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	json_object *h = json_tokener_parse(line), *id;
+	ck_assert(h && json_object_object_get_ex(h, "run_id", &id));
+	char *s = strdup(json_object_get_string(id));
+	json_object_put(h);
+	return s;
+}
+
+/* -t follows the report's rules: a restart keeps the previous run's trace
+ * as FILE.1 (through a symlink, the file it names), and with
+ * --trace-pieces the pieces move up one. */
+START_TEST(test_restart_keeps_previous_trace)
+{
+	char dir[1024];
+	workdir(dir, sizeof(dir), "keep-trace");
+	RunResult r;
+	const char *opts[] = { "-t", "t.jsonl", NULL };
+	ck_assert_int_eq(vgpu(dir, opts, "exit 3", &r), 3);
+	run_result_free(&r);
+	char *first = run_id_of(dir, "t.jsonl");
+	ck_assert_int_eq(vgpu(dir, opts, "exit 4", &r), 4);
+	run_result_free(&r);
+	char *kept = run_id_of(dir, "t.jsonl.1"), *now = run_id_of(dir, "t.jsonl");
+	ck_assert_str_eq(kept, first);
+	ck_assert_str_ne(now, first);
+	ck_assert(!exists(dir, "t.jsonl.2"));
+	free(kept);
+	free(now);
+	free(first);
+
+	/* through a symlink: the target is kept beside itself, the link stays */
+	char cmd[2600];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && mkdir real && ln -s real/l.jsonl link.jsonl", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	const char *link[] = { "-t", "link.jsonl", NULL };
+	ck_assert_int_eq(vgpu(dir, link, "exit 0", &r), 0);
+	run_result_free(&r);
+	ck_assert_int_eq(vgpu(dir, link, "exit 0", &r), 0);
+	run_result_free(&r);
+	ck_assert(exists(dir, "real/l.jsonl.1"));
+	struct stat st;
+	snprintf(cmd, sizeof(cmd), "%s/link.jsonl", dir);
+	ck_assert_int_eq(lstat(cmd, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+
+	/* pieces: the last run's pieces move up one, its newest is .1 */
+	const char *pieces[] = { "-t", "p.jsonl", "--trace-max=4M", "--trace-pieces=3", NULL };
+	ck_assert_int_eq(vgpu(dir, pieces, "exit 0", &r), 0);
+	run_result_free(&r);
+	char *p1 = run_id_of(dir, "p.jsonl");
+	ck_assert_int_eq(vgpu(dir, pieces, "exit 0", &r), 0);
+	run_result_free(&r);
+	char *p2 = run_id_of(dir, "p.jsonl.1");
+	ck_assert_str_eq(p2, p1);
+	ck_assert(!exists(dir, "p.jsonl.2"));
+	free(p1);
+	free(p2);
+}
+END_TEST
+
 /* -o through a symlink writes the file it names, in its directory (the
  * rename happens there), and leaves the link a link. */
 START_TEST(test_symlink_is_followed_and_kept)
@@ -341,6 +409,7 @@ int main(void)
 	Suite *s = suite_create("files-live");
 	TCase *tc = tcase_create("report files");
 	tcase_add_test(tc, test_restart_keeps_previous_report_as_file_1);
+	tcase_add_test(tc, test_restart_keeps_previous_trace);
 	tcase_add_test(tc, test_symlink_is_followed_and_kept);
 	tcase_add_test(tc, test_dev_stdout_is_written_in_place);
 	tcase_add_test(tc, test_unwritable_report_path_fails_before_the_command);
