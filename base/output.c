@@ -42,8 +42,12 @@ void eprintf(const char *fmt, ...)
 	if (n < 0)
 		return;
 	size_t len = strlen(msg), o = 0;
-	bool newline = len && msg[len - 1] == '\n';
-	for (size_t i = 0; i < len - newline; i++) {
+	/* one line, also when the message was cut at the buffer's end */
+	size_t flen = strlen(fmt);
+	bool newline = flen && fmt[flen - 1] == '\n';
+	if (len && msg[len - 1] == '\n')
+		len--;
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)msg[i];
 		if (c == '\n')
 			o += (size_t)sprintf(out + o, "\\n");

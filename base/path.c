@@ -85,10 +85,12 @@ bool path_link_removed(const char *link, char *target, size_t len)
 {
 	static const char suffix[] = " (deleted)";
 	size_t k = sizeof(suffix) - 1;
-	struct stat st;
+	struct statx stx;
 	/* the kernel's mark, and not a name that ends so: nothing links to
-	 * what the link points at any more */
-	if (len < k || memcmp(target + len - k, suffix, k) || stat(link, &st) < 0 || st.st_nlink != 0)
+	 * what the link points at any more (asked from the cache: a stalled
+	 * network or FUSE file system must not hold the caller) */
+	if (len < k || memcmp(target + len - k, suffix, k) ||
+	    statx(AT_FDCWD, link, AT_STATX_DONT_SYNC, STATX_NLINK, &stx) < 0 || stx.stx_nlink != 0)
 		return false;
 	target[len - k] = '\0';
 	return true;

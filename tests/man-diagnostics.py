@@ -33,6 +33,14 @@ UNTRIGGERED = {
 }
 
 
+# What a placeholder may stand for, where "anything" would let an
+# undocumented message pass as documented: numbers are digits, a file or
+# path one word.
+PLACEHOLDER = {"line": "[0-9]+", "n": "[0-9.]+", "size": "[0-9]+K?", "file": "[^ ]+", "path": "[^ ]+",
+               "step": "(ptrace|cannot create a pipe|cannot fork|cannot take the signals|"
+                       "cannot start the child|out of memory)"}
+
+
 def documented(page):
     """The DIAGNOSTICS items of PAGE as (text, regex): mandoc renders the
     page as Markdown, where literal text is `code` and placeholders *em*."""
@@ -45,7 +53,7 @@ def documented(page):
             continue
         text = re.sub(r"\\(.)", r"\1", line.replace("`", ""))
         parts = re.split(r"\*([^*]+)\*", text)
-        rx = "".join(re.escape(p) if i % 2 == 0 else ".+" for i, p in enumerate(parts))
+        rx = "".join(re.escape(p) if i % 2 == 0 else PLACEHOLDER.get(p, ".+") for i, p in enumerate(parts))
         out.append((text, re.compile(rx)))
     if not out:
         sys.exit(f"man-diagnostics: no DIAGNOSTICS items in {page}")
@@ -114,6 +122,7 @@ def main():
         ("vgpu-run", [VR, "-q", "--metrics", same, "-o", same, "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--trace-max=4K", "-t", tiny, "--", "true"], None, 125),
         ("vgpu-run", f"'{VR}' -q -t - -- true >&-", None, 125),
+        ("vgpu-run", [VR, "-q", "-t", "-", "--metrics=-", "--", "true"], None, 125),
         ("vgpu-run", [VR, "-q", "--discover-only", "-p", "ggml", "--", "true"], None, 125),
         ("vgpu-run", f"ulimit -n 5; exec '{VR}' -q -- /bin/true", None, 125),
         ("vgpu-run", [VR, "-q", "--", "/nonexistent-vgpu/cmd"], None, 127),

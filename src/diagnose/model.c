@@ -284,6 +284,7 @@ static int on_exec(Model *d, json_object *ev)
 			a->is_wrapper = true;
 	}
 	p->is_server = p == d->server;
+	bool was_scanner = p->is_scanner;
 	p->is_scanner = false;
 	strv_free_all(p->scans);
 	p->scans = NULL;
@@ -291,7 +292,9 @@ static int on_exec(Model *d, json_object *ev)
 						  p->is_server, p->exe, p->argv, strv_len(p->argv))) {
 		p->is_scanner = true;
 		d->scanner_seen = true;
-		d->scanner_runs++;
+		/* a scanner that execs again is still one run (and one end) */
+		if (!was_scanner)
+			d->scanner_runs++;
 		const char *dirs = d->policy.scanner_dirs_env ? diag_env(p, d->policy.scanner_dirs_env) : NULL;
 		_cleanup_free_ char *copy = dirs ? strdup(dirs) : NULL;
 		char *save = NULL;

@@ -404,6 +404,17 @@ void diag_judge_unscanned(const Model *d, const char *name, const char *path, Ju
 	uint64_t lseq = d->listing ? (uint64_t)json_object_get_int64(
 					     json_object_object_get(d->listing, "seq"))
 				   : 0;
+	/* a root that could not be listed (it stalled, or was refused) says
+	 * nothing of what is in it: only a missing root means missing
+	 * directories */
+	const char *root_err = d->listing ? jstr(d->listing, "error") : NULL;
+	if (root_err && strcmp(root_err, "ENOENT") && strcmp(root_err, "ENOTDIR")) {
+		diag_set(j, "skipped", "unreadable");
+		snprintf(j->detail, sizeof(j->detail), "%s: the library root %s could not be listed: %s", path,
+			 jstr(d->listing, "path") ? jstr(d->listing, "path") : "", root_err);
+		diag_cite(j, lseq);
+		return;
+	}
 	if (d->listing && strcmp(name, ".") && !e) {
 		diag_set(j, "absent", "no-such-directory");
 		snprintf(j->detail, sizeof(j->detail), "%s does not exist", path);

@@ -91,8 +91,18 @@ static void scan_token(Scan *sc)
 	}
 	memcpy(copy, p, n);
 	copy[n] = '\0';
-	if (!isfinite(strtod(copy, NULL)))
+	if (!memchr(copy, '.', n) && !memchr(copy, 'e', n) && !memchr(copy, 'E', n)) {
+		/* an integer json-c would clamp to 64 bits, silently */
+		errno = 0;
+		if (*copy == '-')
+			(void)strtoll(copy, NULL, 10);
+		else
+			(void)strtoull(copy, NULL, 10);
+		if (errno == ERANGE)
+			problem(sc, start, "integer out of range");
+	} else if (!isfinite(strtod(copy, NULL))) {
 		problem(sc, start, "non-finite number");
+	}
 }
 
 static int key_cmp(const void *a, const void *b)

@@ -106,6 +106,8 @@ static void gpu_info(FILE *f, const Report *r)
 		label(f, "device", d->description, false);
 		label(f, "library", d->library, false);
 		label(f, "directory", d->directory, false);
+		/* the one label two GPUs of the same model never share */
+		label(f, "id", d->id, false);
 		fputs("} 1\n", f);
 	}
 }
@@ -192,7 +194,7 @@ static const struct {
 	{ "vgpu_run_gpus", "gauge", "The GPUs the server said it will use (0: CPU only, or nothing stated).",
 	  gpus },
 	{ "vgpu_run_gpu_info", "gauge",
-	  "One series per GPU the server said it will use (labels ggml_name, device, library, directory); "
+	  "One series per GPU the server said it will use (labels ggml_name, device, library, directory, id); "
 	  "always 1.", gpu_info },
 	{ "vgpu_run_scanner_runs_total", "counter", "Scanner processes started (execs the policy calls a scanner's).",
 	  scanner_runs },

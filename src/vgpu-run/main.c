@@ -204,16 +204,15 @@ static int write_metrics(const Options *o, const char *target, const RunOutcome 
 
 /* --metrics' file, checked as the report's (never kept as FILE.1: the
  * textfile collector wants one current file), and no other output. */
-static int prepare_metrics(const Options *o, const ReportTarget *report, ReportTarget *metrics, char *err,
-			   size_t err_size)
+static int prepare_metrics(const Options *o, const ReportTarget *trace, const ReportTarget *report,
+			   ReportTarget *metrics, char *err, size_t err_size)
 {
 	int r = report_target_resolve(o->metrics_path, metrics);
 	if (r < 0) {
 		snprintf(err, err_size, "cannot write the metrics '%s': %s", o->metrics_path, strerror(-r));
 		return r;
 	}
-	const char *other = o->trace_path && strcmp(o->trace_path, "-") &&
-					    report_same_file(metrics->path, o->trace_path)
+	const char *other = trace->path[0] && report_same_file(metrics->path, trace->path)
 				    ? "trace"
 			    : report->path[0] && report_same_file(metrics->path, report->path) ? "report"
 											      : NULL;
@@ -224,36 +223,32 @@ static int prepare_metrics(const Options *o, const ReportTarget *report, ReportT
 	return report_target_prepare(metrics, "metrics", 0, err, err_size);
 }
 
-/* -t's file, followed through symlinks, and an existing one kept as -o's
- * report is: as FILE.1, or with --trace-pieces=N the pieces moved up one
- * (FILE.1 ... FILE.N-1, the oldest going), so that a supervisor's restart
- * does not overwrite the trace of the run that failed.  A FIFO or a device
- * is written in place. */
-static int prepare_trace(const Options *o, ReportTarget *trace, char *err, size_t err_size)
+/* -t's file, followed through symlinks.  An existing one is kept as -o's
+ * report is (run.c does it, once nothing else can stop the start): as
+ * FILE.1, or with --trace-pieces=N the pieces moved up one (FILE.1 ...
+ * FILE.N-1, the oldest going), so that a supervisor's restart does not
+ * overwrite the trace of the run that failed.  *KEEP: how many to move,
+ * 0 for a new file, a FIFO or a device (written in place). */
+static int prepare_trace(const Options *o, ReportTarget *trace, unsigned *keep, char *err, size_t err_size)
 {
 	int r = report_target_resolve(o->trace_path, trace);
 	if (r < 0) {
 		snprintf(err, err_size, "cannot open trace file '%s': %s", o->trace_path, strerror(-r));
 		return r;
 	}
-	if (trace->special || !trace->exists)
-		return 0;
-	char from[PATH_MAX + 16], to[PATH_MAX + 16];
-	r = path_rotate(trace->path, o->trace_pieces > 1 ? o->trace_pieces - 1 : 1, from, to);
-	if (r < 0)
-		snprintf(err, err_size, "cannot keep the previous trace '%.200s' as '%.200s': %s", from, to,
-			 strerror(-r));
-	return r;
+	*keep = trace->special || !trace->exists ? 0 : o->trace_pieces > 1 ? o->trace_pieces - 1 : 1;
+	return 0;
 }
 
-static int prepare_report(const Options *o, ReportTarget *report, char *err, size_t err_size)
+static int prepare_report(const Options *o, const ReportTarget *trace, ReportTarget *report, char *err,
+			  size_t err_size)
 {
 	int r = report_target_resolve(o->report_path, report);
 	if (r < 0) {
 		snprintf(err, err_size, "cannot write the report '%s': %s", o->report_path, strerror(-r));
 		return r;
 	}
-	if (o->trace_path && strcmp(o->trace_path, "-") && report_same_file(report->path, o->trace_path)) {
+	if (trace->path[0] && report_same_file(report->path, trace->path)) {
 		snprintf(err, err_size, "the report and the trace are the same file '%s'", o->trace_path);
 		return -EINVAL;
 	}
@@ -290,6 +285,12 @@ int main(int argc, char **argv)
 	bool trace_out = o.trace_path && !strcmp(o.trace_path, "-");
 	bool report_out = o.report_path && !strcmp(o.report_path, "-");
 	bool metrics_out = o.metrics_path && !strcmp(o.metrics_path, "-");
+	if (trace_out + report_out + metrics_out > 1) {
+		eprintf("vgpu-run: the %s cannot share standard output: give one of them a file\n",
+			!metrics_out ? "trace and the report" : !report_out ? "trace and the metrics"
+				   : "report and the metrics");
+		return EXIT_OWN_FAILURE;
+	}
 	if ((closed_std & (1u << STDOUT_FILENO)) && (trace_out || report_out || metrics_out)) {
 		eprintf("vgpu-run: cannot write the %s to standard output: it is closed\n",
 			trace_out ? "trace" : report_out ? "report" : "metrics");
@@ -307,26 +308,27 @@ int main(int argc, char **argv)
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
-	/* The report's file, checked now rather than after a long run; the
-	 * previous run's report is kept (a supervisor's restart must not
-	 * overwrite the report of the run that failed). */
+	/* The output files, checked now rather than after a long run; the
+	 * previous run's report and trace are kept (a supervisor's restart
+	 * must not overwrite those of the run that failed). */
+	ReportTarget trace = { 0 };
+	unsigned trace_keep = 0;
+	bool trace_file = o.trace_path && strcmp(o.trace_path, "-");
+	if (trace_file && prepare_trace(&o, &trace, &trace_keep, err, sizeof(err)) < 0) {
+		eprintf("vgpu-run: %s\n", err);
+		policy_done(&policy);
+		return EXIT_OWN_FAILURE;
+	}
 	ReportTarget report = { 0 };
 	bool to_file = o.report_path && strcmp(o.report_path, "-");
-	if (to_file && prepare_report(&o, &report, err, sizeof(err)) < 0) {
+	if (to_file && prepare_report(&o, &trace, &report, err, sizeof(err)) < 0) {
 		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
 	}
 	ReportTarget metrics = { 0 };
 	bool metrics_file = o.metrics_path && strcmp(o.metrics_path, "-");
-	if (metrics_file && prepare_metrics(&o, &report, &metrics, err, sizeof(err)) < 0) {
-		eprintf("vgpu-run: %s\n", err);
-		policy_done(&policy);
-		return EXIT_OWN_FAILURE;
-	}
-	ReportTarget trace = { 0 };
-	bool trace_file = o.trace_path && strcmp(o.trace_path, "-");
-	if (trace_file && prepare_trace(&o, &trace, err, sizeof(err)) < 0) {
+	if (metrics_file && prepare_metrics(&o, &trace, &report, &metrics, err, sizeof(err)) < 0) {
 		eprintf("vgpu-run: %s\n", err);
 		policy_done(&policy);
 		return EXIT_OWN_FAILURE;
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
 	RunConfig cfg = {
 		.command = o.command,
 		.trace_path = trace_file ? trace.path : o.trace_path,
+		.trace_keep = trace_keep,
 		.trace_max = o.trace_max,
 		.trace_pieces = o.trace_pieces,
 		.verbose = o.verbose,

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/path.h"
 #include "base/output.h"
 #include "base/json.h"
 #include "base/latency.h"
@@ -455,6 +456,13 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 	}
 	if (r >= 0)
 		r = check_trace_room(&sink, err, err_size);
+	if (r >= 0 && cfg->trace_keep) {
+		char from[PATH_MAX + 16], to[PATH_MAX + 16];
+		r = path_rotate(cfg->trace_path, cfg->trace_keep, from, to);
+		if (r < 0)
+			snprintf(err, err_size, "cannot keep the previous trace '%.200s' as '%.200s': %s", from, to,
+				 strerror(-r));
+	}
 	if (r >= 0 && cfg->trace_path) {
 		TraceFileConfig tf = { .path = cfg->trace_path, .max = cfg->trace_max,
 				       .pieces = cfg->trace_pieces ? cfg->trace_pieces : 1 };

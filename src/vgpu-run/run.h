@@ -12,6 +12,9 @@
 typedef struct RunConfig {
 	char **command;		/* argv of COMMAND, NULL-terminated */
 	const char *trace_path;	/* NULL: no trace file */
+	/* an existing trace file kept before the first write: moved up this
+	 * many generations (FILE -> FILE.1, ...; 0: none) */
+	unsigned trace_keep;
 	uint64_t trace_max;	/* bytes of trace file; 0: no cap */
 	unsigned trace_pieces;	/* >1: rotate through this many files of trace_max/N */
 	bool verbose;

@@ -628,7 +628,7 @@ START_TEST(test_systemd_dropin)
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p '%s/units/ollama.service.d' && sed 's#/usr/local/bin/ollama#%s#' "
 		 "'%s/examples/systemd/ollama.service' > '%s/units/ollama.service' && "
-		 "sed 's#/usr/local/bin/vgpu-run#%s#; s#/usr/local/bin/ollama#%s#' "
+		 "sed 's#^ExecStart=vgpu-run #ExecStart=%s #; s#/usr/local/bin/ollama#%s#' "
 		 "'%s/examples/systemd/vgpu-run.conf' > '%s/units/ollama.service.d/vgpu-run.conf' && "
 		 "SYSTEMD_UNIT_PATH='%s/units:' systemd-analyze verify '%s/units/ollama.service' "
 		 "> '%s/verify.log' 2>&1 && ! grep -E 'Unknown|ignoring' '%s/verify.log'",

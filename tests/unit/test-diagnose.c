@@ -213,6 +213,37 @@ START_TEST(test_diagnose_overlap_drops_cuda_v12)
 }
 END_TEST
 
+/* A library root that could not be listed (it stalled past the limit on
+ * a look at a file) says nothing of what it holds: the directories no
+ * scanner ran on are unreadable, not absent; a root that does not exist
+ * means they do not either. */
+START_TEST(test_diagnose_unlisted_root_is_not_absence)
+{
+	static const char *const errs[] = { "ETIMEDOUT", "ENOENT" };
+	for (size_t i = 0; i < 2; i++) {
+		Trace t;
+		begin(&t, "ollama");
+		server(&t, "0.16.3");
+		json_object *ev = event("observe", 100);
+		json_object_object_add(ev, "what", json_object_new_string("listing"));
+		json_object_object_add(ev, "path", json_object_new_string(ROOT));
+		json_object_object_add(ev, "error", json_object_new_string(errs[i]));
+		put(&t, ev);
+		Report r = diagnose(&t);
+		if (i == 0) {
+			ck_assert_str_eq(dir(&r, "cuda_v12")->verdict, "skipped");
+			ck_assert_str_eq(dir(&r, "cuda_v12")->reason, "unreadable");
+			ck_assert_str_eq(dir(&r, "cuda_v12")->detail,
+					 ROOT "/cuda_v12: the library root " ROOT " could not be listed: ETIMEDOUT");
+		} else {
+			ck_assert_str_eq(dir(&r, "cuda_v12")->verdict, "absent");
+			ck_assert_str_eq(dir(&r, "cuda_v12")->reason, "no-such-directory");
+		}
+		report_done(&r);
+	}
+}
+END_TEST
+
 START_TEST(test_diagnose_first_pass_order_is_not_a_drop)
 {
 	/* pass 1 probes each directory once, in random order: cuda_v13 then
@@ -568,6 +599,7 @@ int main(void)
 	TCase *tc = tcase_create("diagnose");
 	tcase_add_test(tc, test_diagnose_overlap_drops_cuda_v12);
 	tcase_add_test(tc, test_diagnose_first_pass_order_is_not_a_drop);
+	tcase_add_test(tc, test_diagnose_unlisted_root_is_not_absence);
 	tcase_add_test(tc, test_diagnose_version_outside_policy_noted);
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);

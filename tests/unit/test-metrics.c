@@ -39,7 +39,7 @@ START_TEST(test_metrics_samples)
 		{ .name = "odd", .path = "/opt/a\"b\\c\nd", .verdict = "absent", .reason = "no-such-directory" },
 	};
 	ReportDevice devs[] = { { .name = "CUDA0", .description = "NVIDIA H200", .library = "CUDA",
-				  .directory = "cuda_v13" } };
+				  .directory = "cuda_v13", .id = "GPU-0a1b" } };
 	ReportInjection inj[] = {
 		{ .library = "libcuda.so.1", .method = "redirect", .status = "done" },
 		{ .library = "libcuda.so.1", .method = "redirect", .status = "refused" },
@@ -64,7 +64,8 @@ START_TEST(test_metrics_samples)
 		"vgpu_run_directory_loaded{directory=\"cuda_v13\",path=\"/usr/lib/ollama/cuda_v13\"} 1",
 		"vgpu_run_outcome_stated 1",
 		"vgpu_run_gpus 1",
-		"vgpu_run_gpu_info{ggml_name=\"CUDA0\",device=\"NVIDIA H200\",library=\"CUDA\",directory=\"cuda_v13\"} 1",
+		"vgpu_run_gpu_info{ggml_name=\"CUDA0\",device=\"NVIDIA H200\",library=\"CUDA\",directory=\"cuda_v13\","
+		"id=\"GPU-0a1b\"} 1",
 		"# TYPE vgpu_run_scanner_runs_total counter",
 		"vgpu_run_scanner_runs_total 7",
 		"vgpu_run_scanner_ends_total 5",
