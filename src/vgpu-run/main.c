@@ -37,7 +37,9 @@ static int write_report(const Options *o, const char *target, RunOutcome *out)
 							  : report_format_for(o->report_path);
 	if (o->report_path) {
 		int r = report_write_file(&out->report, fmt, target);
-		if (r < 0)
+		/* the writer said this one already (a rewrite while the
+		 * command ran): one line for one problem */
+		if (r < 0 && r != out->report_said)
 			eprintf("vgpu-run: cannot write the report '%s': %s\n", o->report_path,
 				strerror(-r));
 		return r;

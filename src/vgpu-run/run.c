@@ -519,7 +519,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			ret->have_report = true;
 	}
 	/* the last rewrite is in place before the final report replaces it */
-	report_writer_free(sink.writer);
+	ret->report_said = report_writer_free(sink.writer);
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */
 	observer_free(sink.observer);
