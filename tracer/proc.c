@@ -160,11 +160,17 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 	size_t cmd_len = 0, env_len = 0, argc = 0, envc = 0;
 	bool cmd_trunc = false, env_trunc = false, argv_capped = false, env_capped = false;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->tid);
-	if (read_proc_file(path, PROC_ARGS_MAX, &cmd, &cmd_len, &cmd_trunc) >= 0)
-		argv = split_nul(cmd, cmd_len, &argc, &argv_capped, NULL, t);
+	int r = read_proc_file(path, PROC_ARGS_MAX, &cmd, &cmd_len, &cmd_trunc);
+	if (r >= 0 && !(argv = split_nul(cmd, cmd_len, &argc, &argv_capped, NULL, t)))
+		r = -ENOMEM;
+	if (tracer_short_of(r))
+		t->stats.lost++;	/* an exec without its argv */
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)tr->tid);
-	if (t->env_keep && read_proc_file(path, PROC_ARGS_MAX, &env, &env_len, &env_trunc) >= 0)
-		envv = split_nul(env, env_len, &envc, &env_capped, env_wanted, t);
+	r = t->env_keep ? read_proc_file(path, PROC_ARGS_MAX, &env, &env_len, &env_trunc) : 0;
+	if (r >= 0 && env && !(envv = split_nul(env, env_len, &envc, &env_capped, env_wanted, t)))
+		r = -ENOMEM;
+	if (tracer_short_of(r))
+		t->stats.lost++;	/* nor its environment */
 
 	static char *const empty[] = { NULL };
 	TracerEvent ev = {
@@ -208,11 +214,14 @@ void proc_emit_maps(Tracer *t, Tracee *tr)
 	_cleanup_free_ char **files = NULL;
 	size_t len, n = 0;
 	bool trunc = false;
-	if (read_proc_file(path, PROC_MAPS_MAX, &text, &len, &trunc) < 0)
+	int r = read_proc_file(path, PROC_MAPS_MAX, &text, &len, &trunc);
+	if (r >= 0 && !(files = calloc(MAPS_FILES_MAX + 1, sizeof(*files))))
+		r = -ENOMEM;
+	if (r < 0) {
+		if (tracer_short_of(r))
+			t->stats.lost++;	/* an end without its mappings */
 		return;
-	files = calloc(MAPS_FILES_MAX + 1, sizeof(*files));
-	if (!files)
-		return;
+	}
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *file = maps_line_path(line);

@@ -1,7 +1,9 @@
 /* The Tracer object, shared by the files of the engine (not installed). */
 #pragma once
 
+#include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -50,6 +52,14 @@ struct Tracer {
 	pid_t cur_tid;
 	enum { CUR_NONE, CUR_EXEC, CUR_PATH } cur_stop;
 };
+
+/* Is R (-errno) the tracer short of memory or file descriptors, rather
+ * than a task that is gone?  Such a failure loses part of the record
+ * (TracerStats.lost). */
+static inline bool tracer_short_of(int r)
+{
+	return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+}
 
 /* Set EV's time and ids for task TR. */
 void tracer_stamp(const Tracer *t, const Tracee *tr, TracerEvent *ev);

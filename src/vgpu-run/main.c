@@ -102,6 +102,10 @@ static void report_problems(const Options *o, const RunOutcome *out)
 	else if (out->trace_cut)
 		eprintf("vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
 			o->trace_path, (unsigned long long)o->trace_max);
+	if (out->stats.lost)
+		eprintf("vgpu-run: out of memory or file descriptors %llu times while tracing: the trace and the "
+			"report lack what was lost then (the command ran on unharmed)\n",
+			(unsigned long long)out->stats.lost);
 }
 
 static int finish(const Options *o, const RunOutcome *out)

@@ -140,7 +140,7 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 /* The line in s->json, parsed back, to the diagnosis. */
 static void feed(Sink *s)
 {
-	char err[512];
+	char err[512] = "";
 	if (!s->diag || s->diag_error)
 		return;
 	json_tokener_reset(s->tok);
@@ -155,6 +155,9 @@ static void feed(Sink *s)
 	json_object_put(ev);
 	if (r < 0) {
 		s->diag_error = r;
+		/* out of memory says nothing more */
+		if (!*err)
+			snprintf(err, sizeof(err), "event %llu: %s", (unsigned long long)s->seq, strerror(-r));
 		eprintf("vgpu-run: no report: %s\n", err);
 	}
 }
@@ -166,7 +169,13 @@ static void start_piece(Sink *s);
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
-		s->trace_error = s->trace_error ? s->trace_error : -ENOMEM;
+		/* no memory for the line: neither the trace nor the
+		 * diagnosis gets it */
+		if (s->trace && !s->trace_error)
+			s->trace_error = -ENOMEM;
+		if (s->diag && !s->diag_error)
+			eprintf("vgpu-run: no report: event %llu: %s\n", (unsigned long long)s->seq,
+				strerror(ENOMEM));
 		s->diag_error = -ENOMEM;
 		return;
 	}

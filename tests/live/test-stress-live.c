@@ -542,6 +542,124 @@ START_TEST(test_nofile_least)
 }
 END_TEST
 
+#define VM_CHILDREN "200"
+
+/* Is every line of ERR one of vgpu-run's, naming memory? */
+static bool memory_lines(const char *err)
+{
+	for (const char *l = err; *l;) {
+		const char *end = strchr(l, '\n');
+		if (!end || strncmp(l, "vgpu-run: ", 10))
+			return false;
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)(end - l), l);
+		if (!strstr(line, "out of memory") && !strstr(line, "Cannot allocate memory"))
+			return false;
+		l = end + 1;
+	}
+	return true;
+}
+
+/* One run of "vgpu-run -t -o -- tracee forks 200 200" under an address
+ * space limit of KIB KiB, held to the rules: before the command, a
+ * failure is one line and 125 (or the dynamic loader's 127, before
+ * vgpu-run's main()); once the command ran, it ended exactly as
+ * untraced (WANT), and either nothing was said and the trace is whole, or
+ * every line says what ran out, and a count of losses in the trace's
+ * stats is said in so many words.  Returns whether the command ran. */
+static bool run_vm_limited(long kib, const char *dir, const char *want)
+{
+	char limit[64], trace[300], report[300];
+	snprintf(limit, sizeof(limit), "--as=%ld", kib * 1024);
+	snprintf(trace, sizeof(trace), "%s/t.jsonl", dir);
+	snprintf(report, sizeof(report), "%s/r.json", dir);
+	unlink(trace);
+	unlink(report);
+	RunResult r;
+	run_forks_limited(limit, trace, report, VM_CHILDREN, &r);
+	bool ran = *r.out != '\0';
+	if (!ran) {
+		ck_assert_msg(WIFEXITED(r.status), "-v %ld: status %#x", kib, r.status);
+		if (WEXITSTATUS(r.status) == 127)
+			ck_assert_msg(strstr(r.err, ": error while loading shared libraries: "), "-v %ld: %s", kib,
+				      r.err);
+		else
+			ck_assert_msg(WEXITSTATUS(r.status) == 125 && memory_lines(r.err) &&
+					      strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
+				      "-v %ld: status %#x: %s", kib, r.status, r.err);
+		run_result_free(&r);
+		return false;
+	}
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "-v %ld: status %#x: %s", kib, r.status,
+		      r.err);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_msg(memory_lines(r.err), "-v %ld: %s", kib, r.err);
+	Trace t;
+	ck_assert_int_eq(trace_load(trace, &t), 0);
+	if (!*r.err) {
+		assert_forks_whole(&t, atoi(VM_CHILDREN));
+		ck_assert_int_eq(trace_stat(&t, "lost"), -1);
+		json_object *rep = json_object_from_file(report);
+		ck_assert_msg(rep, "-v %ld: no report", kib);
+		json_object_put(rep);
+	} else if (t.n && ev_is(t.ev[t.n - 1], "stats") && trace_stat(&t, "lost") > 0) {
+		char line[256];
+		snprintf(line, sizeof(line), "vgpu-run: out of memory or file descriptors %lld times while tracing: ",
+			 trace_stat(&t, "lost"));
+		ck_assert_msg(strstr(r.err, line), "-v %ld: %s", kib, r.err);
+	}
+	trace_free(&t);
+	run_result_free(&r);
+	return true;
+}
+
+/* ulimit -v on vgpu-run (and so on the command), a program with 200
+ * children at once: the least limit vgpu-run runs the command under is
+ * found by bisection (every probe held to the rules of run_vm_limited),
+ * then the run is repeated at it and above, up to 8 MiB more, where
+ * nothing may be lost.  A failure in the middle never touches the
+ * command: it ends as untraced and vgpu-run says what it could not do. */
+START_TEST(test_address_space_limits)
+{
+	if (SANITIZED)
+		return;	/* shadow memory needs terabytes of address space */
+	char dir[] = "/tmp/vgpu-vm-XXXXXX", want[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	RunResult plain;
+	run_plain(ARGV(tracee(), "forks", VM_CHILDREN, VM_CHILDREN), &plain);
+	ck_assert_msg(WIFEXITED(plain.status) && WEXITSTATUS(plain.status) == 0, "status %#x", plain.status);
+	snprintf(want, sizeof(want), "%s", plain.out);
+	run_result_free(&plain);
+
+	long lo = 1024, hi = 64 * 1024;	/* KiB: too little for the loader; plenty */
+	ck_assert(!run_vm_limited(lo, dir, want));
+	ck_assert(run_vm_limited(hi, dir, want));
+	while (hi - lo > 4) {
+		long mid = (lo + hi) / 2 / 4 * 4;
+		if (run_vm_limited(mid, dir, want))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	/* the command, untraced under the least limit, ends the same */
+	char limit[64];
+	snprintf(limit, sizeof(limit), "--as=%ld", hi * 1024);
+	run_forks_limited(limit, NULL, NULL, VM_CHILDREN, &plain);
+	ck_assert_str_eq(plain.out, want);
+	run_result_free(&plain);
+	for (long more = 4; more <= 8192; more *= 2)
+		ck_assert(run_vm_limited(hi + more, dir, want));
+	/* 8 MiB over the least: nothing lost */
+	char trace[300];
+	snprintf(trace, sizeof(trace), "%s/t.jsonl", dir);
+	Trace t;
+	ck_assert_int_eq(trace_load(trace, &t), 0);
+	assert_forks_whole(&t, atoi(VM_CHILDREN));
+	trace_free(&t);
+	sh("rm -r '%s'", dir);
+}
+END_TEST
+
 /* ---- A full file system under -o ------------------------------------- */
 
 /* As root, in this test's own mount namespace (check forks each test): a
@@ -673,18 +791,25 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("stress");
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_2000_forks_each_accounted);
-	tcase_add_test(tc, test_500_threads_alive_at_once);
-	tcase_add_test(tc, test_2000_execs_in_a_chain);
-	tcase_add_test(tc, test_64_procs_1000_opens_each_none_lost);
-	tcase_add_test(tc, test_program_using_ptrace);
-	tcase_add_test(tc, test_program_closing_every_fd);
-	tcase_add_test(tc, test_nofile_32_fifty_children);
-	tcase_add_test(tc, test_nofile_least);
-	tcase_add_test(tc, test_report_on_full_filesystem);
-	suite_add_tcase(s, tc);
+	TCase *many = tcase_create("many");
+	tcase_set_timeout(many, 120);
+	tcase_add_test(many, test_2000_forks_each_accounted);
+	tcase_add_test(many, test_500_threads_alive_at_once);
+	tcase_add_test(many, test_2000_execs_in_a_chain);
+	tcase_add_test(many, test_64_procs_1000_opens_each_none_lost);
+	suite_add_tcase(s, many);
+	TCase *programs = tcase_create("programs");
+	tcase_set_timeout(programs, 60);
+	tcase_add_test(programs, test_program_using_ptrace);
+	tcase_add_test(programs, test_program_closing_every_fd);
+	suite_add_tcase(s, programs);
+	TCase *limits = tcase_create("limits");
+	tcase_set_timeout(limits, 120);
+	tcase_add_test(limits, test_nofile_32_fifty_children);
+	tcase_add_test(limits, test_nofile_least);
+	tcase_add_test(limits, test_address_space_limits);
+	tcase_add_test(limits, test_report_on_full_filesystem);
+	suite_add_tcase(s, limits);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
