@@ -147,7 +147,7 @@ static void feed(Sink *s)
 	json_object *ev = json_tokener_parse_ex(s->tok, s->json.buf, (int)s->json.len);
 	if (!ev) {
 		s->diag_error = -ENOMEM;
-		eprintf("vgpu-run: no report: event %llu could not be read back\n",
+		eprintf("vgpu-run: no report: event %llu could not be read back: out of memory\n",
 			(unsigned long long)s->seq);
 		return;
 	}
