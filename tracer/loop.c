@@ -73,7 +73,7 @@ static Tracee *adopt(Tracer *t, pid_t tid)
 	 * the parent's fork event.  /proc knows its process and parent; when
 	 * it does not, the task is already gone and must not be recorded
 	 * (its tid could be reused by anyone). */
-	int r = proc_task_ids(tid, &tgid, &ppid);
+	int r = proc_task_ids(t, tid, &tgid, &ppid);
 	if (r >= 0)
 		r = tracee_add(&t->tracees, tid, tgid, ppid, &tr);
 	if (r < 0) {

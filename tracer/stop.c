@@ -76,7 +76,7 @@ static void decode_signal(Tracer *t, Tracee *tr, const SyscallSpec *s, PendingSy
 	long target = (long)(int)p->args[s->target_arg >= 0 ? s->target_arg : s->tid_arg];
 	if (s->target_is_pidfd) {
 		pid_t pid = 0;
-		if (tracer_short_of(proc_pidfd_pid(tr->tid, (int)target, &pid)))
+		if (tracer_short_of(proc_pidfd_pid(t, tr->tid, (int)target, &pid)))
 			t->stats.lost++;	/* its target unknown (0) */
 		target = pid;
 	}
