@@ -60,6 +60,7 @@ typedef struct Sink {
 	int diag_error;
 	Latency rewrites;	/* event-loop time per report rewrite */
 	ReportWriter *writer;	/* puts rewrites in place off the loop */
+	bool writer_said;	/* that it could not be started, once */
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;	/* an event that could not be encoded */
@@ -84,8 +85,18 @@ static void refresh_report(Sink *s)
 	Report r;
 	char *text;
 	size_t len;
-	if (!s->writer && report_writer_new(s->cfg->report_path, &s->writer) < 0)
-		return;
+	if (!s->writer) {
+		int rw = report_writer_new(s->cfg->report_path, &s->writer);
+		if (rw < 0) {
+			/* asked again at the next rewrite; said once */
+			if (!s->writer_said)
+				eprintf("vgpu-run: cannot rewrite the report '%s' while the command runs: no thread "
+					"for it: %s (it is written when the command ends)\n",
+					s->cfg->report_path, strerror(-rw));
+			s->writer_said = true;
+			return;
+		}
+	}
 	if (diagnosis_render(s->diag, &r) < 0)
 		return;
 	if (report_render_buffer(&r, (ReportFormat)s->cfg->report_format, &text, &len) >= 0)

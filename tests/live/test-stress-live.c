@@ -618,7 +618,8 @@ static bool run_vm_limited(long kib, const char *dir, const char *want)
  * found by bisection (every probe held to the rules of run_vm_limited),
  * then the run is repeated at it and above, up to 8 MiB more, where
  * nothing may be lost.  A failure in the middle never touches the
- * command: it ends as untraced and vgpu-run says what it could not do. */
+ * command: it ends as untraced and vgpu-run says what it could not do,
+ * as it does when it has no thread for a rewrite asked for. */
 START_TEST(test_address_space_limits)
 {
 	if (SANITIZED)
@@ -650,12 +651,44 @@ START_TEST(test_address_space_limits)
 	for (long more = 4; more <= 8192; more *= 2)
 		ck_assert(run_vm_limited(hi + more, dir, want));
 	/* 8 MiB over the least: nothing lost */
-	char trace[300];
+	char trace[300], report[300];
 	snprintf(trace, sizeof(trace), "%s/t.jsonl", dir);
+	snprintf(report, sizeof(report), "%s/r.json", dir);
 	Trace t;
 	ck_assert_int_eq(trace_load(trace, &t), 0);
 	assert_forks_whole(&t, atoi(VM_CHILDREN));
 	trace_free(&t);
+
+	/* A rewrite asked for (SIGUSR1) 1 MiB over the least: it is done,
+	 * or vgpu-run says it could not start the thread that does it; the
+	 * report is written at the end either way. */
+	RunResult r;
+	snprintf(limit, sizeof(limit), "--as=%ld", (hi + 1024) * 1024);
+	run_plain(ARGV("/usr/bin/prlimit", limit, vgpu_run(), "-q", "-t", trace, "-o", report, "--", tracee(),
+		       "signal-parent", "10"),
+		  &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "sent 10\n");
+	ck_assert_int_eq(trace_load(trace, &t), 0);
+	if (*r.err) {
+		/* pthread_create()'s error: EAGAIN, as POSIX says, with glibc */
+		char head[600];
+		static const char tail[] = " (it is written when the command ends)\n";
+		snprintf(head, sizeof(head), "vgpu-run: cannot rewrite the report '%s' while the command runs: no thread "
+			 "for it: ", report);
+		size_t len = strlen(r.err);
+		ck_assert_msg(!strncmp(r.err, head, strlen(head)) && len > sizeof(tail) &&
+				      !strcmp(r.err + len - strlen(tail), tail) && strchr(r.err, '\n') == r.err + len - 1,
+			      "%s", r.err);
+		ck_assert_int_eq(trace_stat(&t, "rewrites"), -1);
+	} else {
+		ck_assert_int_eq(trace_stat(&t, "rewrites"), 1);
+	}
+	trace_free(&t);
+	json_object *rep = json_object_from_file(report);
+	ck_assert_msg(rep, "no report at %s", report);
+	json_object_put(rep);
+	run_result_free(&r);
 	sh("rm -r '%s'", dir);
 }
 END_TEST
