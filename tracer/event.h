@@ -51,7 +51,8 @@ typedef struct TracerSyscallEvent {
 	/* Path syscalls.  path is absolute and lexically normalised, or NULL
 	 * when it could not be established; path_error then says why
 	 * (-EFAULT: bad pointer in the tracee, -ENAMETOOLONG, -EBADF: dirfd
-	 * not a directory we can name).  raw is the argument as the tracee
+	 * not a directory we can name, -ENOMEM: the tracer had no memory to
+	 * keep it).  raw is the argument as the tracee
 	 * gave it when that differs from path (relative, or not normal). */
 	const char *path;
 	const char *raw;

@@ -73,10 +73,16 @@ static Tracee *adopt(Tracer *t, pid_t tid)
 	 * the parent's fork event.  /proc knows its process and parent; when
 	 * it does not, the task is already gone and must not be recorded
 	 * (its tid could be reused by anyone). */
-	if (proc_task_ids(tid, &tgid, &ppid) < 0)
+	int r = proc_task_ids(t, tid, &tgid, &ppid);
+	if (r >= 0)
+		r = tracee_add(&t->tracees, tid, tgid, ppid, &tr);
+	if (r < 0) {
+		/* out of memory: the task runs on, unrecorded until a later
+		 * stop of it finds the memory */
+		if (tracer_short_of(r))
+			t->stats.lost++;
 		return NULL;
-	if (tracee_add(&t->tracees, tid, tgid, ppid, &tr) < 0)
-		return NULL;
+	}
 	t->stats.tasks++;
 	if (t->tracees.count > t->stats.max_live_tasks)
 		t->stats.max_live_tasks = t->tracees.count;
@@ -280,14 +286,15 @@ static void dispatch(Tracer *t, pid_t tid, int status)
 	if (!WIFSTOPPED(status))
 		return;
 	t->stats.stops++;
-	Tracee *tr = tracee_find(&t->tracees, tid);
-	if (!tr && !(tr = adopt(t, tid))) {
-		(void)ptrace(PTRACE_CONT, tid, 0L, 0L);
-		return;
-	}
-
 	int sig = WSTOPSIG(status);
 	int event = (unsigned)status >> 16;
+	Tracee *tr = tracee_find(&t->tracees, tid);
+	if (!tr && !(tr = adopt(t, tid))) {
+		/* Gone, or no memory to follow it: it runs on as it would
+		 * untraced, with the signal of a signal-delivery stop. */
+		(void)ptrace(PTRACE_CONT, tid, 0L, event == 0 && sig != (SIGTRAP | 0x80) ? (long)sig : 0L);
+		return;
+	}
 	int request, inject = 0;
 	if (sig == (SIGTRAP | 0x80)) {
 		request = stop_syscall_exit(t, tr);

@@ -21,17 +21,41 @@
 #define PROC_MAPS_MAX (1024 * 1024)	/* a Go server with CUDA: ~100 KiB */
 #define MAPS_FILES_MAX 4096
 
-/* Read at most MAX bytes of a /proc file; *ret_len excludes the added NUL. */
-static int read_proc_file(const char *path, size_t max, char **ret, size_t *ret_len,
-			  bool *ret_truncated)
+/* What one event reads from /proc, in buffers made once with the tracer:
+ * the loop's largest reads (argv and environment at each exec, the
+ * mappings at each process's end) then need no memory when they happen,
+ * so a tracer short of memory still records them, and a server that
+ * starts thousands of processes costs no 1 MiB allocation for each.
+ * Pages never touched (an environment never read) cost nothing. */
+struct ProcBuffers {
+	char status[PROC_STATUS_MAX + 1];
+	char args[PROC_ARGS_MAX + 1];
+	char env[PROC_ARGS_MAX + 1];
+	char maps[PROC_MAPS_MAX + 1];
+	char *argv[ARGV_MAX + 1];
+	char *envv[ARGV_MAX + 1];
+	char *files[MAPS_FILES_MAX + 1];
+};
+
+int proc_buffers_new(ProcBuffers **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+void proc_buffers_free(ProcBuffers *b)
+{
+	free(b);
+}
+
+/* Read at most SIZE - 1 bytes of a /proc file into BUF; *ret_len
+ * excludes the added NUL. */
+static int read_proc_file(const char *path, char *buf, size_t size, size_t *ret_len, bool *ret_truncated)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	_cleanup_free_ char *buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
-	size_t len = 0;
+	size_t max = size - 1, len = 0;
 	while (len < max) {
 		ssize_t n = read(fd, buf + len, max - len);
 		if (n < 0) {
@@ -46,7 +70,6 @@ static int read_proc_file(const char *path, size_t max, char **ret, size_t *ret_
 	buf[len] = '\0';
 	*ret_truncated = len == max;
 	*ret_len = len;
-	*ret = TAKE_PTR(buf);
 	return 0;
 }
 
@@ -69,14 +92,13 @@ static int field_pid(const char *text, const char *key, pid_t *ret)
 	return -ENOENT;
 }
 
-int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid)
+int proc_task_ids(Tracer *t, pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid)
 {
-	char path[64];
+	char path[64], *text = t->proc->status;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	_cleanup_free_ char *text = NULL;
 	size_t len;
 	bool trunc;
-	int r = read_proc_file(path, PROC_STATUS_MAX, &text, &len, &trunc);
+	int r = read_proc_file(path, text, sizeof(t->proc->status), &len, &trunc);
 	if (r < 0)
 		return r;
 	pid_t tgid, ppid;
@@ -90,23 +112,23 @@ int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid)
 	return 0;
 }
 
-int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid)
+int proc_pidfd_pid(Tracer *t, pid_t tid, int fd, pid_t *ret_pid)
 {
-	char path[64];
+	char path[64], *text = t->proc->status;
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
-	_cleanup_free_ char *text = NULL;
 	size_t len;
 	bool trunc;
-	int r = read_proc_file(path, PROC_STATUS_MAX, &text, &len, &trunc);
+	int r = read_proc_file(path, text, sizeof(t->proc->status), &len, &trunc);
 	if (r < 0)
 		return r;
 	return field_pid(text, "Pid:", ret_pid);
 }
 
-/* Split a NUL-separated /proc buffer into a NULL-terminated vector of
- * pointers into BUF, keeping only entries KEEP accepts (NULL: all). */
-static char **split_nul(char *buf, size_t len, size_t *ret_n, bool *ret_capped,
-			bool (*keep)(const Tracer *t, const char *s), const Tracer *t)
+/* Split a NUL-separated /proc buffer into V (ARGV_MAX + 1 entries), a
+ * NULL-terminated vector of pointers into BUF, keeping only entries KEEP
+ * accepts (NULL: all). */
+static void split_nul(char *buf, size_t len, char **v, size_t *ret_n, bool *ret_capped,
+		      bool (*keep)(const Tracer *t, char *s), const Tracer *t)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
@@ -114,29 +136,27 @@ static char **split_nul(char *buf, size_t len, size_t *ret_n, bool *ret_capped,
 	*ret_capped = n > ARGV_MAX;
 	if (n > ARGV_MAX)
 		n = ARGV_MAX;
-	char **v = calloc(n + 1, sizeof(*v));
-	if (!v)
-		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < len && k < n; i += strlen(buf + i) + 1)
 		if (!keep || keep(t, buf + i))
 			v[k++] = buf + i;
+	v[k] = NULL;
 	*ret_n = k;
-	return v;
 }
 
-static bool env_wanted(const Tracer *t, const char *entry)
+/* ENTRY ("NAME=VALUE", in our own buffer) is cut at its '=' while its
+ * name is matched: no copy, no memory needed. */
+static bool env_wanted(const Tracer *t, char *entry)
 {
-	const char *eq = strchr(entry, '=');
+	char *eq = strchr(entry, '=');
 	if (!eq || !t->env_keep)
 		return false;
-	_cleanup_free_ char *name = strndup(entry, (size_t)(eq - entry));
-	if (!name)
-		return false;
-	for (char **p = t->env_keep; *p; p++)
-		if (fnmatch(*p, name, 0) == 0)
-			return true;
-	return false;
+	*eq = '\0';
+	bool wanted = false;
+	for (char **p = t->env_keep; *p && !wanted; p++)
+		wanted = fnmatch(*p, entry, 0) == 0;
+	*eq = '=';
+	return wanted;
 }
 
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
@@ -155,27 +175,32 @@ void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid)
 	if (n > 0 && path_link_removed(path, cwd, (size_t)n))
 		cwd[0] = '\0';
 
-	_cleanup_free_ char *cmd = NULL, *env = NULL;
-	_cleanup_free_ char **argv = NULL, **envv = NULL;
+	ProcBuffers *b = t->proc;
 	size_t cmd_len = 0, env_len = 0, argc = 0, envc = 0;
 	bool cmd_trunc = false, env_trunc = false, argv_capped = false, env_capped = false;
+	b->argv[0] = b->envv[0] = NULL;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tr->tid);
-	if (read_proc_file(path, PROC_ARGS_MAX, &cmd, &cmd_len, &cmd_trunc) >= 0)
-		argv = split_nul(cmd, cmd_len, &argc, &argv_capped, NULL, t);
+	int r = read_proc_file(path, b->args, sizeof(b->args), &cmd_len, &cmd_trunc);
+	if (r >= 0)
+		split_nul(b->args, cmd_len, b->argv, &argc, &argv_capped, NULL, t);
+	else if (tracer_short_of(r))
+		t->stats.lost++;	/* an exec without its argv */
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)tr->tid);
-	if (t->env_keep && read_proc_file(path, PROC_ARGS_MAX, &env, &env_len, &env_trunc) >= 0)
-		envv = split_nul(env, env_len, &envc, &env_capped, env_wanted, t);
+	r = t->env_keep ? read_proc_file(path, b->env, sizeof(b->env), &env_len, &env_trunc) : -ENOENT;
+	if (r >= 0)
+		split_nul(b->env, env_len, b->envv, &envc, &env_capped, env_wanted, t);
+	else if (tracer_short_of(r))
+		t->stats.lost++;	/* nor its environment */
 
-	static char *const empty[] = { NULL };
 	TracerEvent ev = {
 		.kind = TRACER_EVENT_EXEC,
 		.exec = {
 			.exe = exe,
 			.cwd = cwd,
-			.argv = argv ? argv : empty,
+			.argv = b->argv,
 			.argc = argc,
 			.argv_truncated = cmd_trunc || argv_capped,
-			.env = envv ? envv : empty,
+			.env = b->envv,
 			.envc = envc,
 			.former_tid = former_tid,
 			.secure = inject_exec_secure(tr->tid),
@@ -202,17 +227,16 @@ static char *maps_line_path(char *line)
 
 void proc_emit_maps(Tracer *t, Tracee *tr)
 {
-	char path[64];
+	char path[64], *text = t->proc->maps, **files = t->proc->files;
 	snprintf(path, sizeof(path), "/proc/%d/maps", (int)tr->tid);
-	_cleanup_free_ char *text = NULL;
-	_cleanup_free_ char **files = NULL;
 	size_t len, n = 0;
 	bool trunc = false;
-	if (read_proc_file(path, PROC_MAPS_MAX, &text, &len, &trunc) < 0)
+	int r = read_proc_file(path, text, sizeof(t->proc->maps), &len, &trunc);
+	if (r < 0) {
+		if (tracer_short_of(r))
+			t->stats.lost++;	/* an end without its mappings */
 		return;
-	files = calloc(MAPS_FILES_MAX + 1, sizeof(*files));
-	if (!files)
-		return;
+	}
 	char *save = NULL;
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *file = maps_line_path(line);
@@ -232,6 +256,7 @@ void proc_emit_maps(Tracer *t, Tracee *tr)
 		}
 		files[n++] = file;
 	}
+	files[n] = NULL;
 	TracerEvent ev = {
 		.kind = TRACER_EVENT_MAPS,
 		.maps = { .files = files, .n = n, .truncated = trunc },

@@ -31,7 +31,6 @@ static int get_info(pid_t tid, struct __ptrace_syscall_info *info)
 /* Read and resolve the path argument into P. */
 static void decode_path(Tracer *t, Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
 {
-	(void)t;
 	char raw[PATH_MAX];
 	ssize_t n = mem_read_string(tr->tid, p->args[s->path_arg], raw, sizeof(raw));
 	if (n < 0) {
@@ -43,12 +42,18 @@ static void decode_path(Tracer *t, Tracee *tr, const SyscallSpec *s, PendingSysc
 	int r = path_resolve(tr->tid, dirfd, raw, abs, sizeof(abs));
 	if (r < 0) {
 		p->path_error = r;
-		p->raw = strdup(raw);
+		if (!(p->raw = strdup(raw)))
+			t->stats.lost++;
 		return;
 	}
-	p->path = strdup(abs);
-	if (strcmp(raw, abs) != 0)
-		p->raw = strdup(raw);
+	bool differs = strcmp(raw, abs) != 0;
+	if (!(p->path = strdup(abs)) || (differs && !(p->raw = strdup(raw)))) {
+		/* the path could not be kept: said as such, and counted */
+		free(p->path);
+		p->path = NULL;
+		p->path_error = -ENOMEM;
+		t->stats.lost++;
+	}
 }
 
 static int decode_flags(Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
@@ -66,12 +71,13 @@ static int decode_flags(Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
 	return 0;
 }
 
-static void decode_signal(Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
+static void decode_signal(Tracer *t, Tracee *tr, const SyscallSpec *s, PendingSyscall *p)
 {
 	long target = (long)(int)p->args[s->target_arg >= 0 ? s->target_arg : s->tid_arg];
 	if (s->target_is_pidfd) {
 		pid_t pid = 0;
-		(void)proc_pidfd_pid(tr->tid, (int)target, &pid);
+		if (tracer_short_of(proc_pidfd_pid(t, tr->tid, (int)target, &pid)))
+			t->stats.lost++;	/* its target unknown (0) */
 		target = pid;
 	}
 	p->target = (pid_t)target;
@@ -197,7 +203,7 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 	p->nr = (long)nr;
 	memcpy(p->args, info.seccomp.args, sizeof(p->args));
 	if (s->decode == DECODE_SIGNAL)
-		decode_signal(tr, s, p);
+		decode_signal(t, tr, s, p);
 	else {
 		decode_path(t, tr, s, p);
 		decode_flags(tr, s, p);

@@ -1,7 +1,9 @@
 /* The Tracer object, shared by the files of the engine (not installed). */
 #pragma once
 
+#include <errno.h>
 #include <seccomp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -9,6 +11,8 @@
 #include "syscalls.h"
 #include "tracee.h"
 #include "tracer.h"
+
+typedef struct ProcBuffers ProcBuffers;	/* proc.c */
 
 struct Tracer {
 	TracerConfig cfg;
@@ -45,11 +49,20 @@ struct Tracer {
 	bool careful;		/* forwarded signals blocked (careful mode) */
 	TracerResult result;
 	char *scratch;		/* output capture buffer (cfg.output_max) */
+	ProcBuffers *proc;	/* what events read from /proc (proc.c) */
 	/* The task stopped in the callback running now, and at what stop:
 	 * what tracer_exec_edit() and tracer_redirect_path() may act on. */
 	pid_t cur_tid;
 	enum { CUR_NONE, CUR_EXEC, CUR_PATH } cur_stop;
 };
+
+/* Is R (-errno) the tracer short of memory or file descriptors, rather
+ * than a task that is gone?  Such a failure loses part of the record
+ * (TracerStats.lost). */
+static inline bool tracer_short_of(int r)
+{
+	return r == -ENOMEM || r == -EMFILE || r == -ENFILE;
+}
 
 /* Set EV's time and ids for task TR. */
 void tracer_stamp(const Tracer *t, const Tracee *tr, TracerEvent *ev);
@@ -63,9 +76,11 @@ int stop_syscall_exit(Tracer *t, Tracee *tr);
 /* Emit the pending syscall with a result (also used at exec). */
 void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result);
 
-/* proc.c: facts read from /proc. */
-int proc_task_ids(pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid);
-int proc_pidfd_pid(pid_t tid, int fd, pid_t *ret_pid);
+/* proc.c: facts read from /proc, into buffers made once (Tracer.proc). */
+int proc_buffers_new(ProcBuffers **ret);
+void proc_buffers_free(ProcBuffers *b);
+int proc_task_ids(Tracer *t, pid_t tid, pid_t *ret_tgid, pid_t *ret_ppid);
+int proc_pidfd_pid(Tracer *t, pid_t tid, int fd, pid_t *ret_pid);
 /* Emit the exec event of TR (reads exe, cmdline, environ). */
 void proc_emit_exec(Tracer *t, Tracee *tr, pid_t former_tid);
 /* Emit the mapped files of TR's process (reads /proc/TID/maps). */

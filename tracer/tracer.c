@@ -49,6 +49,7 @@ Tracer *tracer_free(Tracer *t)
 		close(t->launch_pipe);
 	strv_free(t->env_keep);
 	free(t->scratch);
+	proc_buffers_free(t->proc);
 	free(t);
 	return NULL;
 }
@@ -82,6 +83,8 @@ int tracer_new(const TracerConfig *cfg, Tracer **ret)
 		r = filter_build(t->output_fds, cfg->n_output_fds, &t->filter);
 	if (r >= 0 && !(t->scratch = malloc(t->cfg.output_max)))
 		r = -ENOMEM;
+	if (r >= 0)
+		r = proc_buffers_new(&t->proc);
 	if (r < 0) {
 		tracer_free(t);
 		return r;

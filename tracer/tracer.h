@@ -92,6 +92,13 @@ typedef struct TracerStats {
 	uint64_t backtrace_ns;
 	uint64_t tasks;		/* processes and threads seen */
 	uint64_t max_live_tasks;
+	/* Times the tracer ran out of memory or file descriptors and lost
+	 * something: a task it could not follow (its creation, its stops),
+	 * an exec without its argv or environment, an end without its
+	 * mappings, a path or a signal's target it could not keep.  The
+	 * command runs on unharmed; what is built from the events lacks
+	 * these. */
+	uint64_t lost;
 } TracerStats;
 
 /* Create a tracer; nothing is started.  *ret is owned by the caller. */

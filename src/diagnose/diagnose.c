@@ -246,6 +246,11 @@ static int fill_notes(const Model *d, size_t cut_line, Report *r)
 		rc = report_add_note(r, "the trace ends at event %llu without its stats line (the run was still "
 				 "going, or vgpu-run was killed): verdicts see only what came before",
 			      (unsigned long long)d->last_seq);
+	if (rc >= 0 && d->lost)
+		rc = report_add_note(r, "vgpu-run ran out of memory or file descriptors %llu times while tracing and "
+				 "lost what it was recording then (a process's start, an exec's argv, the libraries "
+				 "mapped at an end, a path): verdicts do not see it",
+			      (unsigned long long)d->lost);
 	if (rc >= 0 && d->cut_seq)
 		rc = report_add_note(r, "the trace was cut at %llu bytes (--trace-max) before event %llu: "
 				 "verdicts see only what came before",

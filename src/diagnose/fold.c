@@ -313,14 +313,19 @@ int fold_reduce(Fold *f, const Model *d, const Proc *p)
 	bool have_root = d->have_policy && diag_library_root(d, root, sizeof(root));
 	int r = 0;
 	json_object *dirs = d->have_policy ? runs_of(d, p) : NULL;
-	json_object_object_foreach(dirs, path, unused)
-	{
-		(void)unused;
-		DirAcc *a = fold_dir(f, path);
-		if (!a || (r = fold_run(d, a, p, accelerator_dir(f, d, dir_name(have_root ? root : NULL, path),
-								   path))) < 0) {
-			r = r < 0 ? r : -ENOMEM;
-			break;
+	if (d->have_policy && !dirs)
+		r = -ENOMEM;
+	/* json-c's foreach dereferences what it is given: never NULL */
+	if (dirs) {
+		json_object_object_foreach(dirs, path, unused)
+		{
+			(void)unused;
+			DirAcc *a = fold_dir(f, path);
+			if (!a || (r = fold_run(d, a, p, accelerator_dir(f, d, dir_name(have_root ? root : NULL, path),
+									   path))) < 0) {
+				r = r < 0 ? r : -ENOMEM;
+				break;
+			}
 		}
 	}
 	json_object_put(dirs);
@@ -442,19 +447,33 @@ static int collect_dirs(const Fold *f, const Model *d, const char *root, json_ob
 static json_object *live_runs(const Model *d)
 {
 	json_object *live = json_object_new_object();
-	for (size_t i = 0; live && i < d->n_procs; i++) {
+	bool failed = false;
+	for (size_t i = 0; live && !failed && i < d->n_procs; i++) {
 		json_object *dirs = runs_of(d, d->procs[i]);
+		failed = !dirs;
+		/* json-c's foreach dereferences what it is given: never NULL */
+		if (failed)
+			break;
 		json_object_object_foreach(dirs, path, unused)
 		{
 			(void)unused;
 			json_object *arr;
-			if (!json_object_object_get_ex(live, path, &arr)) {
-				arr = json_object_new_array();
-				json_object_object_add(live, path, arr);
+			if (!json_object_object_get_ex(live, path, &arr) &&
+			    (!(arr = json_object_new_array()) || json_object_object_add(live, path, arr) < 0)) {
+				json_object_put(arr);
+				failed = true;
+				break;
 			}
-			json_object_array_add(arr, json_object_new_int64((int64_t)i));
+			if (json_object_array_add(arr, json_object_new_int64((int64_t)i)) < 0) {
+				failed = true;
+				break;
+			}
 		}
 		json_object_put(dirs);
+	}
+	if (failed) {
+		json_object_put(live);
+		return NULL;	/* out of memory */
 	}
 	return live;
 }

@@ -526,6 +526,7 @@ static int on_stats(Model *d, json_object *ev)
 {
 	d->complete = true;
 	d->stops = (uint64_t)jnum(ev, "stops", 0);
+	d->lost = (uint64_t)jnum(ev, "lost", 0);
 	d->backtraces = (uint64_t)jnum(ev, "backtraces", 0);
 	d->backtrace_ns = (uint64_t)jnum(ev, "backtrace_ns", 0);
 	d->rewrites = (uint64_t)jnum(ev, "rewrites", 0);

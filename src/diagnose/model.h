@@ -117,6 +117,7 @@ struct Model {
 	json_object *listing;	/* the observe/listing event, or NULL */
 	bool complete;		/* the stats line, the trace's last, was read */
 	uint64_t stops, backtraces, backtrace_ns;
+	uint64_t lost;		/* what vgpu-run could not record (stats) */
 	uint64_t rewrites, rewrite_p50_ns, rewrite_p99_ns;
 	uint64_t last_seq;
 	uint64_t cut_seq, cut_limit;	/* a "truncated" line: the trace ends there */

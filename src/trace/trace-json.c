@@ -283,6 +283,8 @@ int trace_json_stats(JsonWriter *w, uint64_t seq, uint64_t t_ns, const TracerSta
 	json_kv_uint(w, "backtrace_ns", st->backtrace_ns);
 	json_kv_uint(w, "tasks", st->tasks);
 	json_kv_uint(w, "max_live_tasks", st->max_live_tasks);
+	if (st->lost)
+		json_kv_uint(w, "lost", st->lost);
 	if (rewrites && rewrites->n) {
 		json_kv_uint(w, "rewrites", rewrites->n);
 		json_kv_uint(w, "rewrite_p50_ns", latency_percentile(rewrites, 50));

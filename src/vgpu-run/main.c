@@ -39,7 +39,9 @@ static int write_report(const Options *o, const char *target, RunOutcome *out)
 							  : report_format_for(o->report_path);
 	if (o->report_path) {
 		int r = report_write_file(&out->report, fmt, target);
-		if (r < 0)
+		/* the writer said this one already (a rewrite while the
+		 * command ran): one line for one problem */
+		if (r < 0 && r != out->report_said)
 			eprintf("vgpu-run: cannot write the report '%s': %s\n", o->report_path,
 				strerror(-r));
 		return r;
@@ -102,6 +104,10 @@ static void report_problems(const Options *o, const RunOutcome *out)
 	else if (out->trace_cut)
 		eprintf("vgpu-run: the trace '%s' was cut at --trace-max=%llu bytes\n",
 			o->trace_path, (unsigned long long)o->trace_max);
+	if (out->stats.lost)
+		eprintf("vgpu-run: out of memory or file descriptors %llu times while tracing: the trace and the "
+			"report lack what was lost then (the command ran on unharmed)\n",
+			(unsigned long long)out->stats.lost);
 }
 
 static int finish(const Options *o, const RunOutcome *out)

@@ -63,6 +63,7 @@ typedef struct Sink {
 	Latency rewrites;	/* event-loop time per report rewrite */
 	ReportWriter *writer;	/* puts rewrites in place off the loop */
 	ReportWriter *metrics_writer;	/* the same for --metrics */
+	bool writer_said;	/* that one could not be started, once */
 	JsonWriter json;
 	uint64_t seq;
 	int trace_error;	/* an event that could not be encoded */
@@ -79,6 +80,22 @@ typedef struct Sink {
  * report is current once discovery is over, weeks before it exits).  It
  * costs what the state holds, not what the run has lasted; the time it
  * takes the event loop is measured. */
+/* A writer thread for PATH in *W, started at the first rewrite; when none
+ * can be started (ulimit -u, -v), asked again at the next one and said
+ * once. */
+static bool writer_ready(Sink *s, ReportWriter **w, const char *path, const char *what, mode_t mode)
+{
+	if (*w)
+		return true;
+	int rw = report_writer_new(path, what, mode, w);
+	if (rw < 0 && !s->writer_said) {
+		eprintf("vgpu-run: cannot rewrite the %s '%s' while the command runs: no thread for it: %s "
+			"(it is written when the command ends)\n", what, path, strerror(-rw));
+		s->writer_said = true;
+	}
+	return rw >= 0;
+}
+
 static void refresh_report(Sink *s)
 {
 	const RunConfig *cfg = s->cfg;
@@ -87,11 +104,8 @@ static void refresh_report(Sink *s)
 	if ((!report && !metrics) || !s->diag || s->diag_error)
 		return;
 	uint64_t t0 = s->tracer ? tracer_now_ns(s->tracer) : 0;
-	if (report && !s->writer && report_writer_new(cfg->report_path, "report", 0600, &s->writer) < 0)
-		report = false;
-	if (metrics && !s->metrics_writer &&
-	    report_writer_new(cfg->metrics_path, "metrics", 0644, &s->metrics_writer) < 0)
-		metrics = false;
+	report = report && writer_ready(s, &s->writer, cfg->report_path, "report", 0600);
+	metrics = metrics && writer_ready(s, &s->metrics_writer, cfg->metrics_path, "metrics", 0644);
 	Report r;
 	if ((!report && !metrics) || diagnosis_render(s->diag, &r) < 0)
 		return;
@@ -151,14 +165,14 @@ static bool scanner_exec(const Sink *s, const TracerEvent *ev)
 /* The line in s->json, parsed back, to the diagnosis. */
 static void feed(Sink *s)
 {
-	char err[512];
+	char err[512] = "";
 	if (!s->diag || s->diag_error)
 		return;
 	json_tokener_reset(s->tok);
 	json_object *ev = json_tokener_parse_ex(s->tok, s->json.buf, (int)s->json.len);
 	if (!ev) {
 		s->diag_error = -ENOMEM;
-		eprintf("vgpu-run: no report: event %llu could not be read back\n",
+		eprintf("vgpu-run: no report: event %llu could not be read back: out of memory\n",
 			(unsigned long long)s->seq);
 		return;
 	}
@@ -166,6 +180,9 @@ static void feed(Sink *s)
 	json_object_put(ev);
 	if (r < 0) {
 		s->diag_error = r;
+		/* out of memory says nothing more */
+		if (!*err)
+			snprintf(err, sizeof(err), "event %llu: %s", (unsigned long long)s->seq, strerror(-r));
 		eprintf("vgpu-run: no report: %s\n", err);
 	}
 }
@@ -177,7 +194,13 @@ static void start_piece(Sink *s);
 static void emit(Sink *s)
 {
 	if (s->json.failed) {
-		s->trace_error = s->trace_error ? s->trace_error : -ENOMEM;
+		/* no memory for the line: neither the trace nor the
+		 * diagnosis gets it */
+		if (s->trace && !s->trace_error)
+			s->trace_error = -ENOMEM;
+		if (s->diag && !s->diag_error)
+			eprintf("vgpu-run: no report: event %llu: %s\n", (unsigned long long)s->seq,
+				strerror(ENOMEM));
 		s->diag_error = -ENOMEM;
 		return;
 	}
@@ -538,7 +561,7 @@ int run_command(const RunConfig *cfg, RunOutcome *ret, char *err, size_t err_siz
 			ret->have_report = true;
 	}
 	/* the last rewrite is in place before the final report replaces it */
-	report_writer_free(sink.writer);
+	ret->report_said = report_writer_free(sink.writer);
 	report_writer_free(sink.metrics_writer);
 	tracer_free(t);
 	injector_free(sink.injector);	/* before the observer: it uses its cache */

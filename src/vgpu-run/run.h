@@ -43,6 +43,9 @@ typedef struct RunOutcome {
 	uint64_t events;
 	int trace_error;	/* -errno when writing the trace failed */
 	bool trace_cut;		/* --trace-max was reached */
+	/* -errno of the last rewrite of the report file while the command
+	 * ran, already said on stderr (0: it went in, or there was none) */
+	int report_said;
 	bool discovered;	/* the policy's "discovered" line was seen */
 	bool timed_out;		/* discover_timeout_ns passed before it was */
 	Report report;		/* when have_report: release with report_done */

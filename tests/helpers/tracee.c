@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -52,7 +53,9 @@ static int mode_fork_tree(void)
 
 	pthread_t th;
 	void *ret;
-	bad |= pthread_create(&th, NULL, thread_probe, "/nonexistent-vgpu/thread") != 0;
+	/* no thread (no memory for its stack): nothing to join */
+	if (pthread_create(&th, NULL, thread_probe, "/nonexistent-vgpu/thread") != 0)
+		return 1;
 	bad |= pthread_join(th, &ret) != 0 || ret != NULL;
 	return bad;
 }
@@ -317,6 +320,198 @@ static int mode_nnp(void)
 	return 1;
 }
 
+
+/* ---- Stress modes (tests/live/test-stress-live.c) ---- */
+
+/* N children, at most BATCH alive at once, child I exiting I % 256; each
+ * is reaped and checked against the code it was given.  Prints the count
+ * and the sum of the codes. */
+static int mode_forks(long n, long batch)
+{
+	pid_t *pids = calloc((size_t)n, sizeof(*pids));
+	if (!pids || batch < 1)
+		return 1;
+	long started = 0, reaped = 0, sum = 0;
+	int bad = 0;
+	while (reaped < n) {
+		while (started < n && started - reaped < batch) {
+			pid_t c = fork();
+			if (c < 0)
+				return 1;
+			if (c == 0)
+				_exit((int)(started % 256));
+			pids[started++] = c;
+		}
+		int st;
+		pid_t c = wait(&st);
+		if (c < 0)
+			return 1;
+		long i = 0;
+		while (i < started && pids[i] != c)
+			i++;
+		bad |= i == started || !WIFEXITED(st) || WEXITSTATUS(st) != i % 256;
+		if (i < started)
+			pids[i] = 0;
+		sum += WIFEXITED(st) ? WEXITSTATUS(st) : 1000;
+		reaped++;
+	}
+	free(pids);
+	printf("forks=%ld sum=%ld\n", reaped, sum);
+	return bad;
+}
+
+static pthread_barrier_t all_up;
+
+static void *thread_wait_all(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&all_up);
+	return NULL;
+}
+
+/* N threads alive at once: each waits on a barrier that opens only when
+ * all N (and the main thread) are there, then exits; all are joined. */
+static int mode_threads(long n)
+{
+	pthread_t *th = calloc((size_t)n, sizeof(*th));
+	pthread_attr_t attr;
+	if (!th || pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, 64 * 1024) ||
+	    pthread_barrier_init(&all_up, NULL, (unsigned)n + 1))
+		return 1;
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&th[i], &attr, thread_wait_all, NULL))
+			return 1;
+	pthread_barrier_wait(&all_up);
+	for (long i = 0; i < n; i++)
+		if (pthread_join(th[i], NULL))
+			return 1;
+	free(th);
+	printf("threads=%ld\n", n);
+	return 0;
+}
+
+/* Re-exec itself N more times, then exit 33: one process, N+1 programs. */
+static int mode_exec_chain(long n)
+{
+	if (n <= 0) {
+		printf("chain end\n");
+		return 33;
+	}
+	char next[32];
+	snprintf(next, sizeof(next), "%ld", n - 1);
+	execl("/proc/self/exe", self, "exec-chain", next, (char *)NULL);
+	return 1;
+}
+
+/* P processes at once, each making N opens of its own missing library
+ * (/nonexistent-vgpu/libstress-<i>.so): none starts before all exist. */
+static int mode_procs_opens(long p, long n)
+{
+	int go[2];
+	if (pipe(go) < 0)
+		return 1;
+	for (long i = 0; i < p; i++) {
+		pid_t c = fork();
+		if (c < 0)
+			return 1;
+		if (c == 0) {
+			char b, path[64];
+			close(go[1]);
+			if (read(go[0], &b, 1) != 0)
+				_exit(1);
+			snprintf(path, sizeof(path), "/nonexistent-vgpu/libstress-%ld.so", i);
+			for (long k = 0; k < n; k++)
+				if (open(path, O_RDONLY) != -1 || errno != ENOENT)
+					_exit(1);
+			_exit(0);
+		}
+	}
+	close(go[1]);	/* EOF: all of them go */
+	int bad = 0, st;
+	for (long i = 0; i < p; i++)
+		bad |= wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	printf("procs=%ld opens=%ld\n", p, p * n);
+	return bad;
+}
+
+static const char *errno_name(int e)
+{
+	return e == 0 ? "0" : e == EPERM ? "EPERM" : e == ESRCH ? "ESRCH" : e == EACCES ? "EACCES" : "other";
+}
+
+/* ptrace from inside: PTRACE_ATTACH and PTRACE_SEIZE on its own child
+ * (blocked on a pipe), then the child's end, then PTRACE_TRACEME last (it
+ * makes our parent our tracer when it works: nothing may come after it
+ * that would stop us).  Prints what each call got. */
+static int mode_ptrace(void)
+{
+	int go[2];
+	if (pipe(go) < 0)
+		return 1;
+	pid_t c = fork();
+	if (c == 0) {
+		char b;
+		close(go[1]);
+		_exit(read(go[0], &b, 1) == 0 ? 7 : 8);
+	}
+	close(go[0]);
+	int st;
+	long r = ptrace(PTRACE_ATTACH, c, 0L, 0L);
+	int attach = r < 0 ? errno : 0;
+	if (r == 0) {
+		/* ours now: its SIGSTOP, then let it go without it */
+		if (waitpid(c, &st, 0) != c || !WIFSTOPPED(st) || WSTOPSIG(st) != SIGSTOP ||
+		    ptrace(PTRACE_DETACH, c, 0L, 0L) < 0)
+			return 1;
+	}
+	r = ptrace(PTRACE_SEIZE, c, 0L, 0L);
+	int seize = r < 0 ? errno : 0;
+	close(go[1]);	/* the child ends: seized or not, its parent reaps it */
+	if (waitpid(c, &st, 0) != c)
+		return 1;
+	printf("attach=%s seize=%s child=%s:%d", errno_name(attach), errno_name(seize),
+	       WIFEXITED(st) ? "exited" : WIFSIGNALED(st) ? "killed" : "stopped",
+	       WIFEXITED(st) ? WEXITSTATUS(st) : WIFSIGNALED(st) ? WTERMSIG(st) : WSTOPSIG(st));
+	r = ptrace(PTRACE_TRACEME, 0, 0L, 0L);
+	printf(" traceme=%s\n", errno_name(r < 0 ? errno : 0));
+	return 0;
+}
+
+/* Close every fd (0, 1 and 2 too), check that none is left, then point
+ * 0, 1 and 2 at FILE (append) and fork N children in turn, child I
+ * saying "child I" on fd 2, opening its own missing library and exiting
+ * I + 1; ends with the sum of their codes on stdout and exit 42. */
+static int mode_closefds(const char *file, long n)
+{
+	if (syscall(SYS_close_range, 0U, ~0U, 0) < 0)
+		return 1;
+	int left = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		left += fcntl(fd, F_GETFD) >= 0;
+	if (open(file, O_WRONLY | O_APPEND) != 0 || dup(0) != 1 || dup(0) != 2)
+		return 1;
+	printf("open fds after close_range: %d\n", left);
+	fflush(stdout);
+	long sum = 0;
+	for (long i = 0; i < n; i++) {
+		pid_t c = fork();
+		if (c < 0)
+			return 1;
+		if (c == 0) {
+			char path[64];
+			dprintf(2, "child %ld\n", i);
+			snprintf(path, sizeof(path), "/nonexistent-vgpu/libclosed-%ld.so", i);
+			_exit(open(path, O_RDONLY) == -1 && errno == ENOENT ? (int)(i + 1) % 256 : 0);
+		}
+		int st;
+		if (waitpid(c, &st, 0) != c || !WIFEXITED(st))
+			return 1;
+		sum += WEXITSTATUS(st);
+	}
+	printf("sum=%ld\n", sum);
+	return 42;
+}
+
 int main(int argc, char **argv)
 {
 	self = argv[0];
@@ -395,6 +590,25 @@ int main(int argc, char **argv)
 		return mode_signals(0);
 	if (!strcmp(mode, "catch-term") && arg)
 		return mode_catch_term(atoi(arg));
+	if (!strcmp(mode, "forks") && arg && argc > 3)
+		return mode_forks(atol(arg), atol(argv[3]));
+	if (!strcmp(mode, "threads") && arg)
+		return mode_threads(atol(arg));
+	if (!strcmp(mode, "exec-chain") && arg)
+		return mode_exec_chain(atol(arg));
+	if (!strcmp(mode, "procs-opens") && arg && argc > 3)
+		return mode_procs_opens(atol(arg), atol(argv[3]));
+	if (!strcmp(mode, "ptrace"))
+		return mode_ptrace();
+	if (!strcmp(mode, "signal-parent") && arg) {
+		/* vgpu-run is the root's parent: SIGUSR1 asks it for a report */
+		if (kill(getppid(), atoi(arg)) < 0)
+			return 1;
+		printf("sent %d\n", atoi(arg));
+		return 0;
+	}
+	if (!strcmp(mode, "closefds") && arg && argc > 3)
+		return mode_closefds(arg, atol(argv[3]));
 	fprintf(stderr, "usage: tracee MODE [ARG] (see tests/helpers/tracee.c)\n");
 	return 2;
 }
