@@ -432,9 +432,9 @@ START_TEST(test_program_closing_every_fd)
 	trace_free(&t);
 	json_object *rep = json_object_from_file(report);
 	ck_assert_msg(rep, "no report at %s", report);
-	json_object *exit;
-	ck_assert(json_object_object_get_ex(rep, "exit", &exit));
-	ck_assert_int_eq(ev_int(exit, "code", -1), 42);
+	json_object *ended;
+	ck_assert(json_object_object_get_ex(rep, "exit", &ended));
+	ck_assert_int_eq(ev_int(ended, "code", -1), 42);
 	json_object_put(rep);
 	sh("rm -r '%s'", dir);
 	run_result_free(&plain);
