@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void args_error(const struct option *opts, const char *arg, int optopt, char *err, size_t size)
+void args_error(const struct option *opts, const char *arg, int opt, char *err, size_t size)
 {
 	/* the refused option is a short one, in a cluster ("-Zv") or alone,
 	 * unless ARG is a long option given with '=' or a prefix of one (ARG
@@ -16,8 +16,8 @@ void args_error(const struct option *opts, const char *arg, int optopt, char *er
 	for (const struct option *o = opts; o->name && !strncmp(arg, "--", 2); o++)
 		exact = exact || !strcmp(o->name, arg + 2);
 	if (strncmp(arg, "--", 2) != 0 || (exact && !eq0)) {
-		if (optopt > 0 && optopt < 128 && isprint(optopt))
-			snprintf(err, size, "unknown option '-%c'", optopt);
+		if (opt > 0 && opt < 128 && isprint(opt))
+			snprintf(err, size, "unknown option '-%c'", opt);
 		else
 			snprintf(err, size, "unknown option '%s'", arg);
 		return;

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* ARG: the refused argument (argv[optind - 1]); OPTS: the long options;
- * OPTOPT: getopt's.  Writes "unknown option '--x'", "option '--verbose'
+ * OPT: getopt's optopt.  Writes "unknown option '--x'", "option '--verbose'
  * takes no argument", "option '--s' is ambiguous (--shim, --stack)" or
  * "unknown option '-Z'" to ERR. */
-void args_error(const struct option *opts, const char *arg, int optopt, char *err, size_t size);
+void args_error(const struct option *opts, const char *arg, int opt, char *err, size_t size);

@@ -24,7 +24,7 @@ int diag_injections(const Model *d, Report *r)
 	for (size_t i = 0; i < n; i++) {
 		json_object *ev = json_object_array_get_idx(d->injects, i);
 		ReportInjection *in = &r->injections[r->n_injections++];
-		in->pid = (pid_t)jnum(ev, "pid", 0);
+		in->pid = jpid(ev, "pid");
 		in->seq = (uint64_t)jnum(ev, "seq", 0);
 		in->method = dup_or_null(ev, "method");
 		in->library = dup_or_null(ev, "library");

@@ -251,8 +251,8 @@ static bool wanted_path(const char *path)
 
 static int on_exec(Model *d, json_object *ev)
 {
-	pid_t pid = (pid_t)jnum(ev, "pid", 0);
-	Proc *p = proc_for(d, pid, (pid_t)jnum(ev, "ppid", 0), (uint64_t)jnum(ev, "t_ns", 0));
+	pid_t pid = jpid(ev, "pid");
+	Proc *p = proc_for(d, pid, jpid(ev, "ppid"), (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	p->exec_seen = true;
@@ -311,12 +311,12 @@ static int on_exec(Model *d, json_object *ev)
 static int on_syscall(Model *d, json_object *ev)
 {
 	const char *sc = str(ev, "syscall");
-	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	pid_t pid = jpid(ev, "pid");
 	if (!sc)
 		return 0;
 	if (str(ev, "signal") && json_object_object_get_ex(ev, "target", NULL)) {
 		const char *sig = str(ev, "signal");
-		Proc *target = diag_proc(d, (pid_t)jnum(ev, "target", 0));
+		Proc *target = diag_proc(d, jpid(ev, "target"));
 		if (target && !target->ended && strcmp(sig, "0") != 0) {
 			target->killer = pid;
 			free(target->kill_signal);
@@ -383,7 +383,7 @@ static void server_says(Model *d, const Proc *server, uint64_t seq, const char *
 static int on_output(Model *d, json_object *ev)
 {
 	const char *text = str(ev, "text");
-	Proc *p = proc_for(d, (pid_t)jnum(ev, "pid", 0), 0, (uint64_t)jnum(ev, "t_ns", 0));
+	Proc *p = proc_for(d, jpid(ev, "pid"), 0, (uint64_t)jnum(ev, "t_ns", 0));
 	if (!p)
 		return -ENOMEM;
 	/* The server's word (its version, what it kept) is read as it comes:
@@ -420,7 +420,7 @@ static bool is_crash_signal(const char *sig)
 static int on_signal(Model *d, json_object *ev)
 {
 	const char *sig = str(ev, "signal");
-	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	Proc *p = diag_proc(d, jpid(ev, "pid"));
 	if (p && !p->fatal_signal && is_crash_signal(sig)) {
 		p->fatal_signal = strdup(sig);
 		p->fatal_seq = (uint64_t)jnum(ev, "seq", 0);
@@ -433,7 +433,7 @@ static int on_fork(Model *d, json_object *ev)
 	const char *kind = str(ev, "kind");
 	if (kind && !strcmp(kind, "thread"))
 		return 0;
-	return new_proc(d, (pid_t)jnum(ev, "child_pid", 0), (pid_t)jnum(ev, "pid", 0),
+	return new_proc(d, jpid(ev, "child_pid"), jpid(ev, "pid"),
 			(uint64_t)jnum(ev, "t_ns", 0))
 		       ? 0
 		       : -ENOMEM;
@@ -441,7 +441,7 @@ static int on_fork(Model *d, json_object *ev)
 
 static int on_exit_event(Model *d, json_object *ev)
 {
-	pid_t pid = (pid_t)jnum(ev, "pid", 0);
+	pid_t pid = jpid(ev, "pid");
 	Proc *p = diag_proc(d, pid);
 	if (!p)
 		return 0;
@@ -512,7 +512,7 @@ static int on_observe(Model *d, json_object *ev)
 		json_object_put(d->listing);
 		d->listing = json_object_get(ev);
 	} else if (!strcmp(what, "mappings")) {
-		Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+		Proc *p = diag_proc(d, jpid(ev, "pid"));
 		if (!p)
 			return 0;
 		strv_free_all(p->maps);
@@ -548,7 +548,7 @@ static int on_truncated(Model *d, json_object *ev)
 static int on_stack(Model *d, json_object *ev)
 {
 	const char *why = str(ev, "why");
-	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	Proc *p = diag_proc(d, jpid(ev, "pid"));
 	json_object *frames = jarray(ev, "frames");
 	if (!p || !why || strcmp(why, "signal") || p->crash_stack || !frames)
 		return 0;
@@ -567,7 +567,7 @@ static int on_stack(Model *d, json_object *ev)
 static int on_inject(Model *d, json_object *ev)
 {
 	/* a scanner's verdict cites the shim that went into it */
-	Proc *p = diag_proc(d, (pid_t)jnum(ev, "pid", 0));
+	Proc *p = diag_proc(d, jpid(ev, "pid"));
 	const char *status = jstr(ev, "status"), *why = jstr(ev, "why");
 	if (p && !p->inject_seq && status && !strcmp(status, "done") && why && jnum(ev, "seq", 0) > 0) {
 		p->inject_seq = (uint64_t)jnum(ev, "seq", 0);

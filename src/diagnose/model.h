@@ -5,6 +5,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -212,6 +213,15 @@ static inline int64_t jnum(json_object *o, const char *key, int64_t dflt)
 	return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
 		       ? json_object_get_int64(v)
 		       : dflt;
+}
+
+/* The process id KEY of O: from 0 (none) to INT_MAX, as a report holds
+ * them; a negative or larger number reads as absent (0), as a field of
+ * the wrong type does. */
+static inline pid_t jpid(json_object *o, const char *key)
+{
+	int64_t v = jnum(o, key, 0);
+	return v >= 0 && v <= INT_MAX ? (pid_t)v : 0;
 }
 
 /* The array KEY of O, or NULL. */

@@ -7,6 +7,7 @@
  * may come from anywhere to vgpu-report): every field is type-checked,
  * and a malformed state is an error, never a crash. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -333,6 +334,15 @@ static int gint(json_object *o, const char *key, Rd *rd)
 	return (int)n;
 }
 
+/* A process id: from 0 (none) to INT_MAX, as a report holds them. */
+static pid_t gpid(json_object *o, const char *key, Rd *rd)
+{
+	int n = gint(o, key, rd);
+	if (n < 0)
+		bad(rd, key);
+	return n < 0 ? 0 : n;
+}
+
 static bool gbool(json_object *o, const char *key, Rd *rd)
 {
 	json_object *v = get(o, key, json_type_boolean, rd);
@@ -391,7 +401,7 @@ static void read_exit(json_object *o, ReportExit *e, Rd *rd)
 static void read_evidence(json_object *o, ReportEvidence *e, Rd *rd)
 {
 	e->seq = gu64(o, "seq", rd);
-	e->pid = gint(o, "pid", rd);
+	e->pid = gpid(o, "pid", rd);
 	e->syscall = ostr(o, "syscall", rd);
 	e->event = ostr(o, "event", rd);
 	e->path = ostr(o, "path", rd);
@@ -417,8 +427,8 @@ static Proc *read_proc(json_object *o, Rd *rd)
 		rd->error = -ENOMEM;
 		return NULL;
 	}
-	p->pid = gint(o, "pid", rd);
-	p->ppid = gint(o, "ppid", rd);
+	p->pid = gpid(o, "pid", rd);
+	p->ppid = gpid(o, "ppid", rd);
 	p->first_seq = gu64(o, "first_seq", rd);
 	p->exec_seen = gbool(o, "exec_seen", rd);
 	p->start_ns = gu64(o, "start_ns", rd);
@@ -471,7 +481,7 @@ static Proc *read_proc(json_object *o, Rd *rd)
 	p->fatal_seq = gu64(o, "fatal_seq", rd);
 	p->crash_stack_seq = gu64(o, "crash_stack_seq", rd);
 	p->crash_stack = ostr(o, "crash_stack", rd);
-	p->killer = gint(o, "killer", rd);
+	p->killer = gpid(o, "killer", rd);
 	p->kill_signal = ostr(o, "kill_signal", rd);
 	p->kill_seq = gu64(o, "kill_seq", rd);
 	p->kill_ns = gu64(o, "kill_ns", rd);
@@ -525,7 +535,7 @@ static void read_dir(Fold *f, json_object *o, Rd *rd)
 	for (size_t i = 0; !rd->error && i < n; i++) {
 		json_object *r = json_object_array_get_idx(runs, i);
 		const char *v = word(r, "verdict", rd), *why = word(r, "reason", rd);
-		a->runs[i] = (ReportRun){ .pid = gint(r, "pid", rd), .verdict = v ? strdup(v) : NULL,
+		a->runs[i] = (ReportRun){ .pid = gpid(r, "pid", rd), .verdict = v ? strdup(v) : NULL,
 					  .reason = why ? strdup(why) : NULL };
 		a->run_seq[i] = gu64(r, "exec_seq", rd);
 		a->n_runs++;
@@ -542,7 +552,7 @@ static void read_dir(Fold *f, json_object *o, Rd *rd)
 	a->have_last = gbool(o, "have_last", rd);
 	a->last_exec = gu64(o, "last_exec", rd);
 	a->last_after = gu64(o, "last_after", rd);
-	a->last_pid = gint(o, "last_pid", rd);
+	a->last_pid = gpid(o, "last_pid", rd);
 	a->verdict = word(o, "verdict", rd);
 	a->reason = word(o, "reason", rd);
 	if (a->have_last && (!a->verdict || !a->reason))
@@ -556,15 +566,15 @@ static void read_dir(Fold *f, json_object *o, Rd *rd)
 	for (size_t i = 0; !rd->error && i < n; i++)
 		read_evidence(json_object_array_get_idx(ev, i), &a->evidence[a->n_evidence++], rd);
 	a->evidence_omitted = gu64(o, "evidence_omitted", rd);
-	a->loaded_by = gint(o, "loaded_by", rd);
+	a->loaded_by = gpid(o, "loaded_by", rd);
 	a->loaded_seq = gu64(o, "loaded_seq", rd);
 }
 
 int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 {
 	Rd rd = { 0 };
-	m->who.command = gint(ev, "command", &rd);
-	m->who.server = gint(ev, "server", &rd);
+	m->who.command = gpid(ev, "command", &rd);
+	m->who.server = gpid(ev, "server", &rd);
 	read_exit(oobj(ev, "command_exit", &rd), &m->command_exit, &rd);
 	m->scanner_seen = gbool(ev, "scanner_seen", &rd);
 	/* counted since: a state from before has none */
@@ -575,7 +585,8 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 	json_object *a = get(ev, "truncated_pids", json_type_array, &rd);
 	for (size_t i = 0; a && i < json_object_array_length(a) && m->n_truncated < TRUNCATED_PIDS_MAX; i++) {
 		json_object *v = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(v, json_type_int)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0 ||
+		    json_object_get_int64(v) > INT_MAX) {
 			bad(&rd, "truncated_pids");
 			break;
 		}
@@ -657,8 +668,8 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 	for (size_t i = 0; !rd.error && i < n; i++) {
 		json_object *o = json_object_array_get_idx(done, i);
 		ReportProcess *rp = &f->done[f->n_done++];
-		rp->pid = gint(o, "pid", &rd);
-		rp->ppid = gint(o, "ppid", &rd);
+		rp->pid = gpid(o, "pid", &rd);
+		rp->ppid = gpid(o, "ppid", &rd);
 		rp->argv = gstrv(o, "argv", &rd);
 		rp->role = ostr(o, "role", &rd);
 		rp->scans = gstrv(o, "scans", &rd);
@@ -724,7 +735,7 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 		json_object *o = json_object_array_get_idx(rp, i);
 		Reprobe *r = &f->reprobes[f->n_reprobes++];
 		*r = (Reprobe){ .lib = ostr(o, "lib", &rd), .exec_seq = gu64(o, "exec_seq", &rd),
-				.pid = gint(o, "pid", &rd), .exe = ostr(o, "exe", &rd) };
+				.pid = gpid(o, "pid", &rd), .exe = ostr(o, "exe", &rd) };
 		if (!r->lib)
 			bad(&rd, "reprobes");
 	}

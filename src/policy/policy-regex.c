@@ -1,6 +1,7 @@
 /* The cost check of policy regexes (policy_regex_too_costly in policy.h):
  * what a regex costs glibc's regcomp, estimated from its text before it
  * is compiled. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <regex.h>
@@ -90,6 +91,74 @@ bool policy_regex_too_costly(const char *re)
 	return false;
 }
 
+/* glibc's regcomp also builds epsilon closures that grow exponentially
+ * with the repetitions of an operand that can match the empty string
+ * (x**, (x*)*, (a|)+), whatever the size of the tree: after an anchor,
+ * "^a**b**c**..." took seconds with 20 of them and minutes with 30.  The
+ * log-line regexes policies need have none. */
+#define REGEX_EMPTY_REPEATS_MAX 8
+
+/* How many repetitions (*, +, ?, {M,N}) in RE apply to an operand that
+ * can match the empty string: a repetition that may be absent, an anchor,
+ * or a group one of whose alternatives can. */
+static unsigned empty_repeats(const char *re)
+{
+	/* in the current alternative, every item before the last can match
+	 * empty (BEFORE), and the last can (LAST); an earlier alternative of
+	 * the group can (ANY) */
+	bool before = true, last = true, any = false;
+	struct {
+		bool before, any;
+	} outer[REGEX_DEPTH_MAX];
+	size_t depth = 0;
+	unsigned n = 0;
+	for (const char *c = re; *c; c++) {
+		if (*c == '(') {
+			if (depth == REGEX_DEPTH_MAX)
+				return UINT_MAX;
+			outer[depth].before = before && last;
+			outer[depth++].any = any;
+			before = last = true;
+			any = false;
+		} else if (*c == ')' && depth > 0) {
+			last = any || (before && last);
+			depth--;
+			before = outer[depth].before;
+			any = outer[depth].any;
+		} else if (*c == '|') {
+			any = any || (before && last);
+			before = last = true;
+		} else if (*c == '*' || *c == '?' || *c == '+') {
+			n += last;
+			last = last || *c != '+';
+		} else if (*c == '{') {
+			/* {M}, {M,} and {M,N}: it may be absent when M is 0 */
+			bool zero = true, comma = false;
+			n += last;
+			for (c++; is_digit(*c) || *c == ','; c++) {
+				comma = comma || *c == ',';
+				zero = zero && (comma || *c == '0');
+			}
+			last = last || zero;
+			if (*c != '}')
+				c--;
+		} else {
+			bool anchor = *c == '^' || *c == '$';
+			if (*c == '\\' && c[1]) {
+				c++;
+				anchor = strchr("bB<>`'", *c) != NULL;
+			} else if (*c == '[') {
+				c = bracket_end(c);
+			}
+			if (!*c)
+				break;
+			before = before && last;
+			last = anchor;
+		}
+	}
+	return n;
+}
+
 /* A back-reference: a backslash and a digit 1 to 9, outside a bracket
  * expression ("[\\1]" is a backslash and a 1). */
 static bool has_backref(const char *re)
@@ -112,6 +181,9 @@ const char *policy_regex_refused(const char *re)
 {
 	if (policy_regex_too_costly(re))
 		return "too complex to compile (nested or stacked +, {N})";
+	if (empty_repeats(re) > REGEX_EMPTY_REPEATS_MAX)
+		return "too complex to compile (more than 8 repetitions of what can match nothing, "
+		       "as x** or (x*)*)";
 	if (has_backref(re))
 		return "back-references (\\1 to \\9) are not allowed: their matching cost has no bound";
 	return NULL;

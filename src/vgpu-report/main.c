@@ -11,7 +11,6 @@
  * vgpu-report(1): show 0 / 2; diff 0 same, 1 changed; check 0 all hold,
  * 1 some do not; 2 unusable input, unknown schema or bad usage. */
 #include <errno.h>
-#include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
-#include "base/args.h"
 #include "base/line.h"
 #include "base/output.h"
 #include "config.h"
@@ -30,6 +28,7 @@
 #include "report/report-compare.h"
 #include "report/report-json.h"
 #include "report/report-out.h"
+#include "vgpu-report/options.h"
 
 #define EXIT_UNUSABLE 2
 
@@ -333,126 +332,50 @@ static int load(char *const *paths, size_t n, const char *policy, bool drift, Re
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "color", optional_argument, NULL, 'c' },
-		{ "expect", required_argument, NULL, 'e' },
-		{ "expect-gpus", required_argument, NULL, 'g' },
-		{ "expect-device", required_argument, NULL, 'd' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{},
-	};
-	bool json = false;
-	ReportColor color = REPORT_COLOR_AUTO;
-	const char *policy_name = NULL;
-	char policy[PATH_MAX];
-	char **expects = NULL;
-	size_t n_expects = 0;
-	ReportOutcomeExpectation oe = { .gpus = -1 };
-	int c;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
-				eprintf("vgpu-report: --format must be text or json, not '%s'\n", optarg);
-				return EXIT_UNUSABLE;
-			}
-			json = !strcmp(optarg, "json");
-			break;
-		case 'c':
-			if (report_color_parse(optarg, &color) < 0) {
-				eprintf("vgpu-report: --color must be auto, always or never, not '%s'\n", optarg);
-				return EXIT_UNUSABLE;
-			}
-			break;
-		case 'e': {
-			char **ne = realloc(expects, (n_expects + 1) * sizeof(*ne));
-			if (!ne)
-				return EXIT_UNUSABLE;
-			expects = ne;
-			expects[n_expects++] = optarg;
-			break;
-		}
-		case 'g': {
-			char *end;
-			errno = 0;
-			long n = strtol(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno || n > 1024) {
-				eprintf("vgpu-report: --expect-gpus must be a number from 0 to 1024, not '%s'\n",
-					optarg);
-				return EXIT_UNUSABLE;
-			}
-			oe.gpus = n;
-			break;
-		}
-		case 'd':
-			if (!*optarg) {
-				eprintf("vgpu-report: --expect-device needs a regular expression\n");
-				return EXIT_UNUSABLE;
-			}
-			oe.device = optarg;
-			break;
-		case 'p':
-			policy_name = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
-		case 'V':
-			printf("vgpu-report %s\n", VGPU_VERSION);
-			return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
-		case ':':
-			eprintf("vgpu-report: option '%s' needs an argument\n", argv[optind - 1]);
-			return EXIT_UNUSABLE;
-		default: {
-			char msg[512];
-			args_error(opts, argv[optind - 1], optopt, msg, sizeof(msg));
-			eprintf("vgpu-report: %s\n", msg);
-			return EXIT_UNUSABLE;
-		}
-		}
-	}
-	_cleanup_free_ char **expects_owned = expects;
-	const char *cmd = optind < argc ? argv[optind] : NULL;
-	int nargs = argc - optind - 1;
-	int want = !cmd ? -1 : !strcmp(cmd, "diff") ? 2 : (!strcmp(cmd, "show") || !strcmp(cmd, "check")) ? 1 : -1;
-	if (want < 0 || nargs < want || (want == 2 && nargs != want)) {
-		eprintf("vgpu-report: %s (try 'vgpu-report --help')\n",
-			want < 0 ? "expected show, diff or check" : "wrong number of inputs");
+	/* room for any message about any argument, so none is cut */
+	size_t err_size = 512;
+	for (int i = 0; i < argc; i++)
+		if (strlen(argv[i]) + 512 > err_size)
+			err_size = strlen(argv[i]) + 512;
+	_cleanup_free_ char *err = calloc(1, err_size);
+	_cleanup_(report_options_done) ReportOptions o = { 0 };
+	if (!err)
+		return EXIT_UNUSABLE;
+	if (report_options_parse(argc, argv, &o, err, err_size) < 0) {
+		if (*err)
+			eprintf("vgpu-report: %s\n", err);
 		return EXIT_UNUSABLE;
 	}
-	if (!strcmp(cmd, "check") && n_expects == 0 && oe.gpus < 0 && !oe.device) {
-		eprintf("vgpu-report: check needs at least one --expect=DIR=VERDICT[:REASON], "
-				"--expect-gpus or --expect-device\n");
-		return EXIT_UNUSABLE;
+	if (o.command == REPORT_CMD_HELP) {
+		fputs(usage, stdout);
+		return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
 	}
-	if (strcmp(cmd, "check") && (oe.gpus >= 0 || oe.device)) {
-		eprintf("vgpu-report: --expect-gpus and --expect-device are check's\n");
-		return EXIT_UNUSABLE;
+	if (o.command == REPORT_CMD_VERSION) {
+		printf("vgpu-report %s\n", VGPU_VERSION);
+		return stdout_flushed("vgpu-report") ? 0 : EXIT_UNUSABLE;
 	}
 
 	Report a = { 0 }, b = { 0 };
 	int rc = EXIT_UNUSABLE;
-	if (policy_name && find_policy(policy_name, policy, sizeof(policy)) < 0)
+	char policy[PATH_MAX];
+	if (o.policy && find_policy(o.policy, policy, sizeof(policy)) < 0)
 		return EXIT_UNUSABLE;
-	const char *pol = policy_name ? policy : NULL;
-	if (load(argv + optind + 1, want == 2 ? 1 : (size_t)nargs, pol, !strcmp(cmd, "show"), &a) < 0)
+	const char *pol = o.policy ? policy : NULL;
+	bool diff = o.command == REPORT_CMD_DIFF;
+	if (load(o.inputs, diff ? 1 : o.n_inputs, pol, o.command == REPORT_CMD_SHOW, &a) < 0)
 		goto out;
-	if (!strcmp(cmd, "show")) {
-		rc = report_render(&a, json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
-				   !json && report_color_use(color, STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
-	} else if (!strcmp(cmd, "diff")) {
-		if (load(argv + optind + 2, 1, pol, false, &b) < 0)
+	if (o.command == REPORT_CMD_SHOW) {
+		rc = report_render(&a, o.json ? REPORT_FORMAT_JSON : REPORT_FORMAT_TEXT, stdout,
+				   !o.json && report_color_use(o.color, STDOUT_FILENO)) < 0 ? EXIT_UNUSABLE : 0;
+	} else if (diff) {
+		if (load(o.inputs + 1, 1, pol, false, &b) < 0)
 			goto out;
-		rc = report_diff(&a, &b, json, stdout);
+		rc = report_diff(&a, &b, o.json, stdout);
 	} else {
-		char err[512] = "";
-		rc = report_check_all(&a, expects, n_expects, &oe, stdout, err, sizeof(err));
-		if (rc == 2 && *err)
-			eprintf("vgpu-report: %s\n", err);
+		char msg[512] = "";
+		rc = report_check_all(&a, o.expects, o.n_expects, &o.oe, stdout, msg, sizeof(msg));
+		if (rc == 2 && *msg)
+			eprintf("vgpu-report: %s\n", msg);
 	}
 	if (rc < 0) {
 		eprintf("vgpu-report: %s\n", strerror(-rc));

@@ -1,4 +1,5 @@
-/* Unit tests: option parsing and command lookup. */
+/* Unit tests: option parsing (vgpu-run's and vgpu-report's) and command
+ * lookup. */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 
 #include "vgpu-run/cli.h"
 #include "vgpu-run/command.h"
+#include "vgpu-report/options.h"
 
 #define ARGS(...) ((char *[]){ "vgpu-run", __VA_ARGS__, NULL })
 
@@ -244,6 +246,96 @@ START_TEST(test_command_resolve_path_search)
 }
 END_TEST
 
+#define RARGC(a) ((int)(sizeof(a) / sizeof((a)[0])) - 1)
+
+START_TEST(test_report_options_commands_and_inputs)
+{
+	char err[256] = "";
+	ReportOptions o;
+	char *a[] = { "vgpu-report", "show", "--format=json", "-p", "ggml", "t", "t.1", NULL };
+	ck_assert_int_eq(report_options_parse(RARGC(a), a, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.command, REPORT_CMD_SHOW);
+	ck_assert(o.json);
+	ck_assert_str_eq(o.policy, "ggml");
+	ck_assert_uint_eq(o.n_inputs, 2);
+	ck_assert_str_eq(o.inputs[0], "t");	/* options permuted in front */
+	ck_assert_str_eq(o.inputs[1], "t.1");
+	ck_assert_int_eq(o.oe.gpus, -1);
+	report_options_done(&o);
+
+	char *b[] = { "vgpu-report", "check", "--expect=cuda_v12=loaded", "--expect-gpus=2",
+		      "--expect=a=failed:init-failed", "--expect-device=H200", "r.json", NULL };
+	ck_assert_int_eq(report_options_parse(RARGC(b), b, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.command, REPORT_CMD_CHECK);
+	ck_assert_uint_eq(o.n_expects, 2);
+	ck_assert_str_eq(o.expects[0], "cuda_v12=loaded");
+	ck_assert_str_eq(o.expects[1], "a=failed:init-failed");
+	ck_assert_int_eq(o.oe.gpus, 2);
+	ck_assert_str_eq(o.oe.device, "H200");
+	ck_assert_str_eq(o.inputs[0], "r.json");
+	report_options_done(&o);
+
+	char *c[] = { "vgpu-report", "--color", "diff", "a", "b", NULL };
+	ck_assert_int_eq(report_options_parse(RARGC(c), c, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.command, REPORT_CMD_DIFF);
+	ck_assert_int_eq(o.color, REPORT_COLOR_ALWAYS);
+	ck_assert_uint_eq(o.n_inputs, 2);
+	report_options_done(&o);
+
+	/* -h and -V end the parsing: what follows them is not looked at */
+	char *d[] = { "vgpu-report", "--expect=x", "-h", "--format=xml", NULL };
+	ck_assert_int_eq(report_options_parse(RARGC(d), d, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.command, REPORT_CMD_HELP);
+	ck_assert_uint_eq(o.n_expects, 0);
+	report_options_done(&o);
+	char *e[] = { "vgpu-report", "--version", NULL };
+	ck_assert_int_eq(report_options_parse(RARGC(e), e, &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.command, REPORT_CMD_VERSION);
+	report_options_done(&o);
+}
+END_TEST
+
+static const struct {
+	char *args[5];
+	const char *err;
+} report_bad_cases[] = {
+	{ { NULL }, "expected show, diff or check (try 'vgpu-report --help')" },
+	{ { "frob", "r.json" }, "expected show, diff or check (try 'vgpu-report --help')" },
+	{ { "show" }, "wrong number of inputs (try 'vgpu-report --help')" },
+	{ { "diff", "a" }, "wrong number of inputs (try 'vgpu-report --help')" },
+	{ { "diff", "a", "b", "c" }, "wrong number of inputs (try 'vgpu-report --help')" },
+	{ { "check", "r.json" }, "check needs at least one --expect=DIR=VERDICT[:REASON], --expect-gpus or --expect-device" },
+	{ { "show", "--expect-gpus=1", "r.json" }, "--expect-gpus and --expect-device are check's" },
+	{ { "diff", "--expect-device=x", "a", "b" }, "--expect-gpus and --expect-device are check's" },
+	{ { "--format=xml", "show", "r" }, "--format must be text or json, not 'xml'" },
+	{ { "--color=yes", "show", "r" }, "--color must be auto, always or never, not 'yes'" },
+	{ { "--expect-gpus=x", "check", "r" }, "--expect-gpus must be a number from 0 to 1024, not 'x'" },
+	{ { "--expect-gpus=1025", "check", "r" }, "--expect-gpus must be a number from 0 to 1024, not '1025'" },
+	{ { "--expect-gpus=-1", "check", "r" }, "--expect-gpus must be a number from 0 to 1024, not '-1'" },
+	{ { "--expect-gpus=99999999999999999999", "check", "r" },
+	  "--expect-gpus must be a number from 0 to 1024, not '99999999999999999999'" },
+	{ { "--expect-device=", "check", "r" }, "--expect-device needs a regular expression" },
+	{ { "show", "r", "-p" }, "option '-p' needs an argument" },
+	{ { "show", "r", "--expect" }, "option '--expect' needs an argument" },
+	{ { "--bogus", "show", "r" }, "unknown option '--bogus'" },
+	{ { "-Z", "show", "r" }, "unknown option '-Z'" },
+	{ { "--help=x" }, "option '--help' takes no argument" },
+	{ { "--expect-=1", "check", "r" }, "option '--expect-' is ambiguous (--expect-gpus, --expect-device)" },
+};
+
+START_TEST(test_report_options_reject_with_one_line)
+{
+	char err[256] = "";
+	ReportOptions o;
+	char *a[7] = { "vgpu-report" };
+	int n = 1;
+	for (; n < 6 && report_bad_cases[_i].args[n - 1]; n++)
+		a[n] = report_bad_cases[_i].args[n - 1];
+	ck_assert_int_eq(report_options_parse(n, a, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_str_eq(err, report_bad_cases[_i].err);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -259,6 +351,9 @@ int main(void)
 	tcase_add_test(tc, test_cli_report_keep_and_trace_pieces);
 	tcase_add_test(tc, test_cli_usage_names_every_option);
 	tcase_add_test(tc, test_command_resolve_path_search);
+	tcase_add_test(tc, test_report_options_commands_and_inputs);
+	tcase_add_loop_test(tc, test_report_options_reject_with_one_line, 0,
+			    sizeof(report_bad_cases) / sizeof(report_bad_cases[0]));
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "diagnose/diagnose.h"
+#include "report/report-json.h"
+#include "report/report-out.h"
 #include "report/report-text.h"
 
 #define ROOT "/opt/o/lib/ollama"
@@ -593,6 +595,65 @@ START_TEST(test_diagnose_when_and_where)
 }
 END_TEST
 
+/* A pid a trace cannot hold (negative, or past INT_MAX) reads as absent,
+ * as a field of the wrong type does: the report keeps to its contract
+ * (pids from 0) and reads back (fuzz-trace: "processes[0].pid is out of
+ * range"); in a rotated piece's state it is a bad state. */
+START_TEST(test_diagnose_pids_out_of_range)
+{
+	Trace t;
+	begin(&t, "ollama");
+	server(&t, "0.16.3");
+	json_object *fork = event("fork", 100);
+	json_object_object_add(fork, "child_pid", json_object_new_int64(4294967397LL));	/* 2^32 + 101 */
+	put(&t, fork);
+	exec_(&t, -5, -100, "/opt/o/bin/ollama", (const char *const[]){ "/opt/o/bin/ollama", "runner", NULL },
+	      NULL);
+	killed(&t, -5, 100);
+	Report r = diagnose(&t);
+	ck_assert_uint_eq(r.n_processes, 2);
+	ck_assert_int_eq(r.processes[0].pid, 100);
+	ck_assert_int_eq(r.processes[0].ppid, 1);
+	/* the fork's child and the exec are both pid 0, absent */
+	ck_assert_int_eq(r.processes[1].pid, 0);
+	ck_assert_int_eq(r.processes[1].ppid, 100);
+	char *json, err[512];
+	size_t len;
+	ck_assert_int_eq(report_render_buffer(&r, REPORT_FORMAT_JSON, &json, &len), 0);
+	Report back;
+	ck_assert_msg(report_json_read_text(json, len, &back, err, sizeof(err)) == 0, "%s", err);
+	report_done(&back);
+	free(json);
+	report_done(&r);
+
+	/* a state whose server pid is negative */
+	const char *header = "{\"seq\":1,\"t_ns\":0,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1\","
+			     "\"run_id\":\"r\",\"policy\":null}";
+	Diagnosis *d;
+	ck_assert_int_eq(diagnosis_new(&d), 0);
+	json_object *h = json_tokener_parse(header), *st = json_object_new_object();
+	ck_assert_int_eq(diagnosis_feed(d, h, err, sizeof(err)), 0);
+	ck_assert_int_eq(diagnosis_snapshot(d, st), 0);
+	diagnosis_free(d);
+	json_object_object_add(h, "piece", json_object_new_int(2));
+	json_object_object_add(h, "first_seq", json_object_new_int(1));
+	json_object_object_add(st, "event", json_object_new_string("state"));
+	json_object_object_add(st, "seq", json_object_new_int(2));
+	for (int bad = 0; bad < 2; bad++) {
+		if (bad)
+			json_object_object_add(st, "server", json_object_new_int(-1));
+		ck_assert_int_eq(diagnosis_new(&d), 0);
+		ck_assert_int_eq(diagnosis_feed(d, h, err, sizeof(err)), 0);
+		*err = '\0';
+		ck_assert_int_eq(diagnosis_feed(d, st, err, sizeof(err)), bad ? -EINVAL : 0);
+		ck_assert_str_eq(err, bad ? "a state event with a bad 'server'" : "");
+		diagnosis_free(d);
+	}
+	json_object_put(h);
+	json_object_put(st);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -604,6 +665,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
 	tcase_add_test(tc, test_diagnose_when_and_where);
+	tcase_add_test(tc, test_diagnose_pids_out_of_range);
 	tcase_add_test(tc, test_diagnose_outcome_statements);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	tcase_add_test(tc, test_diagnose_h200_traces);

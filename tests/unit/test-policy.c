@@ -320,6 +320,19 @@ static const struct {
 	  "t.policy:4: init-failed: too complex to compile (nested or stacked +, {N})" },
 	{ MINIMAL "loaded = ((a{99}){99}){99}(.*)\n",
 	  "t.policy:4: loaded: too complex to compile (nested or stacked +, {N})" },
+	/* glibc's epsilon closures grow exponentially with repetitions of
+	 * what can match nothing (a fuzz-check timeout: minutes) */
+	{ MINIMAL "init-failed = ^a**b**c**d**e**f**g**h**\n", "" },
+	{ MINIMAL "init-failed = ^a**b**c**d**e**f**g**h**i**\n",
+	  "t.policy:4: init-failed: too complex to compile (more than 8 repetitions of what can match nothing, "
+	  "as x** or (x*)*)" },
+	{ MINIMAL "loaded = ^((((((((((x*)*)*)*)*)*)*)*)*)*)(.*)\n",
+	  "t.policy:4: loaded: too complex to compile (more than 8 repetitions of what can match nothing, "
+	  "as x** or (x*)*)" },
+	{ MINIMAL "outcome = $(a|)+(b?)*(c{0,2})?(d*){2}(e{0}){1}x{1,}y{,3}*(\\b)*[*]*\\(*\n", "" },
+	{ MINIMAL "outcome = $(a|)+(b?)*(c{0,2})?(d*){2}(e{0}){1}x{1,}y{,3}*(\\b)*[*]*\\(*(\\<)*(\\')*\n",
+	  "t.policy:4: outcome: too complex to compile (more than 8 repetitions of what can match nothing, "
+	  "as x** or (x*)*)" },
 	{ MINIMAL "scanner-dirs-env = 1PATH\n",
 	  "t.policy:4: scanner-dirs-env: '1PATH' is not a variable name" },
 	{ MINIMAL "filter-select = A B\n", "t.policy:4: filter-select: 'A B' is not a variable name" },

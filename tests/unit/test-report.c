@@ -971,6 +971,15 @@ START_TEST(test_report_outcome_round_trip_diff_and_check)
 	ck_assert_str_eq(out, "");
 	ck_assert_ptr_nonnull(strstr(err, "--expect-device: '(': "));
 	free(out);
+	/* one glibc compiles for minutes (a fuzz-check timeout) */
+	bad.device = "$a*******T***********#***********)***************";
+	f = open_memstream(&out, &len);
+	ck_assert_int_eq(report_check_all(&a, NULL, 0, &bad, f, err, sizeof(err)), 2);
+	fclose(f);
+	ck_assert_str_eq(out, "");
+	ck_assert_str_eq(err, "--expect-device: '$a*******T***********#***********)***************' is too complex to "
+			      "compile (more than 8 repetitions of what can match nothing, as x** or (x*)*)");
+	free(out);
 	/* a report with no outcome at all (made before it existed) */
 	outcome_report(&c, false, NULL);
 	ReportOutcomeExpectation cpu = { .gpus = 0 };
