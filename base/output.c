@@ -35,6 +35,8 @@ unsigned std_fds_reserve(void)
 void eprintf(const char *fmt, ...)
 {
 	char msg[4096], out[4 * sizeof(msg)];
+	if (!fmt)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
