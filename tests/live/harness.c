@@ -11,6 +11,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -313,4 +314,20 @@ void sh(const char *fmt, ...)
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+}
+
+void fs_fill(const char *dir, mode_t mode)
+{
+	char fill[1200];
+	snprintf(fill, sizeof(fill), "%s/fill", dir);
+	int fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+	ck_assert_int_ge(fd, 0);
+	static const char block[4096];
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	ck_assert_int_eq(errno, ENOSPC);
+	close(fd);
+	struct statvfs sv;
+	ck_assert_int_eq(statvfs(dir, &sv), 0);
+	ck_assert_int_eq(sv.f_bavail, 0);
 }

@@ -39,6 +39,10 @@ struct rusage;
 void run_plain_usage(const char *const *argv, RunResult *ret, struct rusage *usage);
 void run_result_free(RunResult *r);
 
+/* Fill the file system of DIR with DIR/fill (created with MODE) until not
+ * one block is left; fails the test if it cannot. */
+void fs_fill(const char *dir, mode_t mode);
+
 /* Run ARGV (a server under vgpu-run) with ENV added ("NAME=VALUE",
  * NULL-terminated, may be NULL) and stdin/stdout on /dev/null, wait until
  * its stderr shows READY (at most 120 s), then SIGTERM it and collect its

@@ -102,20 +102,8 @@ static bool private_tmpdir(char *dir, const char *size, bool full)
 		char opts[64];
 		snprintf(opts, sizeof(opts), "size=%s,mode=1777", size);
 		ck_assert_msg(mount("tmpfs", dir, "tmpfs", 0, opts) == 0, "mount tmpfs: %s", strerror(errno));
-		if (full) {
-			char fill[600];
-			snprintf(fill, sizeof(fill), "%s/fill", dir);
-			int fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-			ck_assert_int_ge(fd, 0);
-			static const char block[4096];
-			while (write(fd, block, sizeof(block)) > 0)
-				;
-			ck_assert_int_eq(errno, ENOSPC);
-			close(fd);
-			struct statvfs sv;
-			ck_assert_int_eq(statvfs(dir, &sv), 0);
-			ck_assert_int_eq(sv.f_bavail, 0);
-		}
+		if (full)
+			fs_fill(dir, 0644);
 		return true;
 	}
 	ck_assert_msg(geteuid() != 0, "root, but no private mount namespace: %s", strerror(errno));

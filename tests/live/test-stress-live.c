@@ -707,23 +707,6 @@ static bool private_tmpfs(const char *dir, const char *size)
 	return true;
 }
 
-/* Fill the file system of DIR with DIR/fill: not one block left. */
-static void fill_up(const char *dir)
-{
-	char fill[300];
-	snprintf(fill, sizeof(fill), "%s/fill", dir);
-	int fd = open(fill, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	ck_assert_int_ge(fd, 0);
-	static const char block[4096];
-	while (write(fd, block, sizeof(block)) > 0)
-		;
-	ck_assert_int_eq(errno, ENOSPC);
-	close(fd);
-	struct statvfs sv;
-	ck_assert_int_eq(statvfs(dir, &sv), 0);
-	ck_assert_int_eq(sv.f_bavail, 0);
-}
-
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "re");
@@ -778,7 +761,7 @@ START_TEST(test_report_on_full_filesystem)
 	ck_assert_str_eq(r.err, "");
 	run_result_free(&r);
 	char *before = slurp(report);
-	fill_up(dir);
+	fs_fill(dir, 0600);
 
 	run_plain(ARGV(vgpu_run(), "-q", "--report-keep=0", "-o", report, "--", tracee(), "exit", "4"), &r);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 4, "status %#x", r.status);
