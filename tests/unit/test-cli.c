@@ -43,6 +43,11 @@ START_TEST(test_cli_parses_options_and_command)
 	ck_assert_str_eq(o.policy, "./my.policy");
 	ck_assert_str_eq(o.report_path, "r.json");
 	ck_assert_int_eq(o.format, CLI_FORMAT_TEXT);
+	ck_assert_ptr_null(o.metrics_path);
+
+	char **m = ARGS("--metrics=/var/lib/prometheus/node-exporter/v.prom", "ollama");
+	ck_assert_int_eq(cli_parse(3, m, &o, err, sizeof(err)), 0);
+	ck_assert_str_eq(o.metrics_path, "/var/lib/prometheus/node-exporter/v.prom");
 }
 END_TEST
 
@@ -72,6 +77,8 @@ static const struct {
 	{ "-Z", "unknown option '-Z'" },
 	{ "-t", "option '-t' needs an argument" },
 	{ "--trace=", "--trace needs a file name" },
+	{ "--metrics=", "--metrics needs a file name" },
+	{ "--metrics", "option '--metrics' needs an argument" },
 	{ "--format=xml", "--format must be text or json, not 'xml'" },
 	{ "--color=yes", "--color must be auto, always or never, not 'yes'" },
 	{ "--color=", "--color must be auto, always or never, not ''" },
