@@ -196,7 +196,9 @@ static int on_header(Model *d, json_object *ev, char *err, size_t err_size)
 			       : 0;
 	if (!schema || strncmp(schema, "vgpu-run/trace/1", 16) != 0 ||
 	    (schema[16] != '\0' && (schema[16] != '.' || !minor || minor > 9 || schema[17 + minor]))) {
-		snprintf(err, err_size, "unknown trace schema '%s'", schema ? schema : "(none)");
+		/* quoted as the report reader quotes it: at most 80 bytes */
+		snprintf(err, err_size, "unknown trace schema '%.80s%s'", schema ? schema : "(none)",
+			 schema && strlen(schema) > 80 ? "..." : "");
 		return -EPROTO;
 	}
 	/* A rotated trace: each piece starts with the header (piece, from 1,

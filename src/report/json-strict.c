@@ -44,16 +44,54 @@ static void skip_ws(Scan *sc)
 		sc->i++;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (at most n bytes),
+ * 0 if none: RFC 3629's table, so no overlong form, no surrogate (CESU-8)
+ * and nothing above U+10FFFF.  json-c's own check takes all three. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	static const struct {
+		unsigned char lead_lo, lead_hi, next_lo, next_hi, len;
+	} forms[] = {
+		{ 0xc2, 0xdf, 0x80, 0xbf, 2 }, { 0xe0, 0xe0, 0xa0, 0xbf, 3 }, { 0xe1, 0xec, 0x80, 0xbf, 3 },
+		{ 0xed, 0xed, 0x80, 0x9f, 3 }, { 0xee, 0xef, 0x80, 0xbf, 3 }, { 0xf0, 0xf0, 0x90, 0xbf, 4 },
+		{ 0xf1, 0xf3, 0x80, 0xbf, 4 }, { 0xf4, 0xf4, 0x80, 0x8f, 4 },
+	};
+	for (size_t f = 0; f < sizeof(forms) / sizeof(*forms); f++) {
+		if (p[0] < forms[f].lead_lo || p[0] > forms[f].lead_hi)
+			continue;
+		size_t len = forms[f].len;
+		if (n < len || p[1] < forms[f].next_lo || p[1] > forms[f].next_hi)
+			return 0;
+		for (size_t k = 2; k < len; k++)
+			if (p[k] < 0x80 || p[k] > 0xbf)
+				return 0;
+		return len;
+	}
+	return 0;
+}
+
 /* At an opening quote: past the closing one.  json-c takes a key in
- * single quotes even in its strict mode; JSON does not. */
+ * single quotes even in its strict mode, and a raw control character
+ * in a string; JSON takes neither. */
 static void skip_string(Scan *sc)
 {
 	char quote = sc->s[sc->i];
 	if (quote != '"')
 		problem(sc, sc->i, "a string in single quotes");
 	sc->i++;
-	while (sc->i < sc->len && sc->s[sc->i] != quote)
-		sc->i += sc->s[sc->i] == '\\' ? 2 : 1;
+	while (sc->i < sc->len && sc->s[sc->i] != quote) {
+		unsigned char c = (unsigned char)sc->s[sc->i];
+		size_t step = 1;
+		if (c == '\\')
+			step = 2;
+		else if (c < 0x20)
+			problem(sc, sc->i, "control character in a string");
+		else if (c >= 0x80 && !(step = utf8_len((const unsigned char *)sc->s + sc->i, sc->len - sc->i))) {
+			problem(sc, sc->i, "malformed UTF-8");
+			step = 1;
+		}
+		sc->i += step;
+	}
 	sc->i++;
 }
 
@@ -61,6 +99,39 @@ static bool number_char(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
 	       c == '+' || c == '-';
+}
+
+static size_t digit_run(const char *p, size_t n, size_t i)
+{
+	size_t from = i;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++;
+	return i - from;
+}
+
+/* RFC 8259's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * json-c also takes "1.", "-012" and "00". */
+static bool json_number_form(const char *p, size_t n)
+{
+	size_t i = n && p[0] == '-';
+	size_t d = digit_run(p, n, i);
+	if (!d || (d > 1 && p[i] == '0'))
+		return false;
+	i += d;
+	if (i < n && p[i] == '.') {
+		if (!(d = digit_run(p, n, ++i)))
+			return false;
+		i += d;
+	}
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		if (!(d = digit_run(p, n, i)))
+			return false;
+		i += d;
+	}
+	return i == n;
 }
 
 /* A bare token: true, false, null or a number (json-c also takes NaN,
@@ -77,6 +148,10 @@ static void scan_token(Scan *sc)
 	size_t digits = n && *p == '-' ? 1 : 0;
 	if (digits < n && (p[digits] == 'N' || p[digits] == 'I')) {
 		problem(sc, start, "non-finite number");
+		return;
+	}
+	if (!json_number_form(p, n)) {
+		problem(sc, start, "number not in JSON form");
 		return;
 	}
 	char small[64];

@@ -511,6 +511,14 @@ START_TEST(test_diagnose_rejects_unknown_schema)
 		ck_assert_str_eq(err, want);
 		fclose(f);
 	}
+	/* a long schema is quoted as reports' are: its first 80 bytes */
+	char longline[512], want[256];
+	snprintf(longline, sizeof(longline), "{\"seq\":1,\"event\":\"header\",\"schema\":\"%0300d\"}\n", 7);
+	f = fmemopen(longline, strlen(longline), "r");
+	ck_assert_int_eq(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)), -EPROTO);
+	snprintf(want, sizeof(want), "t.jsonl:1: unknown trace schema '%080d...'", 0);
+	ck_assert_str_eq(err, want);
+	fclose(f);
 	const char *minor = "{\"seq\":1,\"event\":\"header\",\"schema\":\"vgpu-run/trace/1.7\"}\n";
 	f = fmemopen((void *)minor, strlen(minor), "r");
 	ck_assert_msg(diagnose_trace_stream(f, "t.jsonl", NULL, &r, err, sizeof(err)) == 0, "%s", err);
@@ -531,6 +539,9 @@ START_TEST(test_diagnose_rejects_unknown_schema)
 		{ "{\"seq\":2,\"t_ns\":1e400,\"event\":\"output\"}", "t.jsonl:2: malformed JSON at column 17: non-finite number" },
 		{ "{\"seq\":2,\"event\":\"output\"} {}", "t.jsonl:2: malformed JSON at column 28: data after the JSON value" },
 		{ "{\"seq\":2,'event':\"output\"}", "t.jsonl:2: malformed JSON at column 10: a string in single quotes" },
+		{ "{\"seq\":2.,\"event\":\"output\"}", "t.jsonl:2: malformed JSON at column 8: number not in JSON form" },
+		{ "{\"seq\":2,\"event\":\"out\tput\"}", "t.jsonl:2: malformed JSON at column 22: control character in a string" },
+		{ "{\"seq\":2,\"event\":\"\xc1\x81\"}", "t.jsonl:2: malformed JSON at column 19: malformed UTF-8" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
 		char two[512];
