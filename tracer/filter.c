@@ -2,13 +2,14 @@
  *
  * Rules that test only the syscall number let the kernel (>= 5.11) cache an
  * ALLOW verdict per number, so every other syscall runs at native cost.
- * Only the rules with argument tests (newfstatat, statx, write, writev) run
- * the BPF program, and only for those numbers. */
+ * Only the rules with argument tests (newfstatat, statx, write, writev,
+ * ptrace) run the BPF program, and only for those numbers. */
 #include "filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 
 #include "syscalls.h"
 
@@ -31,6 +32,11 @@ static int add_rule(scmp_filter_ctx ctx, const SyscallSpec *s, int nr,
 				return r;
 		}
 		return 0;
+	case STOP_PTRACE_ATTACH: {
+		/* request is a long to the kernel: all 64 bits compared */
+		int r = seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), nr, 1, SCMP_A0_64(SCMP_CMP_EQ, PTRACE_ATTACH));
+		return r < 0 ? r : seccomp_rule_add(ctx, SCMP_ACT_TRACE(0), nr, 1, SCMP_A0_64(SCMP_CMP_EQ, PTRACE_SEIZE));
+	}
 	default:
 		return -EINVAL;
 	}

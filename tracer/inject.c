@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/user.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "base/cleanup.h"
 #include "mem.h"
 #include "tracer-internal.h"
@@ -36,7 +36,6 @@
 #define AUXV_MAX 64		/* the kernel writes about 20 pairs */
 #define ENV_NAME_MAX 256
 #define EDIT_ENV_MAX 16		/* entries (and strings) one edit may add */
-#define USER_CS_64 0x33		/* the code segment of 64-bit user code */
 
 bool inject_exec_secure(pid_t tid)
 {
@@ -165,15 +164,15 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 		return -EINVAL;
 	if (e->n_env > EDIT_ENV_MAX || e->n_strings > EDIT_ENV_MAX)
 		return -E2BIG;
-	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, tid, 0L, &regs) < 0)
-		return neg_errno();
-	if (regs.cs != USER_CS_64)
-		return -ENOEXEC;	/* a 32-bit program: another stack layout */
+	ArchRegs regs;
+	int r = arch_regs_get(tid, &regs);	/* -ENOEXEC: a 32-bit program */
+	if (r < 0)
+		return r;
+	uint64_t sp = arch_sp(&regs);
 	_cleanup_free_ ExecVectors *x = malloc(sizeof(*x));
 	if (!x)
 		return -ENOMEM;
-	int r = read_vectors(tid, regs.rsp, x);
+	r = read_vectors(tid, sp, x);
 	if (r < 0)
 		return r;
 
@@ -184,7 +183,7 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 	size_t vec_bytes = 8 * (1 + x->argc + 1 + x->envc + e->n_env + 1 + 2 * x->n_aux);
 	if (total + vec_bytes + 32 > EDIT_BLOCK_MAX)
 		return -E2BIG;
-	uint64_t str_at = (regs.rsp - total) & ~(uint64_t)15;
+	uint64_t str_at = (sp - total) & ~(uint64_t)15;
 	uint64_t new_sp = (str_at - vec_bytes) & ~(uint64_t)15;
 	_cleanup_free_ char *strings = malloc(total ? total : 1);
 	if (!strings)
@@ -219,9 +218,10 @@ int tracer_exec_edit(Tracer *t, pid_t tid, const TracerExecEdit *e, uint64_t *re
 		r = mem_write(tid, new_sp, vec, n * 8);
 	if (r < 0)
 		return r;
-	regs.rsp = new_sp;
-	if (ptrace(PTRACE_SETREGS, tid, 0L, &regs) < 0)
-		return neg_errno();
+	arch_set_sp(&regs, new_sp);
+	r = arch_regs_set(tid, &regs);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < e->n_strings; i++)
 		ret_addrs[i] = addr[e->n_env + i];
 	return 0;
@@ -237,15 +237,14 @@ int tracer_redirect_path(Tracer *t, pid_t tid, uint64_t addr, const char *expect
 	ssize_t n = mem_read_string(tid, addr, now, sizeof(now));
 	if (n < 0 || strcmp(now, expect) != 0)
 		return -ESTALE;
-	struct user_regs_struct regs;
-	if (ptrace(PTRACE_GETREGS, tid, 0L, &regs) < 0)
-		return neg_errno();
-	/* The syscall argument registers of x86_64, in order. */
-	unsigned long long *arg_reg[] = { &regs.rdi, &regs.rsi, &regs.rdx,
-					  &regs.r10, &regs.r8, &regs.r9 };
-	*arg_reg[tr->pending.spec->path_arg] = addr;
-	if (ptrace(PTRACE_SETREGS, tid, 0L, &regs) < 0)
-		return neg_errno();
+	ArchRegs regs;
+	int r = arch_regs_get(tid, &regs);
+	if (r < 0)
+		return r;
+	arch_set_arg(&regs, (unsigned)tr->pending.spec->path_arg, addr);
+	r = arch_regs_set(tid, &regs);
+	if (r < 0)
+		return r;
 	free(tr->pending.redirected);
 	tr->pending.redirected = strdup(expect);
 	return 0;

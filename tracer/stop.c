@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include "arch.h"
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "mem.h"
@@ -181,11 +185,40 @@ static void offer_path(Tracer *t, Tracee *tr)
 	t->cur_stop = CUR_NONE;
 }
 
+static bool same_pid_ns(pid_t tid)
+{
+	char path[64];
+	struct stat ours, theirs;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)tid);
+	return stat("/proc/self/ns/pid", &ours) == 0 && stat(path, &theirs) == 0 && ours.st_ino == theirs.st_ino &&
+	       ours.st_dev == theirs.st_dev;
+}
+
+/* PTRACE_ATTACH or PTRACE_SEIZE on a thread of the tracer (root may): the
+ * tracer would stop at the attach's SIGSTOP, and the tracee at its next
+ * watched syscall, each waiting for the other for good.  The pid argument
+ * is changed to the caller's own tid, which the kernel refuses with EPERM
+ * (ptrace_attach(): same thread group), as for any task that may not be
+ * traced.  tgkill(ours, tid, 0) tells whether the tid is one of our
+ * threads, including the helpers started later; only in our own pid
+ * namespace does the tracee's number mean the same task. */
+static void guard_tracer(Tracee *tr, const SyscallSpec *s, const uint64_t *args)
+{
+	pid_t target = (pid_t)args[s->target_arg];	/* the kernel truncates too */
+	if (target <= 0 || syscall(SYS_tgkill, getpid(), target, 0) < 0 || !same_pid_ns(tr->tid))
+		return;
+	ArchRegs regs;
+	if (arch_regs_get(tr->tid, &regs) < 0)
+		return;
+	arch_set_arg(&regs, (unsigned)s->target_arg, (uint64_t)tr->tid);
+	(void)arch_regs_set(tr->tid, &regs);
+}
+
 int stop_seccomp(Tracer *t, Tracee *tr)
 {
 	struct __ptrace_syscall_info info;
 	if (get_info(tr->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP ||
-	    info.arch != AUDIT_ARCH_X86_64)
+	    info.arch != arch_audit)
 		return PTRACE_CONT;
 	uint64_t nr = info.seccomp.nr;
 	const SyscallSpec *s = nr < SYSCALL_NR_MAX ? t->by_nr[nr] : NULL;
@@ -194,6 +227,10 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 
 	if (s->decode == DECODE_WRITE || s->decode == DECODE_WRITEV) {
 		capture_output(t, tr, s, info.seccomp.args);
+		return PTRACE_CONT;
+	}
+	if (s->decode == DECODE_PTRACE) {
+		guard_tracer(tr, s, info.seccomp.args);
 		return PTRACE_CONT;
 	}
 

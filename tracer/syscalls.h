@@ -15,6 +15,7 @@ typedef enum SyscallStopRule {
 				 * (glibc's fstat() is newfstatat(fd, "",
 				 * AT_EMPTY_PATH): far too hot to stop) */
 	STOP_OUTPUT_FD,		/* only for a captured output fd (args[0]) */
+	STOP_PTRACE_ATTACH,	/* only PTRACE_ATTACH and PTRACE_SEIZE */
 } SyscallStopRule;
 
 typedef enum SyscallDecode {
@@ -23,6 +24,7 @@ typedef enum SyscallDecode {
 	DECODE_SIGNAL,		/* kill-family: target + signal */
 	DECODE_WRITE,		/* write(fd, buf, count) */
 	DECODE_WRITEV,		/* writev(fd, iov, iovcnt) */
+	DECODE_PTRACE,		/* ptrace(request, pid): guard the tracer */
 } SyscallDecode;
 
 typedef struct SyscallSpec {

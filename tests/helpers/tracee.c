@@ -5,6 +5,7 @@
  * and exits 0 on success, 1 when something behaved wrongly, 2 on bad use.
  * Paths under /nonexistent-vgpu/ are probes: they fail with ENOENT. */
 #include <dlfcn.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -477,6 +478,45 @@ static int mode_ptrace(void)
 	return 0;
 }
 
+/* ptrace on our parent (vgpu-run when traced), as a root program may:
+ * PTRACE_ATTACH, then PTRACE_SEIZE with the pid's high bits set (the
+ * kernel truncates them), then each other thread of the parent.  One
+ * that works is let go at once (its SIGSTOP is waited for and dropped),
+ * so that a failing test ends instead of hanging.  Prints the errnos. */
+static int ptrace_and_release(long req, pid_t pid, long arg)
+{
+	if (ptrace(req, arg, 0L, 0L) < 0)
+		return errno;
+	int st;
+	if (req == PTRACE_SEIZE)
+		(void)ptrace(PTRACE_INTERRUPT, pid, 0L, 0L);
+	(void)waitpid(pid, &st, __WALL);
+	(void)ptrace(PTRACE_DETACH, pid, 0L, 0L);
+	return 0;
+}
+
+static int mode_ptrace_parent(void)
+{
+	pid_t pp = getppid();
+	int attach = ptrace_and_release(PTRACE_ATTACH, pp, pp);
+	int seize = ptrace_and_release(PTRACE_SEIZE, pp, (long)((1ull << 32) | (unsigned)pp));
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pp);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int worked = 0;
+	while (d && (e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		if (tid <= 0 || tid == pp)
+			continue;
+		worked += ptrace_and_release(PTRACE_ATTACH, tid, tid) == 0;
+	}
+	if (d)
+		closedir(d);
+	printf("parent=%s parent-seize=%s threads-attached=%d\n", errno_name(attach), errno_name(seize), worked);
+	return 0;
+}
+
 /* Close every fd (0, 1 and 2 too), check that none is left, then point
  * 0, 1 and 2 at FILE (append) and fork N children in turn, child I
  * saying "child I" on fd 2, opening its own missing library and exiting
@@ -598,6 +638,8 @@ int main(int argc, char **argv)
 		return mode_exec_chain(atol(arg));
 	if (!strcmp(mode, "procs-opens") && arg && argc > 3)
 		return mode_procs_opens(atol(arg), atol(argv[3]));
+	if (!strcmp(mode, "ptrace-parent"))
+		return mode_ptrace_parent();
 	if (!strcmp(mode, "ptrace"))
 		return mode_ptrace();
 	if (!strcmp(mode, "signal-parent") && arg) {

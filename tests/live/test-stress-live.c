@@ -359,6 +359,24 @@ START_TEST(test_program_using_ptrace)
 }
 END_TEST
 
+/* A traced program that attaches to vgpu-run itself, as a root program
+ * may (its parent here is vgpu-run): PTRACE_ATTACH, PTRACE_SEIZE with the
+ * pid's high bits set, and PTRACE_ATTACH on each of vgpu-run's threads
+ * all get EPERM, as for a task that may not be traced, and both go on.
+ * Without the guard the attach worked and stopped vgpu-run (the helper
+ * lets go at once, so the test fails instead of hanging). */
+START_TEST(test_program_attaching_vgpu_run)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "ptrace-parent"), &r);
+	ck_assert_str_eq(r.out, "parent=EPERM parent-seize=EPERM threads-attached=0\n");
+	ck_assert_str_eq(r.err, "");
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x", r.status);
+	assert_whole(&r.trace);
+	run_result_free(&r);
+}
+END_TEST
+
 #define CLOSED_CHILDREN 20
 
 /* The program closes every fd it has (close_range(0, ~0U, 0): 0, 1 and 2
@@ -817,6 +835,7 @@ int main(void)
 	TCase *programs = tcase_create("programs");
 	tcase_set_timeout(programs, 60);
 	tcase_add_test(programs, test_program_using_ptrace);
+	tcase_add_test(programs, test_program_attaching_vgpu_run);
 	tcase_add_test(programs, test_program_closing_every_fd);
 	suite_add_tcase(s, programs);
 	TCase *limits = tcase_create("limits");

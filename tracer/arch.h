@@ -1,0 +1,33 @@
+/* The facts of one CPU architecture that the engine needs: which seccomp
+ * architecture is native, and where a stopped thread keeps its stack
+ * pointer and its syscall arguments.  One file per architecture
+ * (arch-x86_64.c, arch-aarch64.c), chosen by meson; nothing else in the
+ * engine names a register. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A thread's general registers, as PTRACE_GETREGSET's NT_PRSTATUS gives
+ * them: opaque here, large enough for every architecture we build for. */
+typedef struct ArchRegs {
+	_Alignas(16) unsigned char raw[384];
+} ArchRegs;
+
+/* The AUDIT_ARCH_* of native syscalls, as PTRACE_GET_SYSCALL_INFO and
+ * seccomp report them. */
+extern const uint32_t arch_audit;
+/* The architecture's name as uname -m says it. */
+extern const char arch_name[];
+
+/* Read or write TID's registers.  -ENOEXEC when TID runs code of another
+ * ABI (a 32-bit program: x86's ia32, arm64's AArch32), whose stack and
+ * registers have another layout. */
+int arch_regs_get(pid_t tid, ArchRegs *r);
+int arch_regs_set(pid_t tid, const ArchRegs *r);
+
+uint64_t arch_sp(const ArchRegs *r);
+void arch_set_sp(ArchRegs *r, uint64_t sp);
+/* Argument N (0..5) of the syscall a thread is stopped in (at a seccomp
+ * stop: the kernel reads the arguments from these registers after it). */
+void arch_set_arg(ArchRegs *r, unsigned n, uint64_t value);
