@@ -15,12 +15,19 @@
 #include "base/cleanup.h"
 #include "base/path.h"
 #include "diagnose/loader.h"
-#include "observe/ldcache.h"
 
 /* The directory a candidate path stands for: its parent, with the
  * subdirectories glibc tries inside each directory folded in:
- * glibc-hwcaps/<level>/, and the legacy tls/ and x86_64/ platform ones. */
-static void search_dir(const char *path, char *out, size_t size)
+ * glibc-hwcaps/<level>/, and the legacy ones (tls/, the platform's). */
+static bool is_legacy(const HostArch *arch, const char *name)
+{
+	for (const char *const *l = arch->legacy; *l; l++)
+		if (!strcmp(name, *l))
+			return true;
+	return false;
+}
+
+static void search_dir(const HostArch *arch, const char *path, char *out, size_t size)
 {
 	snprintf(out, size, "%s", path);
 	char *slash = strrchr(out, '/');
@@ -31,7 +38,7 @@ static void search_dir(const char *path, char *out, size_t size)
 		*h = '\0';
 	for (;;) {
 		char *last = strrchr(out, '/');
-		if (!last || last == out || (strcmp(last, "/tls") && strcmp(last, "/x86_64")))
+		if (!last || last == out || !is_legacy(arch, last + 1))
 			break;
 		*last = '\0';
 	}
@@ -186,9 +193,8 @@ static bool in_cwd(const LoaderInput *in, const char *dir)
 
 static bool in_default(const LoaderInput *in, const char *dir)
 {
-	(void)in;
-	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++)
-		if (!strcmp(dir, ldcache_default_dirs[i]))
+	for (const char *const *d = in->arch->default_dirs; *d; d++)
+		if (!strcmp(dir, *d))
 			return true;
 	return false;
 }
@@ -218,7 +224,7 @@ void loader_describe(const LoaderInput *in, const LoaderResult *res, char *out, 
 	size_t nd = 0;
 	for (char *const *s = res->searched; s && *s && nd < ELEMENTSOF(dirs); s++) {
 		char d[PATH_MAX];
-		search_dir(*s, d, sizeof(d));
+		search_dir(in->arch, *s, d, sizeof(d));
 		bool dup = false;
 		for (size_t i = 0; i < nd && !dup; i++)
 			dup = !strcmp(dirs[i], d);

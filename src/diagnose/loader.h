@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/hostarch.h"
 #include "diagnose/model.h"
 
 typedef struct LoaderInput {
@@ -20,6 +21,7 @@ typedef struct LoaderInput {
 	bool runpath_is_rpath;
 	const char *origin;		/* $ORIGIN: the library's directory */
 	const char *cwd;		/* the process's, for empty elements */
+	const HostArch *arch;		/* the traced host's: default dirs */
 } LoaderInput;
 
 typedef struct LoaderResult {

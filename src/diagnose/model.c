@@ -29,7 +29,7 @@ static char *result_text(json_object *ev, bool *ok)
 
 int model_init(Model *m, const ModelHooks *hooks, void *hooks_data)
 {
-	*m = (Model){ .hooks = hooks, .hooks_data = hooks_data };
+	*m = (Model){ .hooks = hooks, .hooks_data = hooks_data, .arch = hostarch_native() };
 	m->by_pid = json_object_new_object();
 	m->elf = json_object_new_object();
 	m->symbols = json_object_new_object();
@@ -229,6 +229,11 @@ static int on_header(Model *d, json_object *ev, char *err, size_t err_size)
 	d->piece = (unsigned)piece;
 	d->piece_state = piece > 1 ? PIECE_STATE_RESTORE : PIECE_STATE_NONE;
 	d->header = json_object_get(ev);
+	json_object *host = NULL;
+	json_object_object_get_ex(ev, "host", &host);
+	const HostArch *arch = hostarch_by_uname(str(host, "arch"));
+	if (arch)
+		d->arch = arch;
 	json_object *pol;
 	if (strv_push_all(&d->command, jarray(ev, "command")) < 0)
 		return -ENOMEM;

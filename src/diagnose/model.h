@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/hostarch.h"
 #include "base/strv.h"
 #include "policy/policy.h"
 #include "report/report.h"
@@ -92,6 +93,9 @@ typedef struct ModelHooks {
  * still running, the server, what it said, ELF facts and the listing. */
 struct Model {
 	json_object *header;
+	/* the traced host's architecture (the header's host.arch; this
+	 * program's own when it names none vgpu-run knows) */
+	const HostArch *arch;
 	Policy policy;
 	bool have_policy;
 	bool policy_overridden;	/* the header's policy is ignored */

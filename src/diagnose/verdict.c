@@ -210,14 +210,14 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 	json_object *cls;
 	int elf_class = elf && json_object_object_get_ex(elf, "class", &cls) ? json_object_get_int(cls) : 64;
 	const char *machine = jstr(elf, "machine");
-	if (err || elf_class != 64 || (machine && strcmp(machine, "x86-64"))) {
+	if (err || elf_class != 64 || (machine && strcmp(machine, d->arch->elf_name))) {
 		diag_set(j, "failed", "bad-library");
 		if (err)
 			snprintf(j->detail, sizeof(j->detail), "%s: %s", diag_base_name(o->path),
 				 !strcmp(err, "not-elf") ? "not an ELF file" : err);
 		else
-			snprintf(j->detail, sizeof(j->detail), "%s: ELF class %d, machine %s; this is x86-64",
-				 diag_base_name(o->path), elf_class, machine ? machine : "?");
+			snprintf(j->detail, sizeof(j->detail), "%s: ELF class %d, machine %s; this is %s",
+				 diag_base_name(o->path), elf_class, machine ? machine : "?", d->arch->elf_name);
 		j->lib.outcome = strdup("failed");
 		return;
 	}
@@ -232,7 +232,7 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 		.elf = d->elf, .ld_library_path = diag_env(p, "LD_LIBRARY_PATH"),
 		.runpath = jstr(elf, "runpath") ? jstr(elf, "runpath") : jstr(elf, "rpath"),
 		.runpath_is_rpath = !jstr(elf, "runpath") && jstr(elf, "rpath"), .origin = origin,
-		.cwd = p->cwd,
+		.cwd = p->cwd, .arch = d->arch,
 	};
 	LoaderResult res = { 0 };
 	if (loader_reconstruct(&in, &res) >= 0 && res.missing) {
@@ -248,8 +248,8 @@ static void judge_not_loaded(const Model *d, const Proc *p, const Open *o, Judge
 		add_established_missing(sym, j);
 	} else if (res.bad) {
 		diag_set(j, "failed", "bad-library");
-		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable x86-64 library",
-			 diag_base_name(o->path), res.bad[0]);
+		snprintf(j->detail, sizeof(j->detail), "%s needs %s, which is not a loadable %s library",
+			 diag_base_name(o->path), res.bad[0], d->arch->elf_name);
 		j->lib.outcome = strdup("failed");
 	} else {
 		diag_set(j, "failed", "load-error");

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/hostarch.h"
 #include "base/path.h"
 #include "observe/files.h"
 #include "observe/ldcache.h"
@@ -176,8 +177,8 @@ static char *find_real(const Injector *in, const TracerEvent *ev, const char *so
 	const char *cached = in->cache ? ldcache_lookup(in->cache, soname) : NULL;
 	if (cached && real_candidate(in, cached))
 		return strdup(cached);
-	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++) {
-		snprintf(path, sizeof(path), "%s/%s", ldcache_default_dirs[i], soname);
+	for (const char *const *d = hostarch_native()->default_dirs; *d; d++) {
+		snprintf(path, sizeof(path), "%s/%s", *d, soname);
 		if (real_candidate(in, path))
 			return strdup(path);
 	}

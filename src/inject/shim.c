@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/hostarch.h"
 #include "base/path.h"
 
 void shim_real_env_name(const char *soname, char *buf, size_t size)
@@ -99,19 +100,25 @@ int shim_set_add(ShimSet *s, const char *spec, const char *default_soname, bool 
 	return 0;
 }
 
-/* What the ELF header of FD says, against this host (x86-64, 64-bit). */
-static const char *elf_problem(int fd)
+/* What the ELF header of FD says, against this host (64-bit, its
+ * machine: base/hostarch.h); BUF holds the messages that name it. */
+static const char *elf_problem(int fd, char *buf, size_t size)
 {
+	const HostArch *arch = hostarch_native();
 	Elf64_Ehdr h;
 	ssize_t n = pread(fd, &h, sizeof(h), 0);
 	if (n < EI_NIDENT || memcmp(h.e_ident, ELFMAG, SELFMAG) != 0)
 		return "not an ELF file";
-	if (h.e_ident[EI_CLASS] != ELFCLASS64)
-		return "a 32-bit ELF object; this host runs 64-bit x86-64 programs";
+	if (h.e_ident[EI_CLASS] != ELFCLASS64) {
+		snprintf(buf, size, "a 32-bit ELF object; this host runs 64-bit %s programs", arch->elf_name);
+		return buf;
+	}
 	if (n < (ssize_t)sizeof(h))
 		return "a truncated ELF file";
-	if (h.e_machine != EM_X86_64)
-		return "an ELF object for another machine than x86-64";
+	if (h.e_machine != arch->elf_machine) {
+		snprintf(buf, size, "an ELF object for another machine than %s", arch->elf_name);
+		return buf;
+	}
 	if (h.e_type != ET_DYN)
 		return "an ELF file but not a shared object";
 	/* what the dynamic linker needs before it maps anything: program
@@ -199,7 +206,8 @@ int shim_check(const char *path, char *err, size_t err_size)
 		snprintf(err, err_size, "shim '%s': not a regular file", path);
 		return -EINVAL;
 	}
-	const char *problem = elf_problem(fd);
+	char what[128];
+	const char *problem = elf_problem(fd, what, sizeof(what));
 	if (problem) {
 		snprintf(err, err_size, "shim '%s': %s", path, problem);
 		return -ENOEXEC;

@@ -6,10 +6,6 @@
  * strings from the start of the header. */
 #include "observe/ldcache.h"
 
-const char *const ldcache_default_dirs[LDCACHE_DEFAULT_DIRS] = {
-	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib",
-};
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,6 +14,7 @@ const char *const ldcache_default_dirs[LDCACHE_DEFAULT_DIRS] = {
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/hostarch.h"
 
 #define MAGIC "glibc-ld.so.cache1.1"
 #define HEADER_SIZE 48
@@ -25,7 +22,6 @@ const char *const ldcache_default_dirs[LDCACHE_DEFAULT_DIRS] = {
 #define FLAG_TYPE_MASK 0x00ff
 #define FLAG_ELF_LIBC6 0x0003
 #define FLAG_ARCH_MASK 0xff00
-#define FLAG_X8664_LIB64 0x0300
 
 static uint32_t u32_at(const uint8_t *p)
 {
@@ -91,11 +87,12 @@ static const char *string_at(const LdCache *c, uint32_t off)
 
 const char *ldcache_lookup(const LdCache *c, const char *soname)
 {
+	uint32_t native = hostarch_native()->ldcache_flags;
 	for (uint32_t i = 0; c && c->data && i < c->nlibs; i++) {
 		const uint8_t *e = c->data + HEADER_SIZE + (size_t)i * ENTRY_SIZE;
 		uint32_t flags = u32_at(e);
 		if ((flags & FLAG_TYPE_MASK) != FLAG_ELF_LIBC6 ||
-		    (flags & FLAG_ARCH_MASK) != FLAG_X8664_LIB64)
+		    (flags & FLAG_ARCH_MASK) != native)
 			continue;
 		const char *key = string_at(c, u32_at(e + 4));
 		if (key && !strcmp(key, soname))

@@ -24,10 +24,7 @@ int ldcache_parse(const uint8_t *buf, size_t len, LdCache *ret);
 int ldcache_load(const char *path, LdCache *ret);
 void ldcache_done(LdCache *c);
 
-/* Where glibc looks after LD_LIBRARY_PATH, RUNPATH and the cache, on
- * x86-64, in order. */
-extern const char *const ldcache_default_dirs[];
-#define LDCACHE_DEFAULT_DIRS 6
-
-/* The path the cache gives for an x86-64 SONAME, or NULL. */
+/* The path the cache gives for SONAME as a native 64-bit library (the
+ * entry's flags: base/hostarch.h), or NULL.  Where glibc looks after it
+ * is hostarch's default_dirs. */
 const char *ldcache_lookup(const LdCache *c, const char *soname);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "base/cleanup.h"
+#include "base/hostarch.h"
 #include "base/path.h"
 #include "observe/elf-facts.h"
 #include "observe/files.h"
@@ -258,10 +259,9 @@ static bool scope_defines(const Scope *s, const char *name)
  * tries first?  The found path into OUT. */
 static bool in_dir(Worker *w, const char *dir, const char *name, char *out, size_t size)
 {
-	static const char *const hwcaps[] = { "glibc-hwcaps/x86-64-v4/", "glibc-hwcaps/x86-64-v3/",
-					      "glibc-hwcaps/x86-64-v2/", "" };
+	const char *const *hwcaps = hostarch_native()->hwcaps;
 	struct stat st;
-	for (size_t i = 0; i < ELEMENTSOF(hwcaps); i++) {
+	for (size_t i = 0; hwcaps[i]; i++) {
 		int n = snprintf(out, size, "%s/%s%s", dir, hwcaps[i], name);
 		if (n > 0 && (size_t)n < size && files_stat(w, out, &st) == 0 && S_ISREG(st.st_mode))
 			return true;
@@ -323,8 +323,8 @@ static bool search(const SymbolWatch *sw, const Proc *p, const char *file, const
 		snprintf(out, size, "%s", cached);
 		return true;
 	}
-	for (size_t i = 0; i < LDCACHE_DEFAULT_DIRS; i++)
-		if (in_dir(sw->worker, ldcache_default_dirs[i], name, out, size))
+	for (const char *const *d = hostarch_native()->default_dirs; *d; d++)
+		if (in_dir(sw->worker, *d, name, out, size))
 			return true;
 	return false;
 }

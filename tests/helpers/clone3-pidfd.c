@@ -49,9 +49,10 @@ int main(void)
 		return fail("clone3");
 	if (pid == 0) {
 		/* Raw syscalls only: glibc does not know this child exists, so
-		 * its per-thread state (TID cache, locks) cannot be trusted. */
+		 * its per-thread state (TID cache, locks) cannot be trusted.
+		 * ppoll on no fds, no timeout: pause() as arm64 has it. */
 		for (;;)
-			syscall(SYS_pause);
+			syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
 	}
 
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0) {

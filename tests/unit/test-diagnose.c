@@ -57,7 +57,15 @@ static json_object *event(const char *kind, int pid)
 	return ev;
 }
 
+static void begin_on(Trace *t, const char *policy, const char *arch);
+
 static void begin(Trace *t, const char *policy)
+{
+	begin_on(t, policy, NULL);
+}
+
+/* The header of a trace made on a host of ARCH (uname -m; NULL: none). */
+static void begin_on(Trace *t, const char *policy, const char *arch)
 {
 	memset(t, 0, sizeof(*t));
 	t->f = open_memstream(&t->text, &t->len);
@@ -68,6 +76,11 @@ static void begin(Trace *t, const char *policy)
 	json_object_object_add(p, "path", json_object_new_string("policies/x.policy"));
 	json_object_object_add(p, "text", json_object_new_string(text));
 	json_object_object_add(h, "policy", p);
+	if (arch) {
+		json_object *host = json_object_new_object();
+		json_object_object_add(host, "arch", json_object_new_string(arch));
+		json_object_object_add(h, "host", host);
+	}
 	free(text);
 	put(t, h);
 }
@@ -305,6 +318,51 @@ START_TEST(test_diagnose_ggml_policy_any_process_scans)
 	ck_assert_str_eq(d->libraries[0].searched[1], "/usr/lib/libcudart.so.13");
 	ck_assert_str_eq(dir(&r, "/opt/n/bins/linux-x64")->reason, "loaded");
 	ck_assert_str_eq(r.processes[0].role, "server");
+	report_done(&r);
+}
+END_TEST
+
+/* A trace is judged by the architecture of the host it was made on (its
+ * header's host.arch), wherever it is read: on an arm64 host an aarch64
+ * library is native and a missing dependency is searched for in the arm64
+ * default directories; the same events from an x86-64 host make it a
+ * library for another machine. */
+static Report arm64_scan(const char *arch)
+{
+	Trace t;
+	begin_on(&t, "ggml", arch);
+	exec_(&t, 200, 1, "/usr/bin/node", (const char *const[]){ "node", "app.js", NULL }, NULL);
+	const char *cuda = "/opt/n/bins/linux-arm64-cuda/libggml-cuda.so";
+	open_(&t, 200, cuda, 6);
+	json_object *elf = event("observe", 200), *needed = json_object_new_array();
+	json_object_object_add(elf, "what", json_object_new_string("elf"));
+	json_object_object_add(elf, "path", json_object_new_string(cuda));
+	json_object_object_add(elf, "class", json_object_new_int(64));
+	json_object_object_add(elf, "machine", json_object_new_string("aarch64"));
+	json_object_array_add(needed, json_object_new_string("libcudart.so.13"));
+	json_object_object_add(elf, "needed", needed);
+	put(&t, elf);
+	open_(&t, 200, "/lib/aarch64-linux-gnu/libcudart.so.13", -1);
+	open_(&t, 200, "/usr/lib/aarch64-linux-gnu/libcudart.so.13", -1);
+	open_(&t, 200, "/lib/libcudart.so.13", -1);
+	open_(&t, 200, "/usr/lib/libcudart.so.13", -1);
+	return diagnose(&t);
+}
+
+START_TEST(test_diagnose_by_the_traced_hosts_arch)
+{
+	Report r = arm64_scan("aarch64");
+	const ReportDirectory *d = dir(&r, "/opt/n/bins/linux-arm64-cuda");
+	ck_assert_str_eq(d->reason, "missing-dependency");
+	ck_assert_str_eq(d->libraries[0].missing[0], "libcudart.so.13");
+	ck_assert_str_eq(d->detail, "libggml-cuda.so needs libcudart.so.13, found nowhere: 1. ld.so.cache: not recorded; "
+				    "2. default directories /lib/aarch64-linux-gnu, /usr/lib/aarch64-linux-gnu, /lib, /usr/lib");
+	report_done(&r);
+
+	r = arm64_scan("x86_64");
+	d = dir(&r, "/opt/n/bins/linux-arm64-cuda");
+	ck_assert_str_eq(d->reason, "bad-library");
+	ck_assert_str_eq(d->detail, "libggml-cuda.so: ELF class 64, machine aarch64; this is x86-64");
 	report_done(&r);
 }
 END_TEST
@@ -674,6 +732,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_unlisted_root_is_not_absence);
 	tcase_add_test(tc, test_diagnose_version_outside_policy_noted);
 	tcase_add_test(tc, test_diagnose_ggml_policy_any_process_scans);
+	tcase_add_test(tc, test_diagnose_by_the_traced_hosts_arch);
 	tcase_add_test(tc, test_diagnose_rejects_unknown_schema);
 	tcase_add_test(tc, test_diagnose_when_and_where);
 	tcase_add_test(tc, test_diagnose_pids_out_of_range);

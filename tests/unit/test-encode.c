@@ -1,12 +1,14 @@
 /* Unit tests: JSON escaping, event encoding, symbolic names, and the
  * invariants of the watched-syscall table. */
 #include <check.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "base/hostarch.h"
 #include "base/json.h"
 #include "trace/trace-json.h"
 #include "tracer/names.h"
@@ -171,7 +173,14 @@ START_TEST(test_syscall_table_sorted_unique_and_resolvable)
 		if (i > 0)
 			ck_assert_msg(strcmp(syscall_specs[i - 1].name, s->name) < 0,
 				      "%s is out of order", s->name);
-		ck_assert_msg(syscall_resolve(s->name) >= 0, "%s does not resolve", s->name);
+		/* arm64 has only the *at forms (asm-generic/unistd.h) */
+		bool legacy = !strcmp(s->name, "open") || !strcmp(s->name, "stat") || !strcmp(s->name, "lstat") ||
+			      !strcmp(s->name, "access") || !strcmp(s->name, "readlink");
+		bool arm64 = !strcmp(hostarch_native()->uname, "aarch64");
+		if (legacy && arm64)
+			ck_assert_msg(syscall_resolve(s->name) == -ENOENT, "%s resolves on arm64", s->name);
+		else
+			ck_assert_msg(syscall_resolve(s->name) >= 0, "%s does not resolve", s->name);
 		if (s->decode == DECODE_PATH || s->decode == DECODE_EXEC)
 			ck_assert_int_ge(s->path_arg, 0);
 		if (s->rule == STOP_UNLESS_EMPTY_PATH)
@@ -183,13 +192,15 @@ START_TEST(test_syscall_table_sorted_unique_and_resolvable)
 	static const char *const required[] = {
 		"open", "openat", "openat2", "stat", "lstat", "newfstatat", "statx", "access",
 		"faccessat", "faccessat2", "readlink", "readlinkat", "execve", "execveat", "kill",
-		"tkill", "tgkill", "pidfd_send_signal", "write", "writev",
+		"tkill", "tgkill", "pidfd_send_signal", "write", "writev", "ptrace",
 	};
 	ck_assert_uint_eq(syscall_specs_count, sizeof(required) / sizeof(required[0]));
 	const SyscallSpec *by_nr[SYSCALL_NR_MAX];
 	ck_assert_int_eq(syscall_table_build(by_nr), 0);
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		int nr = syscall_resolve(required[i]);
+		if (nr == -ENOENT && !strcmp(hostarch_native()->uname, "aarch64"))
+			continue;	/* checked above */
 		ck_assert_int_ge(nr, 0);
 		ck_assert_str_eq(by_nr[nr]->name, required[i]);
 	}
