@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/hostarch.h"
 #include "harness.h"
 
 static char root[512], shim[600];
@@ -387,7 +388,8 @@ START_TEST(test_inject_unsafe_shims)
 	snprintf(msg[1], sizeof(msg[1]), "vgpu-run: shim '%s': not an ELF file\n", text);
 	snprintf(opt[2], sizeof(opt[2]), "--shim=%s", c32);
 	snprintf(msg[2], sizeof(msg[2]),
-		 "vgpu-run: shim '%s': a 32-bit ELF object; this host runs 64-bit x86-64 programs\n", c32);
+		 "vgpu-run: shim '%s': a 32-bit ELF object; this host runs 64-bit %s programs\n", c32,
+		 hostarch_native()->elf_name);
 	snprintf(opt[3], sizeof(opt[3]), "--shim=%s", ww);
 	snprintf(msg[3], sizeof(msg[3]),
 		 "vgpu-run: shim '%s': the file '%s' is world-writable (vgpu-run runs as root)\n", ww, ww);

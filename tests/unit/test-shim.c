@@ -2,6 +2,7 @@
  * the VGPU_REAL_* variables) and the safety rule on files the test makes:
  * exact messages, since scripts and people read them. */
 #include <check.h>
+#include <stdbool.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hostarch.h"
 #include "inject/shim.h"
 
 START_TEST(test_shim_real_env_names)
@@ -107,20 +109,27 @@ START_TEST(test_shim_check_file_kinds)
 	char dir[] = "/tmp/vgpu-shim-XXXXXX", p[256], err[512], want[600];
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	chmod(dir, 0755);
-	static const struct {
+	/* this host's machine, and the other one vgpu-run knows */
+	const HostArch *host = hostarch_native();
+	const bool arm64 = host->elf_machine == EM_AARCH64;
+	const uint16_t native = host->elf_machine, other = arm64 ? EM_X86_64 : EM_AARCH64;
+	char class32[128], foreign[128];
+	snprintf(class32, sizeof(class32), "a 32-bit ELF object; this host runs 64-bit %s programs", host->elf_name);
+	snprintf(foreign, sizeof(foreign), "an ELF object for another machine than %s", host->elf_name);
+	const struct {
 		const char *name;
 		unsigned char cls;
 		uint16_t type, machine;
 		int phdrs;
 		const char *problem;	/* NULL: usable */
 	} kinds[] = {
-		{ "ok.so", ELFCLASS64, ET_DYN, EM_X86_64, 2, NULL },
-		{ "class32.so", ELFCLASS32, ET_DYN, EM_386, 2, "a 32-bit ELF object; this host runs 64-bit x86-64 programs" },
-		{ "exec.so", ELFCLASS64, ET_EXEC, EM_X86_64, 2, "an ELF file but not a shared object" },
-		{ "arm.so", ELFCLASS64, ET_DYN, EM_AARCH64, 2, "an ELF object for another machine than x86-64" },
+		{ "ok.so", ELFCLASS64, ET_DYN, native, 2, NULL },
+		{ "class32.so", ELFCLASS32, ET_DYN, arm64 ? EM_ARM : EM_386, 2, class32 },
+		{ "exec.so", ELFCLASS64, ET_EXEC, native, 2, "an ELF file but not a shared object" },
+		{ "foreign.so", ELFCLASS64, ET_DYN, other, 2, foreign },
 		/* faults.md #38: a bare 64-byte header passed */
-		{ "header.so", ELFCLASS64, ET_DYN, EM_X86_64, 0, "a truncated ELF file (no program headers)" },
-		{ "nodyn.so", ELFCLASS64, ET_DYN, EM_X86_64, 1,
+		{ "header.so", ELFCLASS64, ET_DYN, native, 0, "a truncated ELF file (no program headers)" },
+		{ "nodyn.so", ELFCLASS64, ET_DYN, native, 1,
 		  "an ELF object without a dynamic section: not a shared library" },
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -170,7 +179,7 @@ START_TEST(test_shim_check_owners_as_root)
 	snprintf(sub, sizeof(sub), "%s/d", dir);
 	ck_assert_int_eq(mkdir(sub, 0755), 0);
 	snprintf(p, sizeof(p), "%s/libcuda.so.1", sub);
-	write_elf(p, ELFCLASS64, ET_DYN, EM_X86_64, 2);
+	write_elf(p, ELFCLASS64, ET_DYN, hostarch_native()->elf_machine, 2);
 	chmod(p, 0644);
 	/* under /tmp (root's, sticky): fine */
 	ck_assert_msg(shim_check(p, err, sizeof(err)) == 0, "%s", err);
