@@ -414,7 +414,8 @@ static bool join2(char *out, size_t size, const char *a, const char *b)
 	return n >= 0 && (size_t)n < size;
 }
 
-/* The directories of the report (contract: expected ones, existing
+/* The directories of the report (contract: expected ones and the one a
+ * detected platform selects, existing
  * candidates, and every directory a scanner was pointed at or opened a
  * backend in), as keys of SET. */
 static int collect_dirs(const Fold *f, const Model *d, const char *root, json_object *set)
@@ -424,6 +425,12 @@ static int collect_dirs(const Fold *f, const Model *d, const char *root, json_ob
 	for (size_t i = 0; root && r >= 0 && i < d->policy.n_expected; i++)
 		if (join2(p, sizeof(p), root, d->policy.expected[i]))
 			r = add_path(set, p);
+	/* the one directory a detected platform selects is expected too */
+	PlatformPick pick;
+	diag_platform(d, &pick);
+	if (root && r >= 0 && pick.how != PLATFORM_NONE && pick.dir[0] && !strchr(pick.dir, '/') &&
+	    strcmp(pick.dir, "..") && strcmp(pick.dir, ".") && join2(p, sizeof(p), root, pick.dir))
+		r = add_path(set, p);
 	json_object *entries = root ? jarray(d->listing, "entries") : NULL;
 	for (size_t i = 0; r >= 0 && i < jlen(entries); i++) {
 		json_object *e = json_object_array_get_idx(entries, i);

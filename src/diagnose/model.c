@@ -82,6 +82,7 @@ void model_done(Model *m)
 	json_object_put(m->elf);
 	json_object_put(m->symbols);
 	json_object_put(m->listing);
+	json_object_put(m->platform);
 	json_object_put(m->header);
 	json_object_put(m->injects);
 	policy_done(&m->policy);
@@ -518,6 +519,9 @@ static int on_observe(Model *d, json_object *ev)
 			return 0;
 		json_object_put(d->listing);
 		d->listing = json_object_get(ev);
+	} else if (!strcmp(what, "platform")) {
+		json_object_put(d->platform);
+		d->platform = json_object_get(ev);
 	} else if (!strcmp(what, "mappings")) {
 		Proc *p = diag_proc(d, jpid(ev, "pid"));
 		if (!p)

@@ -120,6 +120,7 @@ struct Model {
 	size_t elf_dropped;	/* libraries past ELF_KEEP_MAX */
 	json_object *symbols;	/* backend path -> its observe/symbols event */
 	json_object *listing;	/* the observe/listing event, or NULL */
+	json_object *platform;	/* the last observe/platform event, or NULL */
 	bool complete;		/* the stats line, the trace's last, was read */
 	uint64_t stops, backtraces, backtrace_ns;
 	uint64_t lost;		/* what vgpu-run could not record (stats) */
@@ -164,6 +165,19 @@ void model_proc_free(Proc *p);
 int diag_outcome_text(Model *m, uint64_t seq, const char *text);
 int diag_outcome_report(const Model *m, Report *r);
 void diag_outcome_done(Model *m);
+
+/* platform.c: the platform the scanner detected (filter-platform). */
+typedef enum PlatformHow { PLATFORM_NONE, PLATFORM_BY_ENV, PLATFORM_BY_FILE } PlatformHow;
+typedef struct PlatformPick {
+	bool applies;		/* the policy has a platform filter */
+	PlatformHow how;
+	char dir[256];		/* the directory it selects (how != NONE) */
+	/* "JETSON_JETPACK=6.0", "/etc/nv_tegra_release: # R36 ...", or
+	 * why none was detected */
+	char why[512];
+	uint64_t seq;		/* the event that says so, 0: none */
+} PlatformPick;
+void diag_platform(const Model *d, PlatformPick *ret);
 
 /* facts.c: what the model answers. */
 Proc *diag_proc(const Model *d, pid_t pid);

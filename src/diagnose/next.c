@@ -4,6 +4,7 @@
  * file a complete install ships, the shim a scanner mapped), said as what
  * to change; where nothing establishes the premise, nothing is said. */
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static bool shim_soname(const Model *d, const char *soname)
 static const PolicyFilter *filter_on(const Model *d, const char *detail)
 {
 	for (size_t i = 0; i < d->policy.n_filters; i++) {
+		if (!d->policy.filters[i].var)
+			continue;	/* filter-platform */
 		size_t n = strlen(d->policy.filters[i].var);
 		if (!strncmp(detail, d->policy.filters[i].var, n) && (detail[n] == '=' || detail[n] == ' '))
 			return &d->policy.filters[i];
@@ -97,12 +100,61 @@ static void next_filtered(const Model *d, const Report *r, const ReportDirectory
 	/* a directory another filter holds back needs that one too */
 	for (size_t i = 0; i < d->policy.n_filters; i++) {
 		const PolicyFilter *e = &d->policy.filters[i];
+		if (e->kind != POLICY_FILTER_ENABLE)
+			continue;
 		const char *v = diag_env(d->server, e->var);
-		if (e->kind == POLICY_FILTER_ENABLE && !fnmatch(e->glob, rd->name, 0) && !diag_env_true(v)) {
+		if (!fnmatch(e->glob, rd->name, 0) && !diag_env_true(v)) {
 			size_t len = strlen(out);
 			snprintf(out + len, size - len, ", and set %s=1", e->var);
 		}
 	}
+}
+
+/* A next step cut to SIZE: a long path or value shortens it, never fails. */
+__attribute__((format(printf, 3, 4))) static void say(char *out, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out, size, fmt, ap);
+	va_end(ap);
+}
+
+/* Held back by the platform the server detected, or by the lack of one.
+ * Nothing to do when the directory the platform selects loaded. */
+static void next_platform(const Model *d, const Report *r, const ReportDirectory *rd, char *out, size_t size)
+{
+	PlatformPick pick;
+	diag_platform(d, &pick);
+	const PolicyPlatform *pl = &d->policy.platform;
+	if (!pick.applies || !rd->detail || strcmp(rd->detail, pick.why))
+		return;	/* another filter's verdict */
+	const ReportDirectory *sel = NULL;
+	for (size_t i = 0; pick.how != PLATFORM_NONE && i < r->n_directories; i++)
+		if (!strcmp(r->directories[i].name, pick.dir))
+			sel = &r->directories[i];
+	if (sel && sel->verdict && !strcmp(sel->verdict, "loaded"))
+		return;
+	char state[512];
+	if (sel && sel->verdict && sel->reason)
+		say(state, sizeof(state), "%s is %s:%s (its entry says why)", pick.dir, sel->verdict, sel->reason);
+	else
+		say(state, sizeof(state), "%s is not installed", pick.dir);
+	if (pick.how == PLATFORM_BY_ENV)
+		say(out, size,
+			 "%s selects %s, the only directory the server probes on this host, and %s: set %s to the "
+			 "platform version installed, or unset it to have %s read",
+			 pick.why, pick.dir, state, pl->env_var, pl->file ? pl->file : "the platform");
+	else if (pick.how == PLATFORM_BY_FILE)
+		say(out, size,
+			 "this platform selects %s, the only directory the server probes on this host whatever else "
+			 "asks for another, and %s: install the server's %s libraries",
+			 pick.dir, state, pick.dir);
+	else if (strcmp(pl->arch, d->arch->uname))
+		say(out, size, "%s is used on %s hosts only: on this %s host it is never probed", rd->name,
+			 pl->arch, d->arch->uname);
+	else if (pl->env_var)
+		say(out, size, "%s is probed only on a detected platform: set %s to the platform's version "
+			 "(x.y.z) in the server's environment to have it probed", rd->name, pl->env_var);
 }
 
 static const ReportProcess *process_of(const Report *r, pid_t pid)
@@ -161,6 +213,10 @@ void diag_next(const Model *d, const Report *r, ReportDirectory *rd)
 		next_missing(d, rd, out, sizeof(out));
 	} else if (!strcmp(rd->reason, "filtered-by-env")) {
 		next_filtered(d, r, rd, out, sizeof(out));
+		if (!*out)
+			next_platform(d, r, rd, out, sizeof(out));
+	} else if (!strcmp(rd->reason, "filtered-by-platform")) {
+		next_platform(d, r, rd, out, sizeof(out));
 	} else if (!strcmp(rd->reason, "init-failed")) {
 		next_init_failed(r, rd, out, sizeof(out));
 	} else if (!strcmp(rd->reason, "scanner-crashed")) {

@@ -242,6 +242,7 @@ int diag_snapshot(const Model *m, const Fold *f, json_object *ev)
 	put(ev, "symbols", json_object_get(m->symbols));
 	put(ev, "elf_dropped", u64(m->elf_dropped));
 	put(ev, "listing", json_object_get(m->listing));
+	put(ev, "platform", json_object_get(m->platform));
 	put(ev, "injects", json_object_get(m->injects));
 	put(ev, "injects_dropped", u64(m->injects_dropped));
 	for (size_t i = 0; procs && i < m->n_procs; i++)
@@ -366,7 +367,7 @@ static char **gstrv(json_object *o, const char *key, Rd *rd)
 /* Verdicts and reasons are the fold's static strings: the known ones. */
 static const char *const words[] = {
 	"loaded", "absent", "skipped", "failed", "no-such-directory", "no-backend-library",
-	"filtered-by-env", "never-scanned", "not-reached", "unreadable", "dropped", "bad-library",
+	"filtered-by-env", "filtered-by-platform", "never-scanned", "not-reached", "unreadable", "dropped", "bad-library",
 	"init-failed", "load-error", "missing-dependency", "scanner-crashed", "scanner-timeout",
 };
 
@@ -638,6 +639,7 @@ int diag_restore(Model *m, Fold *f, json_object *ev, char *err, size_t err_size)
 	}
 	m->elf_dropped = gu64(ev, "elf_dropped", &rd);
 	m->listing = json_object_get(oobj(ev, "listing", &rd));
+	m->platform = json_object_get(oobj(ev, "platform", &rd));	/* optional: older states */
 	json_object *inj;
 	if (json_object_object_get_ex(ev, "injects", &inj) && inj) {
 		if (!json_object_is_type(inj, json_type_array) || json_object_array_length(inj) > INJECTS_KEEP_MAX)

@@ -369,11 +369,34 @@ void diag_judge_run(const Model *d, const Proc *p, const char *dir, bool accel_d
 	}
 }
 
+/* filter-platform: a detected platform keeps only its directory; without
+ * one, the platform's own directories (GLOB) are left out. */
+static bool judge_platform(const Model *d, const PolicyFilter *f, const char *name, Judged *j)
+{
+	PlatformPick pick;
+	diag_platform(d, &pick);
+	const char *base = diag_base_name(name);
+	if (pick.how != PLATFORM_NONE ? !strcmp(base, pick.dir) : fnmatch(f->glob, base, 0) != 0)
+		return false;
+	/* a platform named by a variable is an environment setting */
+	diag_set(j, "skipped", pick.how == PLATFORM_BY_ENV ? "filtered-by-env" : "filtered-by-platform");
+	snprintf(j->detail, sizeof(j->detail), "%s", pick.why);
+	diag_cite(j, pick.seq);
+	return true;
+}
+
 static bool judge_filters(const Model *d, const char *name, Judged *j)
 {
 	const Proc *server = d->server;
 	for (size_t i = 0; i < d->policy.n_filters; i++) {
 		const PolicyFilter *f = &d->policy.filters[i];
+		if (f->kind == POLICY_FILTER_PLATFORM) {
+			if (!judge_platform(d, f, name, j))
+				continue;
+			if (server)
+				diag_cite(j, server->exec_seq);
+			return true;
+		}
 		const char *raw = diag_env(server, f->var);
 		char v[256];
 		diag_env_trimmed(raw ? raw : "", v, sizeof(v));

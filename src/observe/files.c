@@ -4,12 +4,16 @@
 #include "observe/files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-typedef enum FileOp { OP_FACTS, OP_SYMBOLS, OP_STAT, OP_REALPATH } FileOp;
+#include "base/cleanup.h"
+
+typedef enum FileOp { OP_FACTS, OP_SYMBOLS, OP_STAT, OP_REALPATH, OP_HEAD } FileOp;
 
 typedef struct Job {
 	FileOp op;
@@ -18,7 +22,32 @@ typedef struct Job {
 	ElfSymbols syms;
 	struct stat st;
 	char real[PATH_MAX];
+	char head[FILES_HEAD_MAX];
+	size_t head_len;
 } Job;
+
+/* The first bytes of a regular file: opened without blocking (a FIFO
+ * never waits for a writer), its type checked before any read. */
+static int read_head(Job *j)
+{
+	_cleanup_close_ int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	while (j->head_len < sizeof(j->head)) {
+		ssize_t n = read(fd, j->head + j->head_len, sizeof(j->head) - j->head_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		j->head_len += (size_t)n;
+	}
+	return 0;
+}
 
 static int run_job(void *arg)
 {
@@ -39,6 +68,8 @@ static int run_job(void *arg)
 		return stat(j->path, &j->st) < 0 ? -errno : 0;
 	case OP_REALPATH:
 		return realpath(j->path, j->real) ? 0 : -errno;
+	case OP_HEAD:
+		return read_head(j);
 	default:
 		return -EINVAL;
 	}
@@ -118,6 +149,18 @@ int files_realpath(Worker *w, const char *path, char *out, size_t size)
 	if (j) {
 		if (r >= 0 && (size_t)snprintf(out, size, "%s", j->real) >= size)
 			r = -ENAMETOOLONG;
+		job_free(j);
+	}
+	return r;
+}
+
+int files_head(Worker *w, const char *path, char *out, size_t size, size_t *ret_len)
+{
+	Job *j;
+	int r = call(w, OP_HEAD, path, &j);
+	if (j) {
+		*ret_len = j->head_len < size ? j->head_len : size;
+		memcpy(out, j->head, *ret_len);
 		job_free(j);
 	}
 	return r;

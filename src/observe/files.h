@@ -22,5 +22,10 @@ int files_elf_facts(Worker *w, const char *path, ElfFacts *ret);
 int files_elf_symbols(Worker *w, const char *path, ElfSymbols *ret);
 /* stat(2); 0 or -errno. */
 int files_stat(Worker *w, const char *path, struct stat *ret);
+/* The first bytes of the regular file PATH, at most FILES_HEAD_MAX and
+ * SIZE, into OUT (*RET_LEN of them); -EINVAL for anything but a regular
+ * file, which is never read. */
+#define FILES_HEAD_MAX 4096
+int files_head(Worker *w, const char *path, char *out, size_t size, size_t *ret_len);
 /* realpath(3) into OUT; 0 or -errno. */
 int files_realpath(Worker *w, const char *path, char *out, size_t size);

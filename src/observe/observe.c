@@ -85,6 +85,11 @@ Observer *observer_free(Observer *o)
 	return NULL;
 }
 
+const Policy *observer_policy(const Observer *o)
+{
+	return o->policy;
+}
+
 Worker *observer_worker(const Observer *o)
 {
 	return o->worker;

@@ -37,6 +37,17 @@ int observer_on_event(Observer *o, const TracerEvent *ev, ElfFacts *ret_facts, i
  * at its exec, before any scanner runs. */
 int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_t seq, JsonWriter *w);
 
+/* Is EV an open of the policy's platform file (platform-file) by a
+ * traced process?  Then read it as that process sees it and write an
+ * observe/platform event numbered SEQ into W: the line holding the first
+ * match of the policy's regex and its group 1 ("value"), or the first
+ * line when nothing matches, or the error (the open's own when it
+ * failed); returns 1.  A content
+ * recorded before is not recorded again (0). */
+int observer_platform(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWriter *w);
+/* The policy the observer was made with, or NULL. */
+const Policy *observer_policy(const Observer *o);
+
 /* Start W afresh with an observe event's common members (numbered SEQ,
  * about EV's process, WHAT it observes); the caller adds the rest and
  * closes the object. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/hostarch.h"
 #include "base/path.h"
 #include "policy/policy.h"
 
@@ -94,7 +95,7 @@ static bool is_env_pattern(const char *s)
 }
 
 /* Policy names become file names (NAME.policy) and report fields. */
-static bool is_policy_name(const char *s)
+bool policy_name_valid(const char *s)
 {
 	return only(s, LOWER DIGITS "_-");
 }
@@ -140,7 +141,7 @@ static size_t split_words(char *value, char **words, size_t max)
 
 static int parse_name(Parser *ps, const KeyDef *k, char *value)
 {
-	if (!is_policy_name(value))
+	if (!policy_name_valid(value))
 		return fail(ps, "%s: '%s' must match [a-z0-9_-]+", k->key, value);
 	return set_string(ps, k, value);
 }
@@ -148,22 +149,30 @@ static int parse_name(Parser *ps, const KeyDef *k, char *value)
 /* The diagnosis compiles the regexes itself; compiling here only makes a
  * bad one an error at load time instead of a silent non-match later.
  * A list key (init-failed) takes one whole regex per line, blanks included. */
-static int parse_regex(Parser *ps, const KeyDef *k, char *value)
+static int check_regex(Parser *ps, const char *key, const char *value, const char *group)
 {
 	const char *refused = policy_regex_refused(value);
 	if (refused)
-		return fail(ps, "%s: %s", k->key, refused);
+		return fail(ps, "%s: %s", key, refused);
 	regex_t re;
 	int r = regcomp(&re, value, REG_EXTENDED);
 	if (r != 0) {
 		char msg[256];
 		regerror(r, &re, msg, sizeof(msg));
-		return fail(ps, "%s: %s", k->key, msg);
+		return fail(ps, "%s: %s", key, msg);
 	}
 	size_t groups = re.re_nsub;
 	regfree(&re);
-	if (k->group && groups < 1)
-		return fail(ps, "%s: needs a group ( ) that captures %s", k->key, k->group);
+	if (group && groups < 1)
+		return fail(ps, "%s: needs a group ( ) that captures %s", key, group);
+	return 0;
+}
+
+static int parse_regex(Parser *ps, const KeyDef *k, char *value)
+{
+	int r = check_regex(ps, k->key, value, k->group);
+	if (r < 0)
+		return r;
 	return k->count ? list_add(ps, k, value) : set_string(ps, k, value);
 }
 
@@ -275,11 +284,11 @@ static int add_filter(Parser *ps, const KeyDef *k, PolicyFilterKind kind, const 
 		return fail(ps, "%s: more than %d filters", k->key, POLICY_LIST_MAX);
 	PolicyFilter *f = &p->filters[p->n_filters];
 	f->kind = kind;
-	f->var = strdup(var);
+	f->var = var ? strdup(var) : NULL;
 	f->glob = glob ? strdup(glob) : NULL;
 	/* counted even when half-built, so policy_done frees what was made */
 	p->n_filters++;
-	return f->var && (!glob || f->glob) ? 0 : oom(ps);
+	return (!var || f->var) && (!glob || f->glob) ? 0 : oom(ps);
 }
 
 static int parse_filter_select(Parser *ps, const KeyDef *k, char *value)
@@ -300,6 +309,71 @@ static int parse_filter_enable(Parser *ps, const KeyDef *k, char *value)
 		return fail(ps, "%s: '%s' must not contain '/' (it matches a directory's name)",
 			    k->key, w[1]);
 	return add_filter(ps, k, POLICY_FILTER_ENABLE, w[0], w[1]);
+}
+
+static int parse_filter_platform(Parser *ps, const KeyDef *k, char *value)
+{
+	char *w[2];
+	if (split_words(value, w, 2) != 2)
+		return fail(ps, "%s: needs an architecture and a glob, ARCH GLOB", k->key);
+	if (!hostarch_by_uname(w[0]))
+		return fail(ps, "%s: '%s' is not an architecture vgpu-run knows (x86_64, aarch64)", k->key, w[0]);
+	if (strchr(w[1], '/'))
+		return fail(ps, "%s: '%s' must not contain '/' (it matches a directory's name)", k->key, w[1]);
+	if (!(ps->p->platform.arch = strdup(w[0])))
+		return oom(ps);
+	return add_filter(ps, k, POLICY_FILTER_PLATFORM, NULL, w[1]);
+}
+
+/* A directory name with one "%s" in it, and no other '%'. */
+static bool is_dir_template(const char *s)
+{
+	const char *pc = strchr(s, '%');
+	return !strchr(s, '/') && pc && pc[1] == 's' && !strchr(pc + 2, '%');
+}
+
+static int parse_platform_env(Parser *ps, const KeyDef *k, char *value)
+{
+	char *w[2];
+	if (split_words(value, w, 2) != 2)
+		return fail(ps, "%s: needs a variable and a directory, VAR TEMPLATE", k->key);
+	if (!is_var_name(w[0]))
+		return fail(ps, "%s: '%s' is not a variable name", k->key, w[0]);
+	if (!is_dir_template(w[1]))
+		return fail(ps, "%s: '%s' is not a directory name with one %%s (cuda_jetpack%%s)", k->key, w[1]);
+	PolicyPlatform *pl = &ps->p->platform;
+	pl->env_var = strdup(w[0]);
+	pl->env_dir = strdup(w[1]);
+	return pl->env_var && pl->env_dir ? 0 : oom(ps);
+}
+
+static int parse_platform_file(Parser *ps, const KeyDef *k, char *value)
+{
+	char *w[2 + POLICY_PLATFORM_MAP_MAX];
+	size_t n = split_words(value, w, ELEMENTSOF(w));
+	if (n < 3)
+		return fail(ps, "%s: needs a file, a regex and one VALUE=DIR at least", k->key);
+	if (n > ELEMENTSOF(w))
+		return fail(ps, "%s: more than %d VALUE=DIR", k->key, POLICY_PLATFORM_MAP_MAX);
+	if (w[0][0] != '/')
+		return fail(ps, "%s: '%s' is not an absolute path", k->key, w[0]);
+	PolicyPlatform *pl = &ps->p->platform;
+	int r = check_regex(ps, k->key, w[1], "the value");
+	if (r < 0)
+		return r;
+	pl->file_regex = strdup(w[1]);
+	pl->file = strdup(w[0]);
+	if (!pl->file || !pl->file_regex)
+		return oom(ps);
+	for (size_t i = 2; i < n; i++) {
+		const char *eq = strchr(w[i], '=');
+		if (!eq || eq == w[i] || !eq[1] || strchr(eq + 1, '/') || strchr(eq + 1, '='))
+			return fail(ps, "%s: '%s' is not VALUE=DIR", k->key, w[i]);
+		if (!(pl->file_map[pl->n_file_map] = strdup(w[i])))
+			return oom(ps);
+		pl->n_file_map++;
+	}
+	return 0;
 }
 
 /* Lists of plain words; CHECK says what a word may be. */
@@ -476,6 +550,7 @@ static const KeyDef keys[] = {
 	{ "description", set_string, F(description), 0, false, false, NULL },
 	{ "expected", parse_components, F(expected), F(n_expected), true, false, NULL },
 	{ "filter-enable", parse_filter_enable, 0, 0, true, false, NULL },
+	{ "filter-platform", parse_filter_platform, 0, 0, false, false, NULL },
 	{ "filter-select", parse_filter_select, 0, 0, true, false, NULL },
 	{ "init-failed", parse_regex, F(init_failed), F(n_init_failed), true, false, NULL },
 	{ "inject-method", parse_inject_method, F(inject_method), 0, false, false, NULL },
@@ -490,6 +565,8 @@ static const KeyDef keys[] = {
 	{ "outcome", parse_regex, F(outcome_regex), 0, false, false, NULL },
 	{ "outcome-cpu", parse_pair, F(outcome_cpu), 0, false, false, NULL },
 	{ "outcome-fields", parse_outcome_fields, F(outcome_fields), F(n_outcome_fields), true, false, NULL },
+	{ "platform-env", parse_platform_env, 0, 0, false, false, NULL },
+	{ "platform-file", parse_platform_file, 0, 0, false, false, NULL },
 	{ "name", parse_name, F(name), 0, false, true, NULL },
 	{ "probe-timeout", parse_duration, 0, 0, false, false, NULL },
 	{ "record-env", parse_record_env, F(record_env), F(n_record_env), true, false, NULL },
@@ -580,6 +657,11 @@ static int parse_all(Parser *ps, const char *text, size_t len)
 		if (keys[i].required && !seen[i])
 			return fail(ps, "missing required key '%s'", keys[i].key);
 
+	const PolicyPlatform *pl = &p->platform;
+	if (pl->arch && !pl->env_var && !pl->file)
+		return fail(ps, "filter-platform needs platform-env or platform-file: how the platform is detected");
+	if (!pl->arch && (pl->env_var || pl->file))
+		return fail(ps, "%s needs filter-platform: the directories it selects", pl->env_var ? "platform-env" : "platform-file");
 	if (p->n_capture_fds == 0) {
 		/* ggml logs through stderr unless a program redirects it */
 		p->capture_fds[0] = 2;
@@ -613,114 +695,6 @@ int policy_parse(const char *path, const char *text, size_t len, Policy *ret, ch
 	return r;
 }
 
-int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size)
-{
-	*ret = (Policy){ 0 };
-	/* O_NONBLOCK for the open only: a FIFO without a writer opens at once
-	 * (and reads as empty) instead of holding vgpu-run forever */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
-		int r = neg_errno();
-		snprintf(err, err_size, "%s: %s", path, strerror(-r));
-		return r;
-	}
-	/* One byte more than allowed tells "too large" from "exactly full". */
-	_cleanup_free_ char *buf = malloc(POLICY_FILE_MAX + 1);
-	if (!buf) {
-		snprintf(err, err_size, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	size_t len = 0;
-	while (len < POLICY_FILE_MAX + 1) {
-		ssize_t n = read(fd, buf + len, POLICY_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = neg_errno();
-			snprintf(err, err_size, "%s: %s", path, strerror(-r));
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > POLICY_FILE_MAX) {
-		snprintf(err, err_size, "%s: larger than %d bytes", path, POLICY_FILE_MAX);
-		return -EFBIG;
-	}
-	if (len == 0) {	/* also a FIFO that no process writes */
-		snprintf(err, err_size, "%s: empty: no policy in it", path);
-		return -EINVAL;
-	}
-	return policy_parse(path, buf, len, ret, err, err_size);
-}
-
-int policy_find(const char *name_or_file, const char *self_exe, const char *datadir, char *out,
-		size_t size, char *err, size_t err_size)
-{
-	if (strchr(name_or_file, '/')) {
-		if (access(name_or_file, R_OK) < 0) {
-			int r = neg_errno();
-			snprintf(err, err_size, "policy file '%s': %s", name_or_file, strerror(-r));
-			return r;
-		}
-		if ((size_t)snprintf(out, size, "%s", name_or_file) >= size) {
-			snprintf(err, err_size, "policy file name too long");
-			return -ENAMETOOLONG;
-		}
-		return 0;
-	}
-	if (!is_policy_name(name_or_file)) {
-		snprintf(err, err_size,
-			 "'%s' is not a policy name ([a-z0-9_-]+; a file name needs a '/', as in ./%s)",
-			 name_or_file, name_or_file);
-		return -EINVAL;
-	}
-
-	/* ROOT is the parent of the executable's directory: the prefix of an
-	 * installed bin/vgpu-run, or the build tree.  SELF_EXE is resolved
-	 * (/proc/self/exe), so cutting two components is exact. */
-	char dirs[3][4096], tried[3 * 4096 + 8] = "", path[4096 + 256];
-	size_t n = 0;
-	if (self_exe && self_exe[0] == '/' && strlen(self_exe) < 4000) {
-		char root[4000];
-		strcpy(root, self_exe);
-		for (int cut = 0; cut < 2; cut++) {
-			char *slash = strrchr(root, '/');
-			if (slash)
-				*slash = '\0';
-		}
-		snprintf(dirs[n++], sizeof(dirs[0]), "%s/policies", root);
-		snprintf(dirs[n++], sizeof(dirs[0]), "%s/share/vgpu-run/policies", root);
-	}
-	if (datadir && *datadir && strlen(datadir) < 4000)
-		snprintf(dirs[n++], sizeof(dirs[0]), "%.4000s/policies", datadir);
-
-	for (size_t i = 0; i < n; i++) {
-		/* each directory once: DATADIR is often the installed one */
-		bool dup = false;
-		for (size_t j = 0; j < i; j++)
-			dup = dup || strcmp(dirs[j], dirs[i]) == 0;
-		if (dup || (size_t)snprintf(path, sizeof(path), "%s/%s.policy", dirs[i],
-					    name_or_file) >= sizeof(path))
-			continue;
-		if (access(path, R_OK) == 0) {
-			if ((size_t)snprintf(out, size, "%s", path) < size)
-				return 0;
-			snprintf(err, err_size, "%s: name too long", path);
-			return -ENAMETOOLONG;
-		}
-		if (errno != ENOENT && errno != ENOTDIR) {
-			int r = neg_errno();
-			snprintf(err, err_size, "%s: %s", path, strerror(-r));
-			return r;
-		}
-		strcat(strcat(tried, *tried ? ", " : ""), dirs[i]);
-	}
-	snprintf(err, err_size, "no policy '%s' in %s", name_or_file, *tried ? tried : "(no directory)");
-	return -ENOENT;
-}
 
 bool policy_scanner_exec(const Policy *p, const char *server_exe, bool is_server, const char *exe,
 			 char *const *argv, size_t argc)
@@ -779,5 +753,13 @@ void policy_done(Policy *p)
 		free(p->filters[i].var);
 		free(p->filters[i].glob);
 	}
+	PolicyPlatform *pl = &p->platform;
+	free(pl->arch);
+	free(pl->env_var);
+	free(pl->env_dir);
+	free(pl->file);
+	free(pl->file_regex);
+	for (size_t i = 0; i < pl->n_file_map && i < POLICY_PLATFORM_MAP_MAX; i++)
+		free(pl->file_map[i]);
 	*p = (Policy){ 0 };
 }

@@ -27,13 +27,34 @@ typedef enum PolicyFilterKind {
 	 * false, f, F, FALSE, False are false; 1, t, T, true, ... are true;
 	 * anything else counts as true, as Ollama's envconfig does). */
 	POLICY_FILTER_ENABLE,
+	/* "filter-platform = ARCH GLOB": the scanner's platform (Policy's
+	 * platform) keeps only the directory it names, on ARCH hosts; with
+	 * no platform detected, GLOB directories are excluded everywhere. */
+	POLICY_FILTER_PLATFORM,
 } PolicyFilterKind;
 
 typedef struct PolicyFilter {
 	PolicyFilterKind kind;
-	char *var;
-	char *glob;		/* FILTER_ENABLE only */
+	char *var;		/* NULL for FILTER_PLATFORM */
+	char *glob;		/* FILTER_ENABLE and FILTER_PLATFORM */
 } PolicyFilter;
+
+#define POLICY_PLATFORM_MAP_MAX 16
+
+/* How a scanner detects its platform, which selects one directory (see
+ * vgpu-run.policy(5), FILTERS): Ollama's JetPack. */
+typedef struct PolicyPlatform {
+	char *arch;		/* filter-platform's ARCH (uname -m); NULL: none */
+	/* platform-env = VAR TEMPLATE: VAR set and not empty selects
+	 * TEMPLATE with its "%s" replaced by VAR's value up to the first '.' */
+	char *env_var, *env_dir;
+	/* platform-file = FILE REGEX VALUE=DIR...: otherwise the first match
+	 * of REGEX in FILE (as the scanner reads it), whose group 1 is VALUE,
+	 * selects DIR; no match, or another value, selects none */
+	char *file, *file_regex;
+	char *file_map[POLICY_PLATFORM_MAP_MAX];	/* "VALUE=DIR" */
+	size_t n_file_map;
+} PolicyPlatform;
 
 typedef struct Policy {
 	char *name;			/* "ollama" */
@@ -78,6 +99,7 @@ typedef struct Policy {
 	char *scanner_dirs_env;
 	PolicyFilter filters[POLICY_LIST_MAX];
 	size_t n_filters;
+	PolicyPlatform platform;
 	char *record_env[POLICY_LIST_MAX];	/* names or PREFIX* */
 	size_t n_record_env;
 	int capture_fds[8];			/* capture-fd = 2 1 */
@@ -131,6 +153,9 @@ typedef struct Policy {
  * -ENOMEM.  *RET is zeroed on failure: policy_done() is always safe. */
 int policy_parse(const char *path, const char *text, size_t len, Policy *ret, char *err,
 		 size_t err_size);
+
+/* Is S a policy name ([a-z0-9_-]+: it becomes a file name)? */
+bool policy_name_valid(const char *s);
 
 /* Read and parse the file PATH.  Also -errno (with ERR set) when it
  * cannot be read, -EFBIG beyond POLICY_FILE_MAX. */

@@ -285,6 +285,10 @@ static void on_event(const TracerEvent *ev, void *userdata)
 		++s->seq;
 		emit(s);
 	}
+	if (s->observer && encoding(s) && observer_platform(s->observer, ev, s->seq + 1, &s->json) > 0) {
+		++s->seq;
+		emit(s);
+	}
 	ElfFacts facts;
 	int error;
 	if (s->observer && observer_on_event(s->observer, ev, &facts, &error) > 0) {

@@ -85,11 +85,14 @@ static const Scenario scenarios[] = {
 	{ "no-backend-library", "mkdir -p $ROOT/lib/ollama/rocm && echo x > $ROOT/lib/ollama/rocm/README",
 	  { NULL }, NULL,
 	  { { "rocm", "absent", "no-backend-library", "holds no file matching *ggml-*" } } },
-	/* Ollama skips cuda_jetpack* off a Jetson without a word; the policy
-	 * does not encode that (arm64 only): no scanner, no filter */
+	/* Ollama skips cuda_jetpack* off a Jetson (a debug line at most): on
+	 * x86-64 it never looks for JetPack (the CUDA libraries these
+	 * scenarios copy are x86-64 builds: they run on x86-64 only) */
 	{ "jetpack-dir", "mkdir $ROOT/lib/ollama/cuda_jetpack5 && cp $ROOT/lib/ollama/cuda_v13/libggml-cuda.so $ROOT/lib/ollama/cuda_jetpack5/",
-	  { NULL }, NULL,
-	  { { "cuda_jetpack5", "skipped", "never-scanned", "no scanner was pointed at" } } },
+	  { "JETSON_JETPACK=5.1.2" }, NULL,
+	  { { "cuda_jetpack5", "skipped", "filtered-by-platform",
+	      "the platform is detected on aarch64 only; this host is x86_64",
+	      "cuda_jetpack5 is used on aarch64 hosts only: on this x86_64 host it is never probed" } } },
 	{ "not-elf", "rm $ROOT/lib/ollama/cuda_v13/libggml-cuda.so && echo 'not a library' > $ROOT/lib/ollama/cuda_v13/libggml-cuda.so",
 	  { NULL }, NULL,
 	  { { "cuda_v13", "failed", "bad-library", "libggml-cuda.so: not an ELF file",

@@ -61,13 +61,23 @@ START_TEST(test_policy_ollama_shipped_values)
 	ck_assert(!p.scanner_any);
 	ck_assert_str_eq(p.scanner_argv1, "runner");
 	ck_assert_str_eq(p.scanner_dirs_env, "OLLAMA_LIBRARY_PATH");
-	ck_assert_uint_eq(p.n_filters, 2);
+	/* in Ollama's order: requested, JetPack, Vulkan */
+	ck_assert_uint_eq(p.n_filters, 3);
 	ck_assert_int_eq(p.filters[0].kind, POLICY_FILTER_SELECT);
 	ck_assert_str_eq(p.filters[0].var, "OLLAMA_LLM_LIBRARY");
 	ck_assert_ptr_null(p.filters[0].glob);
-	ck_assert_int_eq(p.filters[1].kind, POLICY_FILTER_ENABLE);
-	ck_assert_str_eq(p.filters[1].var, "OLLAMA_VULKAN");
-	ck_assert_str_eq(p.filters[1].glob, "*vulkan*");
+	ck_assert_int_eq(p.filters[1].kind, POLICY_FILTER_PLATFORM);
+	ck_assert_ptr_null(p.filters[1].var);
+	ck_assert_str_eq(p.filters[1].glob, "cuda_jetpack*");
+	ck_assert_int_eq(p.filters[2].kind, POLICY_FILTER_ENABLE);
+	ck_assert_str_eq(p.filters[2].var, "OLLAMA_VULKAN");
+	ck_assert_str_eq(p.filters[2].glob, "*vulkan*");
+	ck_assert_str_eq(p.platform.arch, "aarch64");
+	ck_assert_str_eq(p.platform.env_var, "JETSON_JETPACK");
+	ck_assert_str_eq(p.platform.env_dir, "cuda_jetpack%s");
+	ck_assert_str_eq(p.platform.file, "/etc/nv_tegra_release");
+	ck_assert_str_eq(p.platform.file_regex, "[[:blank:]]R([0-9]+)[[:blank:]]");
+	ASSERT_LIST(p.platform.file_map, p.platform.n_file_map, "35=cuda_jetpack5", "36=cuda_jetpack6");
 	ASSERT_LIST(p.record_env, p.n_record_env, "OLLAMA_*", "GGML_*", "CUDA_VISIBLE_DEVICES",
 		    "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "GPU_DEVICE_ORDINAL",
 		    "HSA_OVERRIDE_GFX_VERSION", "JETSON_JETPACK", "LD_LIBRARY_PATH", "LD_PRELOAD");
@@ -336,6 +346,37 @@ static const struct {
 	{ MINIMAL "scanner-dirs-env = 1PATH\n",
 	  "t.policy:4: scanner-dirs-env: '1PATH' is not a variable name" },
 	{ MINIMAL "filter-select = A B\n", "t.policy:4: filter-select: 'A B' is not a variable name" },
+	/* filter-platform and how the platform is detected */
+	{ MINIMAL "filter-platform = aarch64 cuda_jetpack*\nplatform-env = J cuda_jetpack%s\n"
+		  "platform-file = /etc/r [[:blank:]]R([0-9]+) 35=d5 36=d6\n", "" },
+	{ MINIMAL "filter-platform = riscv64 x*\nplatform-env = J d%s\n",
+	  "t.policy:4: filter-platform: 'riscv64' is not an architecture vgpu-run knows (x86_64, aarch64)" },
+	{ MINIMAL "filter-platform = aarch64\n", "t.policy:4: filter-platform: needs an architecture and a glob, ARCH GLOB" },
+	{ MINIMAL "filter-platform = aarch64 a/b\n",
+	  "t.policy:4: filter-platform: 'a/b' must not contain '/' (it matches a directory's name)" },
+	{ MINIMAL "filter-platform = aarch64 x*\n",
+	  "t.policy:0: filter-platform needs platform-env or platform-file: how the platform is detected" },
+	{ MINIMAL "platform-env = J d%s\n", "t.policy:0: platform-env needs filter-platform: the directories it selects" },
+	{ MINIMAL "platform-file = /etc/r R([0-9]+) 1=a\n",
+	  "t.policy:0: platform-file needs filter-platform: the directories it selects" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-env = J d\n",
+	  "t.policy:5: platform-env: 'd' is not a directory name with one %s (cuda_jetpack%s)" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-env = J d%s%s\n",
+	  "t.policy:5: platform-env: 'd%s%s' is not a directory name with one %s (cuda_jetpack%s)" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-env = 1J d%s\n",
+	  "t.policy:5: platform-env: '1J' is not a variable name" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = /etc/r R([0-9]+)\n",
+	  "t.policy:5: platform-file: needs a file, a regex and one VALUE=DIR at least" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = etc/r R([0-9]+) 1=a\n",
+	  "t.policy:5: platform-file: 'etc/r' is not an absolute path" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = /etc/r R[0-9]+ 1=a\n",
+	  "t.policy:5: platform-file: needs a group ( ) that captures the value" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = /etc/r R([0-9]+) 1=a/b\n",
+	  "t.policy:5: platform-file: '1=a/b' is not VALUE=DIR" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = /etc/r R([0-9]+) =a\n",
+	  "t.policy:5: platform-file: '=a' is not VALUE=DIR" },
+	{ MINIMAL "filter-platform = aarch64 x*\nplatform-file = /etc/r (.*)\\1 1=a\n",
+	  "t.policy:5: platform-file: back-references (\\1 to \\9) are not allowed: their matching cost has no bound" },
 	{ MINIMAL "filter-enable = V a/b\n",
 	  "t.policy:4: filter-enable: 'a/b' must not contain '/' (it matches a directory's name)" },
 	{ MINIMAL "inject-sonames = /lib/libcuda.so.1\n",
