@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/hostarch.h"
 #include "harness.h"
 
 #define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
@@ -53,7 +54,9 @@ START_TEST(test_live_mappings_observed_at_exit)
 	ck_assert_ptr_nonnull(obs);
 	ck_assert_int_eq(ev_int(obs, "pid", 0), pid);
 	ck_assert(trace_mapped(&r.trace, pid, exe));
-	ck_assert(trace_mapped(&r.trace, pid, "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+	char libc[256];	/* the multiarch directory: Debian's /usr/lib/x86_64-linux-gnu */
+	snprintf(libc, sizeof(libc), "%s/libc.so.6", hostarch_native()->default_dirs[1]);
+	ck_assert_msg(trace_mapped(&r.trace, pid, libc), "%s not mapped", libc);
 	/* observed before the process is gone: it precedes the exit event */
 	size_t iobs = 0, iexit = 0;
 	for (size_t i = 0; i < r.trace.n; i++) {
