@@ -123,6 +123,38 @@ START_TEST(test_jetpack_from_the_environment)
 }
 END_TEST
 
+/* What vgpu-run records of the file, on any architecture: a program in
+ * the namespace reads it twice (recorded once: same content), then one
+ * opens a missing one.  vgpu-run itself sees its own /etc, without the
+ * file: only through the reader's /proc/PID/root is it there. */
+START_TEST(test_platform_file_read_as_the_process_sees_it)
+{
+	char root[512], inner[2048];
+	make_root("observe", root, sizeof(root));
+	ck_assert_int_ne(access("/etc/nv_tegra_release", F_OK), 0);
+	snprintf(inner, sizeof(inner),
+		 "mount -t overlay overlay -o lowerdir='%s/etc':/etc /etc && cat /etc/nv_tegra_release "
+		 "/etc/nv_tegra_release >/dev/null", root);
+	RunResult r;
+	run_traced((const char *const[]){ "unshare", "-m", "sh", "-c", inner, NULL }, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %#x: %s", r.status, r.err);
+	ck_assert_uint_eq(trace_count(&r.trace, "observe", "what", "platform"), 1);
+	json_object *ev = trace_find(&r.trace, "observe", "what", "platform");
+	ck_assert_str_eq(ev_str(ev, "path"), "/etc/nv_tegra_release");
+	ck_assert_str_eq(ev_str(ev, "line"), R36);
+	ck_assert_str_eq(ev_str(ev, "value"), "36");
+	run_result_free(&r);
+
+	/* outside the namespace there is none: the reader's own ENOENT */
+	run_traced((const char *const[]){ "sh", "-c", "cat /etc/nv_tegra_release 2>/dev/null; true", NULL }, &r);
+	ev = trace_find(&r.trace, "observe", "what", "platform");
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(ev_str(ev, "error"), "ENOENT");
+	ck_assert_ptr_null(ev_str(ev, "line"));
+	run_result_free(&r);
+}
+END_TEST
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -134,6 +166,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_jetpack_from_nv_tegra_release);
 	tcase_add_test(tc, test_jetpack_from_the_environment);
+	tcase_add_test(tc, test_platform_file_read_as_the_process_sees_it);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
