@@ -46,16 +46,24 @@ typedef struct Served {
 
 /* Serve the install under vgpu-run with OPTS (NULL-terminated) and ENV
  * added, until discovery is over; the trace, report and shim log come back. */
+static void serve_at(const char *at, const char *const *opts, const char *const *env, Served *ret);
+
 static void serve(const char *const *opts, const char *const *env, Served *ret)
 {
 	setup_paths();
+	serve_at(root, opts, env, ret);
+}
+
+/* The same for the install AT. */
+static void serve_at(const char *at, const char *const *opts, const char *const *env, Served *ret)
+{
 	char trace[] = "/tmp/vgpu-inject-XXXXXX", report[] = "/tmp/vgpu-inject-r-XXXXXX";
 	temp_file(trace);
 	temp_file(report);
 	snprintf(ret->log, sizeof(ret->log), "/tmp/vgpu-inject-log-XXXXXX");
 	temp_file(ret->log);
 	char exe[600], logenv[100];
-	snprintf(exe, sizeof(exe), "%s/bin/ollama", root);
+	snprintf(exe, sizeof(exe), "%s/bin/ollama", at);
 	snprintf(logenv, sizeof(logenv), "VGPU_SHIM_LOG=%s", ret->log);
 	const char *argv[32] = { env_path("VGPU_RUN"), "-q", "-t", trace, "-o", report, "--format=json" };
 	size_t n = 7;
@@ -235,6 +243,55 @@ START_TEST(test_inject_ollama_runners)
 		ck_assert_str_eq(ev_str(e, "shim"), shim);
 		ck_assert(ev_int(e, "pid", 0) == v13 || ev_int(e, "pid", 0) == v12);
 	}
+	served_free(&s);
+}
+END_TEST
+
+/* Both methods on any architecture: cuda_v12 holds a stand-in backend
+ * (helpers/fake-backend.c, FAKE_CUDA) that looks libcuda.so.1 up by name
+ * as a CUDA backend does and asks it for its devices.  The runner gets
+ * the reference shim (virtual mode: one device), and says so; without
+ * --shim the lookup fails. */
+START_TEST(test_inject_any_arch)
+{
+	const char *method = methods[_i];
+	char at[600], cmd[8192], shim_opt[700], method_opt[64];
+	setup_paths();
+	snprintf(at, sizeof(at), "%s/inject-fake-%s", env_path("TEST_WORKDIR"), method);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s' && '%s' '%s' '%s' && mkdir -p '%s/lib/ollama/cuda_v12' && "
+		 "rm -f '%s/lib/ollama/cuda_v12/libggml-cuda.so' && "
+		 "cp '%s/libfake-backend-cuda.so' '%s/lib/ollama/cuda_v12/libggml-cuda.so'",
+		 at, env_path("MAKE_OLLAMA_INSTALL"), env_path("OLLAMA_FIXTURE"), at, at, at, env_path("TEST_WORKDIR"),
+		 at);
+	ck_assert_msg(system(cmd) == 0, "cannot assemble the install: %s", cmd);
+	snprintf(shim_opt, sizeof(shim_opt), "--shim=%s", shim);
+	snprintf(method_opt, sizeof(method_opt), "--inject-method=%s", method);
+	const char *env[] = { "OLLAMA_LLM_LIBRARY=cuda_v12", NULL };
+	Served s = { 0 };
+	serve_at(at, (const char *const[]){ shim_opt, method_opt, NULL }, env, &s);
+	const Trace *t = &s.r.trace;
+	json_object *inj = trace_find(t, "inject", "status", "done");
+	ck_assert_msg(inj, "no injection done");
+	ck_assert_uint_eq(trace_count(t, "inject", "status", "done"), 1);
+	ck_assert_str_eq(ev_str(inj, "method"), method);
+	ck_assert_str_eq(ev_str(inj, "library"), "libcuda.so.1");
+	long long pid = ev_int(inj, "pid", 0);
+	bool said = false;
+	for (size_t i = 0; i < t->n; i++)
+		said |= ev_is(t->ev[i], "output") && ev_int(t->ev[i], "pid", 0) == pid && ev_str(t->ev[i], "text") &&
+			strstr(ev_str(t->ev[i], "text"), "fake-cuda: cuInit and cuDeviceGetCount gave 0, 1 devices");
+	ck_assert_msg(said, "the runner did not get the shim's one device");
+	served_free(&s);
+
+	/* without it, the lookup fails where it failed before */
+	serve_at(at, NULL, env, &s);
+	ck_assert_uint_eq(trace_count(&s.r.trace, "inject", NULL, NULL), 0);
+	said = false;
+	for (size_t i = 0; i < s.r.trace.n; i++)
+		said |= ev_is(s.r.trace.ev[i], "output") && ev_str(s.r.trace.ev[i], "text") &&
+			strstr(ev_str(s.r.trace.ev[i], "text"), "fake-cuda: libcuda.so.1: cannot open shared object file");
+	ck_assert_msg(said, "the runner found a libcuda.so.1 without the shim");
 	served_free(&s);
 }
 END_TEST
@@ -613,6 +670,10 @@ int main(void)
 	 * would let every process find it without any injection */
 	unsetenv("LD_LIBRARY_PATH");
 	Suite *s = suite_create("inject");
+	TCase *any = tcase_create("any-arch");
+	tcase_set_timeout(any, 300);
+	tcase_add_loop_test(any, test_inject_any_arch, 0, 2);
+	suite_add_tcase(s, any);
 	TCase *tc = tcase_create("inject");
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_inject_ollama_runners, 0, 2);

@@ -203,7 +203,9 @@ START_TEST(test_ldcache_real_and_built)
 	/* a one-entry cache built by hand: 48-byte header, one 24-byte entry,
 	 * then the strings */
 	uint8_t b[128] = "glibc-ld.so.cache1.1";
-	uint32_t one = 1, flags = 0x0303, key = 72, value = 84, bad = 1000;
+	/* FLAG_ELF_LIBC6 (3) and this machine's 64-bit flag (x86-64 0x0300,
+	 * aarch64 0x0a00) */
+	uint32_t one = 1, flags = 0x0003 | hostarch_native()->ldcache_flags, key = 72, value = 84, bad = 1000;
 	memcpy(b + 20, &one, 4);
 	memcpy(b + 48, &flags, 4);
 	memcpy(b + 52, &key, 4);
@@ -213,6 +215,13 @@ START_TEST(test_ldcache_real_and_built)
 	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), 0);
 	ck_assert_str_eq(ldcache_lookup(&c, "libfoo.so.1"), "/opt/libfoo.so.1");
 	ldcache_done(&c);
+	/* an entry of the other architecture is not ours */
+	uint32_t other = 0x0003 | (hostarch_native()->ldcache_flags == 0x0300 ? 0x0a00 : 0x0300);
+	memcpy(b + 48, &other, 4);
+	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), 0);
+	ck_assert_ptr_null(ldcache_lookup(&c, "libfoo.so.1"));
+	ldcache_done(&c);
+	memcpy(b + 48, &flags, 4);
 
 	memcpy(b + 56, &bad, 4);	/* value out of the file: no answer, no crash */
 	ck_assert_int_eq(ldcache_parse(b, sizeof(b), &c), 0);
