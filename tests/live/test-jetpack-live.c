@@ -87,8 +87,10 @@ START_TEST(test_jetpack_from_nv_tegra_release)
 	make_root("file", root, sizeof(root));
 	serve(root, NULL, &rep);
 	if (on_arm64()) {
-		/* JetPack 6 from the staged line: nothing but cuda_jetpack6 */
-		expect(rep, "cuda_jetpack6", "loaded", "loaded", NULL);
+		/* JetPack 6 from the staged line: nothing but cuda_jetpack6 is
+		 * probed; its stand-in (a CPU backend) loads, and the server
+		 * keeps the CPU it finds at the top level instead */
+		expect(rep, "cuda_jetpack6", "skipped", "dropped", "loaded, but the server kept only ollama");
 		expect(rep, "cuda_v12", "skipped", "filtered-by-platform", "/etc/nv_tegra_release: " R36);
 	} else {
 		/* Ollama looks for JetPack on arm64 only: cuda_v12 is probed as
