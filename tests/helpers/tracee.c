@@ -376,7 +376,10 @@ static int mode_threads(long n)
 {
 	pthread_t *th = calloc((size_t)n, sizeof(*th));
 	pthread_attr_t attr;
-	if (!th || pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, 64 * 1024) ||
+	/* small stacks, but not below the least: 128 KiB on arm64 (64 KiB pages) */
+	long least = sysconf(_SC_THREAD_STACK_MIN);
+	size_t stack = least > 64 * 1024 ? (size_t)least : 64 * 1024;
+	if (!th || pthread_attr_init(&attr) || pthread_attr_setstacksize(&attr, stack) ||
 	    pthread_barrier_init(&all_up, NULL, (unsigned)n + 1))
 		return 1;
 	for (long i = 0; i < n; i++)
