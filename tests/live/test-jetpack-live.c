@@ -118,6 +118,11 @@ START_TEST(test_jetpack_from_the_environment)
 		expect(rep, "cuda_jetpack6", "skipped", "filtered-by-env", "JETSON_JETPACK=5.1.2");
 		expect(rep, "cuda_jetpack5", "absent", "no-such-directory", NULL);
 	} else {
+		/* x86-64 Ollama ignores JETSON_JETPACK: cuda_v12 is probed (and
+		 * fails here for want of CUDA) */
+		json_object *v12 = report_dir(rep, "cuda_v12");
+		ck_assert_ptr_nonnull(v12);
+		ck_assert_str_eq(ev_str(v12, "verdict"), "failed");
 		expect(rep, "cuda_jetpack6", "skipped", "filtered-by-platform",
 		       "the platform is detected on aarch64 only; this host is x86_64");
 	}
