@@ -1,10 +1,12 @@
 /* The facts of one CPU architecture that the engine needs: which seccomp
  * architecture is native, and where a stopped thread keeps its stack
- * pointer and its syscall arguments.  One file per architecture
- * (arch-x86_64.c, arch-aarch64.c), chosen by meson; nothing else in the
+ * pointer and its syscall arguments.  One table per architecture
+ * (arch-x86_64.c, arch-aarch64.c), chosen by meson; the code that reads
+ * and writes registers with them is arch.c, and nothing else in the
  * engine names a register. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -14,11 +16,18 @@ typedef struct ArchRegs {
 	_Alignas(16) unsigned char raw[384];
 } ArchRegs;
 
-/* The AUDIT_ARCH_* of native syscalls, as PTRACE_GET_SYSCALL_INFO and
- * seccomp report them. */
-extern const uint32_t arch_audit;
-/* The architecture's name as uname -m says it. */
-extern const char arch_name[];
+typedef struct ArchFacts {
+	uint32_t audit;		/* AUDIT_ARCH_* of native syscalls, as seccomp says */
+	size_t regs_size;	/* NT_PRSTATUS of a native task: another size is */
+				/* a 32-bit one (ia32, AArch32) */
+	size_t sp_at;		/* offsets into the register set */
+	size_t arg_at[6];	/* syscall arguments 0..5 */
+	size_t mode_at;		/* a register that must hold MODE for native code, */
+	uint64_t mode;		/* or SIZE_MAX when the size alone tells */
+} ArchFacts;
+
+/* This build's architecture. */
+extern const ArchFacts arch_facts;
 
 /* Read or write TID's registers.  -ENOEXEC when TID runs code of another
  * ABI (a 32-bit program: x86's ia32, arm64's AArch32), whose stack and

@@ -218,7 +218,7 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 {
 	struct __ptrace_syscall_info info;
 	if (get_info(tr->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP ||
-	    info.arch != arch_audit)
+	    info.arch != arch_facts.audit)
 		return PTRACE_CONT;
 	uint64_t nr = info.seccomp.nr;
 	const SyscallSpec *s = nr < SYSCALL_NR_MAX ? t->by_nr[nr] : NULL;

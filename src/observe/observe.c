@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/cleanup.h"
+#include "base/hash.h"
 #include "base/path.h"
 #include "observe/files.h"
 #include "tracer/names.h"
@@ -38,14 +39,6 @@ struct Observer {
  * distinct ones (a hostile or runaway tracee) nothing more is recorded,
  * so the observer's memory stays bounded (about 100 bytes apiece). */
 #define SEEN_MAX 65536
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
 
 int observer_new(const Policy *policy, Observer **ret)
 {
@@ -109,8 +102,8 @@ static int grow(Observer *o)
 	for (size_t i = 0; i < o->n_buckets; i++)
 		for (Seen *s = o->buckets[i], *next; s; s = next) {
 			next = s->next;
-			s->next = b[fnv1a(s->path) & (n - 1)];
-			b[fnv1a(s->path) & (n - 1)] = s;
+			s->next = b[hash_fnv1a_str(s->path) & (n - 1)];
+			b[hash_fnv1a_str(s->path) & (n - 1)] = s;
 		}
 	free(o->buckets);
 	o->buckets = b;
@@ -121,7 +114,7 @@ static int grow(Observer *o)
 /* 1 if PATH was added, 0 if it was there (or the set is full), -ENOMEM. */
 static int add(Observer *o, const char *path)
 {
-	for (Seen *s = o->buckets[fnv1a(path) & (o->n_buckets - 1)]; s; s = s->next)
+	for (Seen *s = o->buckets[hash_fnv1a_str(path) & (o->n_buckets - 1)]; s; s = s->next)
 		if (strcmp(s->path, path) == 0)
 			return 0;
 	if (o->count >= SEEN_MAX)
@@ -133,7 +126,7 @@ static int add(Observer *o, const char *path)
 		free(s);
 		return -ENOMEM;
 	}
-	size_t b = fnv1a(path) & (o->n_buckets - 1);
+	size_t b = hash_fnv1a_str(path) & (o->n_buckets - 1);
 	s->next = o->buckets[b];
 	o->buckets[b] = s;
 	o->count++;
@@ -147,7 +140,7 @@ int observer_first(Observer *o, const char *key)
 
 bool observer_seen(const Observer *o, const char *key)
 {
-	for (Seen *s = o->buckets[fnv1a(key) & (o->n_buckets - 1)]; s; s = s->next)
+	for (Seen *s = o->buckets[hash_fnv1a_str(key) & (o->n_buckets - 1)]; s; s = s->next)
 		if (strcmp(s->path, key) == 0)
 			return true;
 	return false;

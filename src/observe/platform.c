@@ -4,19 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "observe/files.h"
 #include "observe/observe.h"
 #include "tracer/names.h"
 
 #define PLATFORM_LINE_MAX 256	/* bytes of the line kept: the release line is ~150 */
-
-static uint64_t hash(const char *s, size_t n, int error)
-{
-	uint64_t h = 1469598103934665603u ^ (uint64_t)(unsigned)error;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211u;
-	return h;
-}
 
 /* The line of TEXT that holds offset AT, without its newline, at most
  * PLATFORM_LINE_MAX bytes. */
@@ -49,7 +42,8 @@ int observer_platform(Observer *o, const TracerEvent *ev, uint64_t seq, JsonWrit
 	/* once per content: a server that reads it at every discovery
 	 * records it once, and again only when it changed */
 	char key[64];
-	snprintf(key, sizeof(key), "platform:%016llx", (unsigned long long)hash(text, len, r < 0 ? r : 0));
+	uint64_t h = hash_fnv1a(HASH_FNV1A_INIT ^ (uint64_t)(unsigned)(r < 0 ? r : 0), text, len);
+	snprintf(key, sizeof(key), "platform:%016llx", (unsigned long long)h);
 	if (observer_first(o, key) <= 0)
 		return 0;
 	observe_event_begin(w, seq, ev, "platform");
