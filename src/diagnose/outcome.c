@@ -194,5 +194,6 @@ int diag_outcome_report(const Model *d, Report *r)
 		return -ENOMEM;
 	for (size_t i = 0; i < d->n_outcome; i++)
 		report_device_copy(&d->outcome[i], &r->devices[r->n_devices++]);
+	r->devices_omitted = d->outcome_more;
 	return 0;
 }

@@ -96,7 +96,7 @@ static bool same_str(const char *a, const char *b)
  * before the outcome existed (no summary) is compared with nothing. */
 static bool same_devices(const Report *b, const Report *a)
 {
-	if (b->outcome_stated != a->outcome_stated || b->n_devices != a->n_devices)
+	if (b->outcome_stated != a->outcome_stated || report_gpus(b) != report_gpus(a) || b->n_devices != a->n_devices)
 		return false;
 	for (size_t i = 0; i < b->n_devices; i++)
 		if (!same_str(b->devices[i].name, a->devices[i].name) ||
@@ -371,7 +371,7 @@ static size_t check_outcome(const Report *r, const ReportOutcomeExpectation *oe,
 {
 	size_t failed = 0;
 	const char *got = r->outcome_summary ? r->outcome_summary : "no outcome";
-	if (oe->gpus >= 0 && (!r->outcome_stated || (long)r->n_devices != oe->gpus)) {
+	if (oe->gpus >= 0 && (!r->outcome_stated || report_gpus(r) != (uint64_t)oe->gpus)) {
 		failed++;
 		fprintf(out, "outcome: expected %ld GPU%s, got %s\n", oe->gpus, oe->gpus == 1 ? "" : "s", got);
 	}

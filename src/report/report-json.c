@@ -141,6 +141,7 @@ static const Field outcome_fields[] = {
 	FIELD("stated", BOOL, Report, outcome_stated, 0),
 	FIELD("summary", STRING, Report, outcome_summary, FIELD_OMIT_NULL),
 	OBJECTS("devices", Report, devices, n_devices, device_shape),
+	FIELD("devices_omitted", UINT, Report, devices_omitted, FIELD_OMIT_NULL),
 };
 static const Shape outcome_shape = SHAPE(Report, outcome_fields);
 

@@ -94,7 +94,7 @@ static void outcome_stated(FILE *f, const Report *r)
 
 static void gpus(FILE *f, const Report *r)
 {
-	fprintf(f, "vgpu_run_gpus %zu\n", r->outcome_stated ? r->n_devices : 0);
+	fprintf(f, "vgpu_run_gpus %llu\n", (unsigned long long)(r->outcome_stated ? report_gpus(r) : 0));
 }
 
 static void gpu_info(FILE *f, const Report *r)

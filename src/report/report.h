@@ -145,6 +145,8 @@ typedef struct Report {
 	char *outcome_summary;
 	ReportDevice *devices;
 	size_t n_devices;
+	uint64_t devices_omitted;	/* stated past the first 16 (the GPU count is */
+					/* n_devices + devices_omitted: report_gpus) */
 	bool complete;			/* the whole run: the trace's stats line was read */
 	char *hostname, *arch, *kernel;	/* the host it ran on (NULL: not recorded) */
 	char *started_at, *written_at;	/* RFC 3339 UTC (walltime.h) */
@@ -188,3 +190,10 @@ void report_process_copy(const ReportProcess *from, ReportProcess *to);
 int report_process_add_driver(ReportProcess *p, const char *library, const char *path, const char *kind);
 void report_device_done(ReportDevice *d);
 void report_device_copy(const ReportDevice *from, ReportDevice *to);
+
+/* The GPUs the server said it will use: those listed and those past the
+ * list's cap. */
+static inline uint64_t report_gpus(const Report *r)
+{
+	return (uint64_t)r->n_devices + r->devices_omitted;
+}

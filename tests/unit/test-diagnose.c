@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "diagnose/diagnose.h"
+#include "report/report-compare.h"
 #include "report/report-json.h"
+#include "report/report-metrics.h"
 #include "report/report-out.h"
 #include "report/report-text.h"
 
@@ -649,6 +651,54 @@ START_TEST(test_diagnose_outcome_statements)
 }
 END_TEST
 
+/* More GPUs than the report lists (16): the rest are counted, and the
+ * count is what the metrics, check --expect-gpus and diff use. */
+START_TEST(test_diagnose_outcome_past_the_device_list)
+{
+	Trace t;
+	begin(&t, "ggml");
+	exec_(&t, 100, 1, "/opt/llama/llama-server", (const char *const[]){ "llama-server", NULL }, NULL);
+	char lines[4096] = "ggml_cuda_init: found 20 CUDA devices:\n";
+	for (int i = 0; i < 20; i++)
+		snprintf(lines + strlen(lines), sizeof(lines) - strlen(lines),
+			 "  Device %d: NVIDIA H200, compute capability 9.0, VMM: yes\n", i);
+	output(&t, 100, lines);
+	Report r = diagnose(&t);
+	ck_assert(r.outcome_stated);
+	ck_assert_uint_eq(r.n_devices, 16);
+	ck_assert_uint_eq(r.devices_omitted, 4);
+	ck_assert_str_eq(r.devices[15].id, "15");
+	ck_assert_ptr_nonnull(strstr(r.outcome_summary, "20 GPUs: NVIDIA H200; "));
+	ck_assert_ptr_nonnull(strstr(r.outcome_summary, "; and 4 more"));
+
+	char *text, err[512];
+	size_t len;
+	ck_assert_int_eq(report_metrics_render(&r, &text, &len), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\nvgpu_run_gpus 20\n"));
+	free(text);
+
+	ReportOutcomeExpectation twenty = { .gpus = 20 }, sixteen = { .gpus = 16 };
+	char *out;
+	size_t out_len;
+	FILE *f = open_memstream(&out, &out_len);
+	ck_assert_int_eq(report_check_all(&r, NULL, 0, &twenty, f, err, sizeof(err)), 0);
+	ck_assert_int_eq(report_check_all(&r, NULL, 0, &sixteen, f, err, sizeof(err)), 1);
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(out, "outcome: expected 16 GPUs, got 20 GPUs: "));
+	free(out);
+
+	/* kept across JSON */
+	ck_assert_int_eq(report_render_buffer(&r, REPORT_FORMAT_JSON, &text, &len), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\"devices_omitted\":4}"));
+	Report back;
+	ck_assert_msg(report_json_read_text(text, len, &back, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(back.devices_omitted, 4);
+	free(text);
+	report_done(&back);
+	report_done(&r);
+}
+END_TEST
+
 START_TEST(test_diagnose_rejects_unknown_schema)
 {
 	const char *text = "{\"seq\":1,\"event\":\"header\",\"schema\":\"vgpu-run/trace/2\"}\n";
@@ -839,6 +889,7 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_when_and_where);
 	tcase_add_test(tc, test_diagnose_pids_out_of_range);
 	tcase_add_test(tc, test_diagnose_outcome_statements);
+	tcase_add_test(tc, test_diagnose_outcome_past_the_device_list);
 	tcase_add_loop_test(tc, test_diagnose_gpu_traces, 0, sizeof(gpu_traces) / sizeof(gpu_traces[0]));
 	tcase_add_test(tc, test_diagnose_h200_traces);
 	tcase_add_loop_test(tc, test_diagnose_no_policy_no_crash, 0, 2);
