@@ -122,7 +122,8 @@ void worker_free(Worker *w)
 	free(w);
 }
 
-int worker_call(Worker *w, int (*fn)(void *arg), void *arg, void (*free_arg)(void *arg), uint64_t timeout_ns)
+int worker_call(Worker *w, int (*fn)(void *arg), void *arg, void (*free_arg)(void *arg), uint64_t timeout_ns,
+		int *ret_result)
 {
 	if (!w->cur) {
 		if (stuck_now >= WORKER_STUCK_MAX)
@@ -159,9 +160,9 @@ int worker_call(Worker *w, int (*fn)(void *arg), void *arg, void (*free_arg)(voi
 		w->stuck++;
 		return -ETIMEDOUT;
 	}
-	int r = t->result;
+	*ret_result = t->result;
 	pthread_mutex_unlock(&t->lock);
-	return r;
+	return 0;
 }
 
 unsigned worker_stuck(const Worker *w)

@@ -22,13 +22,16 @@ int worker_new(Worker **ret);
 /* Ends the idle thread; stuck ones end on their own. */
 void worker_free(Worker *w);
 
-/* FN(ARG)'s return, or -ETIMEDOUT when it did not end within TIMEOUT_NS.
- * On -ETIMEDOUT, ARG belongs to the stuck thread: it calls FREE_ARG(ARG)
- * once FN returns, and the caller must not touch ARG again.  Otherwise ARG
- * stays the caller's (FREE_ARG is not called), also on -EBUSY (FN was not
- * run: WORKER_STUCK_MAX threads are stuck already) and on -errno (no
- * thread could be started). */
-int worker_call(Worker *w, int (*fn)(void *arg), void *arg, void (*free_arg)(void *arg), uint64_t timeout_ns);
+/* Run FN(ARG) on W's thread, waiting at most TIMEOUT_NS.  0 when FN
+ * ended in time: its return is in *RET_RESULT, whatever it is (a job's own
+ * -EAGAIN or -ETIMEDOUT is no refusal of the worker's).  -ETIMEDOUT when
+ * it did not: ARG then belongs to the stuck thread, which calls
+ * FREE_ARG(ARG) once FN returns, and the caller must not touch ARG again.
+ * Otherwise ARG stays the caller's (FREE_ARG is not called), also on
+ * -EBUSY (FN was not run: WORKER_STUCK_MAX threads are stuck already) and
+ * on -errno (no thread could be started: pthread_create's EAGAIN). */
+int worker_call(Worker *w, int (*fn)(void *arg), void *arg, void (*free_arg)(void *arg), uint64_t timeout_ns,
+		int *ret_result);
 
 /* Calls of W that passed their limit so far. */
 unsigned worker_stuck(const Worker *w);

@@ -84,9 +84,10 @@ static void job_free(void *arg)
 	free(j);
 }
 
-/* Run OP on PATH.  Unless it timed out, *RET_JOB is the job, for the
- * caller to take the result from and free; a call refused because too
- * many threads are stuck counts as timed out too. */
+/* Run OP on PATH: its result.  Unless the worker could not run it in
+ * time, *RET_JOB is the job, for the caller to take the result from and
+ * free.  A call refused because too many threads are stuck, or for want
+ * of a thread, counts as timed out too: the file was not looked at. */
 static int call(Worker *w, FileOp op, const char *path, Job **ret_job)
 {
 	*ret_job = NULL;
@@ -96,15 +97,15 @@ static int call(Worker *w, FileOp op, const char *path, Job **ret_job)
 		return -ENOMEM;
 	}
 	j->op = op;
-	int r = worker_call(w, run_job, j, job_free, FILES_TIMEOUT_NS);
+	int result, r = worker_call(w, run_job, j, job_free, FILES_TIMEOUT_NS, &result);
 	if (r == -ETIMEDOUT)
 		return r;	/* the job is the stuck thread's now */
-	if (r == -EBUSY || r == -EAGAIN) {
+	if (r < 0) {
 		job_free(j);
 		return -ETIMEDOUT;
 	}
 	*ret_job = j;
-	return r;
+	return result;
 }
 
 int files_elf_facts(Worker *w, const char *path, ElfFacts *ret)
