@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/hostarch.h"
 #include "base/path.h"
 
@@ -194,17 +195,14 @@ static int check_owners(const char *real, char *err, size_t err_size)
 
 int shim_check(const char *path, char *err, size_t err_size)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		int r = -errno;
-		snprintf(err, err_size, "shim '%s': %s", path,
-			 r == -ENOENT ? "no such file" : strerror(-r));
-		return r;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	_cleanup_close_ int fd = open_regular(path);
+	if (fd == -EINVAL) {
 		snprintf(err, err_size, "shim '%s': not a regular file", path);
 		return -EINVAL;
+	}
+	if (fd < 0) {
+		snprintf(err, err_size, "shim '%s': %s", path, fd == -ENOENT ? "no such file" : strerror(-fd));
+		return fd;
 	}
 	char what[128];
 	const char *problem = elf_problem(fd, what, sizeof(what));

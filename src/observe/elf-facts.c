@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 
 /* Where the bytes come from: a file (pread) or a buffer (tests, fuzzing).
  * Regions are read on demand, so a 150 MB CUDA library costs a few
@@ -267,22 +268,14 @@ int elf_parse(const uint8_t *buf, size_t len, ElfFacts *ret)
  * *RET_FD. */
 static int source_open(const char *path, int *ret_fd, Source *src)
 {
-	/* never open what is not a regular file: opening a device (a GPU's
-	 * /dev/nvidia0, mapped by a scanner) can have side effects */
-	struct stat pre;
-	if (stat(path, &pre) < 0)
-		return neg_errno();
-	if (!S_ISREG(pre.st_mode))
-		return -ENOEXEC;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	/* never a device (a GPU's /dev/nvidia0, mapped by a scanner) */
+	int fd = open_regular(path);
 	if (fd < 0)
-		return neg_errno();
+		return fd == -EINVAL ? -ENOEXEC : fd;
 	*ret_fd = fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return neg_errno();
-	if (!S_ISREG(st.st_mode))
-		return -ENOEXEC;
 	*src = (Source){ .size = (uint64_t)st.st_size, .fd = fd };
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 
 typedef enum FileOp { OP_FACTS, OP_SYMBOLS, OP_STAT, OP_REALPATH, OP_HEAD } FileOp;
 
@@ -30,12 +31,9 @@ typedef struct Job {
  * never waits for a writer), its type checked before any read. */
 static int read_head(Job *j)
 {
-	_cleanup_close_ int fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+	_cleanup_close_ int fd = open_regular(j->path);
+	if (fd < 0)
+		return fd;
 	while (j->head_len < sizeof(j->head)) {
 		ssize_t n = read(fd, j->head + j->head_len, sizeof(j->head) - j->head_len);
 		if (n < 0 && errno == EINTR)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 
 /* glibc's execvp default when PATH is unset. */
 #define DEFAULT_PATH "/bin:/usr/bin"
@@ -68,15 +69,12 @@ int command_resolve(const char *name, const char *path_env, char *out, size_t si
 
 int command_interpreter(const char *path, char *out, size_t size)
 {
-	/* O_NONBLOCK: whatever PATH is, looking costs no wait */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return neg_errno();
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if (!S_ISREG(st.st_mode))
+	/* whatever PATH is, looking costs no wait */
+	_cleanup_close_ int fd = open_regular(path);
+	if (fd == -EINVAL)
 		return 0;
+	if (fd < 0)
+		return fd;
 	char line[256];
 	ssize_t n = read(fd, line, sizeof(line) - 1);
 	if (n < 2 || line[0] != '#' || line[1] != '!')

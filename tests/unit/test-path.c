@@ -1,11 +1,18 @@
-/* Unit tests: path normalisation and joining (pure), bounded tracee reads
- * (on our own memory: process_vm_readv works on oneself without ptrace). */
+/* Unit tests: path normalisation and joining (pure), opening regular
+ * files only, bounded tracee reads (on our own memory: process_vm_readv
+ * works on oneself without ptrace). */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/path.h"
 #include "tracer/mem.h"
 
@@ -113,6 +120,47 @@ START_TEST(test_mem_read_string_across_and_into_unmapped_page)
 }
 END_TEST
 
+/* A regular file opens, non-blocking; anything else is -EINVAL and is
+ * never opened at all (inotify sees no open of the FIFO). */
+START_TEST(test_open_regular_opens_nothing_else)
+{
+	char dir[] = "/tmp/vgpu-open-XXXXXX", file[64], fifo[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/lib.so", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.so", dir);
+	FILE *f = fopen(file, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("x", f);
+	fclose(f);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+
+	int fd = open_regular(file);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	char c;
+	ck_assert_int_eq(read(fd, &c, 1), 1);
+	close(fd);
+
+	int in = inotify_init1(IN_NONBLOCK);
+	ck_assert_int_ge(in, 0);
+	ck_assert_int_ge(inotify_add_watch(in, fifo, IN_OPEN), 0);
+	ck_assert_int_eq(open_regular(fifo), -EINVAL);
+	char ev[256];
+	ck_assert_int_eq(read(in, ev, sizeof(ev)), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(in);
+
+	ck_assert_int_eq(open_regular(dir), -EINVAL);
+	ck_assert_int_eq(open_regular("/dev/null"), -EINVAL);
+	char gone[80];
+	snprintf(gone, sizeof(gone), "%s/none.so", dir);
+	ck_assert_int_eq(open_regular(gone), -ENOENT);
+	unlink(file);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("path");
@@ -123,6 +171,7 @@ int main(void)
 	tcase_add_test(tc, test_path_join_relative_absolute_and_empty);
 	tcase_add_test(tc, test_path_base_name);
 	tcase_add_test(tc, test_path_base_of_socket_fd_is_ebadf);
+	tcase_add_test(tc, test_open_regular_opens_nothing_else);
 	tcase_add_test(tc, test_mem_read_string_across_and_into_unmapped_page);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
