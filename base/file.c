@@ -3,24 +3,27 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
 
-int open_regular(const char *path)
+int open_regular(const char *path, struct stat *ret_st)
 {
+	_cleanup_close_ int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return neg_errno();
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if (fstat(pfd, &st) < 0)
 		return neg_errno();
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	int fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return neg_errno();
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	return TAKE_FD(fd);
+	if (ret_st)
+		*ret_st = st;
+	return fd;
 }

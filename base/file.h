@@ -2,11 +2,15 @@
  * without being at its mercy. */
 #pragma once
 
-/* Open PATH for reading if it is a regular file: its fd, -EINVAL when it
- * is something else (a FIFO, a socket, a device, a directory), or -errno.
- * Its type is checked before the open, so a device is never opened (a
- * GPU's /dev/nvidia0 has side effects), and again on the open fd.  The
- * fd is O_NONBLOCK: a FIFO put there in between opens at once and is
- * refused, and a file under a lease or a mandatory lock gives EAGAIN
- * instead of a wait. */
-int open_regular(const char *path);
+#include <sys/stat.h>
+
+/* Open PATH for reading if it is a regular file: its fd (and its stat in
+ * *RET_ST, if not NULL), -EINVAL when it is something else (a FIFO, a
+ * socket, a device, a directory), or -errno.  Nothing else is ever
+ * opened for reading: the path is resolved once with O_PATH, which runs
+ * no driver's open (a GPU's /dev/nvidia0 has side effects) and never
+ * waits (a FIFO without a writer), the type is checked on that fd, and
+ * the very same file is then opened through /proc/self/fd, so a path
+ * swapped in between (a symlink flipped by a tracee) changes nothing.
+ * The fd is O_NONBLOCK: a file under a lease gives EAGAIN, not a wait. */
+int open_regular(const char *path, struct stat *ret_st);

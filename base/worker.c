@@ -56,10 +56,12 @@ static void *thread_main(void *p)
 		t->done = true;
 		t->job = false;
 		if (t->abandoned) {
-			/* the caller went on without us: what it left is ours */
+			/* the caller went on without us: what it left is
+			 * ours.  Counted down first, so that whoever sees the
+			 * argument freed also finds room for a new call. */
+			stuck_now--;
 			if (t->free_arg)
 				t->free_arg(t->arg);
-			stuck_now--;
 			break;
 		}
 		pthread_cond_broadcast(&t->cond);

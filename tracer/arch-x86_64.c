@@ -8,6 +8,7 @@
 #define AT(reg) offsetof(struct user_regs_struct, reg)
 
 _Static_assert(sizeof(struct user_regs_struct) <= sizeof(ArchRegs), "ArchRegs too small");
+_Static_assert(sizeof(((struct user_regs_struct *)0)->cs) == sizeof(uint64_t), "cs is read as 64 bits");
 
 const ArchFacts arch_facts = {
 	.audit = AUDIT_ARCH_X86_64,

@@ -46,6 +46,6 @@ void arch_set_sp(ArchRegs *r, uint64_t sp)
 
 void arch_set_arg(ArchRegs *r, unsigned n, uint64_t value)
 {
-	if (n < 6)
+	if (n < ELEMENTSOF(arch_facts.arg_at))
 		memcpy(r->raw + arch_facts.arg_at[n], &value, sizeof(value));
 }

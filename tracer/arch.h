@@ -22,8 +22,10 @@ typedef struct ArchFacts {
 				/* a 32-bit one (ia32, AArch32) */
 	size_t sp_at;		/* offsets into the register set */
 	size_t arg_at[6];	/* syscall arguments 0..5 */
-	size_t mode_at;		/* a register that must hold MODE for native code, */
-	uint64_t mode;		/* or SIZE_MAX when the size alone tells */
+	/* a 64-bit register that holds MODE for native code (x86's cs), or
+	 * SIZE_MAX when the set's size alone tells */
+	size_t mode_at;
+	uint64_t mode;
 } ArchFacts;
 
 /* This build's architecture. */

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +194,7 @@ static int check_owners(const char *real, char *err, size_t err_size)
 
 int shim_check(const char *path, char *err, size_t err_size)
 {
-	_cleanup_close_ int fd = open_regular(path);
+	_cleanup_close_ int fd = open_regular(path, NULL);
 	if (fd == -EINVAL) {
 		snprintf(err, err_size, "shim '%s': not a regular file", path);
 		return -EINVAL;

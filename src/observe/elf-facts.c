@@ -6,7 +6,6 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,13 +268,11 @@ int elf_parse(const uint8_t *buf, size_t len, ElfFacts *ret)
 static int source_open(const char *path, int *ret_fd, Source *src)
 {
 	/* never a device (a GPU's /dev/nvidia0, mapped by a scanner) */
-	int fd = open_regular(path);
+	struct stat st;
+	int fd = open_regular(path, &st);
 	if (fd < 0)
 		return fd == -EINVAL ? -ENOEXEC : fd;
 	*ret_fd = fd;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
 	*src = (Source){ .size = (uint64_t)st.st_size, .fd = fd };
 	return 0;
 }

@@ -4,7 +4,6 @@
 #include "observe/files.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +30,7 @@ typedef struct Job {
  * never waits for a writer), its type checked before any read. */
 static int read_head(Job *j)
 {
-	_cleanup_close_ int fd = open_regular(j->path);
+	_cleanup_close_ int fd = open_regular(j->path, NULL);
 	if (fd < 0)
 		return fd;
 	while (j->head_len < sizeof(j->head)) {
@@ -82,10 +81,11 @@ static void job_free(void *arg)
 	free(j);
 }
 
-/* Run OP on PATH: its result.  Unless the worker could not run it in
- * time, *RET_JOB is the job, for the caller to take the result from and
- * free.  A call refused because too many threads are stuck, or for want
- * of a thread, counts as timed out too: the file was not looked at. */
+/* Run OP on PATH: its result.  Unless the worker did not run it to its
+ * end, *RET_JOB is the job, for the caller to take the result from and
+ * free.  A call refused because too many threads are stuck counts as
+ * timed out too (they are stuck on a stalled file system); no thread to
+ * run it is its own error (EAGAIN: a limit on processes). */
 static int call(Worker *w, FileOp op, const char *path, Job **ret_job)
 {
 	*ret_job = NULL;
@@ -100,7 +100,7 @@ static int call(Worker *w, FileOp op, const char *path, Job **ret_job)
 		return r;	/* the job is the stuck thread's now */
 	if (r < 0) {
 		job_free(j);
-		return -ETIMEDOUT;
+		return r == -EBUSY ? -ETIMEDOUT : r;
 	}
 	*ret_job = j;
 	return result;

@@ -420,15 +420,18 @@ int observer_listing(Observer *o, const TracerEvent *ev, bool is_server, uint64_
 	for (size_t i = 0; i < n; i++)
 		if ((j->installs[j->n_installs] = strdup(o->policy->installs[i])))
 			j->n_installs++;
-	int result, r = worker_call(o->worker, listing_job_run, j, listing_job_free, FILES_TIMEOUT_NS, &result);
+	int ignored;	/* the job writes its own errors into its event */
+	int r = worker_call(o->worker, listing_job_run, j, listing_job_free, FILES_TIMEOUT_NS, &ignored);
 	if (r < 0) {
-		/* the directory stalls (the stuck thread keeps the job), or
-		 * no thread could look: the event says so, as a time-out */
+		/* the directory stalls (the stuck thread keeps the job; too
+		 * many stuck is a time-out too), or no thread could look: the
+		 * event says so */
 		if (r != -ETIMEDOUT)
 			listing_job_free(j);
+		char b[32];
 		observe_event_begin(w, seq, ev, "listing");
 		json_kv_string(w, "path", root);
-		json_kv_string(w, "error", "ETIMEDOUT");
+		json_kv_string(w, "error", r == -EBUSY ? "ETIMEDOUT" : names_errno(-r, b, sizeof(b)));
 		json_object_end(w);
 		return 1;
 	}

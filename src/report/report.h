@@ -145,8 +145,8 @@ typedef struct Report {
 	char *outcome_summary;
 	ReportDevice *devices;
 	size_t n_devices;
-	uint64_t devices_omitted;	/* stated past the first 16 (the GPU count is */
-					/* n_devices + devices_omitted: report_gpus) */
+	/* devices stated past the 16 listed; the GPU count is report_gpus() */
+	uint64_t devices_omitted;
 	bool complete;			/* the whole run: the trace's stats line was read */
 	char *hostname, *arch, *kernel;	/* the host it ran on (NULL: not recorded) */
 	char *started_at, *written_at;	/* RFC 3339 UTC (walltime.h) */
@@ -195,5 +195,7 @@ void report_device_copy(const ReportDevice *from, ReportDevice *to);
  * list's cap. */
 static inline uint64_t report_gpus(const Report *r)
 {
-	return (uint64_t)r->n_devices + r->devices_omitted;
+	/* a report from elsewhere may say anything: no wrap to a small count */
+	uint64_t n = r->n_devices;
+	return r->devices_omitted > UINT64_MAX - n ? UINT64_MAX : n + r->devices_omitted;
 }

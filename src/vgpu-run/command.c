@@ -2,7 +2,6 @@
 #include "vgpu-run/command.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,7 +69,7 @@ int command_resolve(const char *name, const char *path_env, char *out, size_t si
 int command_interpreter(const char *path, char *out, size_t size)
 {
 	/* whatever PATH is, looking costs no wait */
-	_cleanup_close_ int fd = open_regular(path);
+	_cleanup_close_ int fd = open_regular(path, NULL);
 	if (fd == -EINVAL)
 		return 0;
 	if (fd < 0)

@@ -134,8 +134,10 @@ START_TEST(test_open_regular_opens_nothing_else)
 	fclose(f);
 	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
 
-	int fd = open_regular(file);
+	struct stat st;
+	int fd = open_regular(file, &st);
 	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(st.st_size, 1);
 	ck_assert(fcntl(fd, F_GETFL) & O_NONBLOCK);
 	char c;
 	ck_assert_int_eq(read(fd, &c, 1), 1);
@@ -144,17 +146,28 @@ START_TEST(test_open_regular_opens_nothing_else)
 	int in = inotify_init1(IN_NONBLOCK);
 	ck_assert_int_ge(in, 0);
 	ck_assert_int_ge(inotify_add_watch(in, fifo, IN_OPEN), 0);
-	ck_assert_int_eq(open_regular(fifo), -EINVAL);
+	ck_assert_int_eq(open_regular(fifo, NULL), -EINVAL);
 	char ev[256];
 	ck_assert_int_eq(read(in, ev, sizeof(ev)), -1);
 	ck_assert_int_eq(errno, EAGAIN);
+	/* the control: an open for reading is seen */
+	int ffd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(ffd, 0);
+	close(ffd);
+	ck_assert_int_gt(read(in, ev, sizeof(ev)), 0);
 	close(in);
 
-	ck_assert_int_eq(open_regular(dir), -EINVAL);
-	ck_assert_int_eq(open_regular("/dev/null"), -EINVAL);
+	ck_assert_int_eq(open_regular(dir, NULL), -EINVAL);
+	ck_assert_int_eq(open_regular("/dev/null", NULL), -EINVAL);
 	char gone[80];
 	snprintf(gone, sizeof(gone), "%s/none.so", dir);
-	ck_assert_int_eq(open_regular(gone), -ENOENT);
+	ck_assert_int_eq(open_regular(gone, NULL), -ENOENT);
+	/* a symlink to a device: not followed into an open */
+	char link[80];
+	snprintf(link, sizeof(link), "%s/libcuda.so.1", dir);
+	ck_assert_int_eq(symlink("/dev/null", link), 0);
+	ck_assert_int_eq(open_regular(link, NULL), -EINVAL);
+	unlink(link);
 	unlink(file);
 	unlink(fifo);
 	rmdir(dir);

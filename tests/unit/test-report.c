@@ -959,6 +959,22 @@ START_TEST(test_report_outcome_round_trip_diff_and_check)
 			      "\"changes\":[],\"details\":[]}\n");
 	free(out);
 	report_done(&c);
+	/* the same listed devices and more past the list: a change */
+	outcome_report(&c, true, (const char *const[]){ "CUDA0=NVIDIA H200", NULL });
+	c.devices_omitted = 3;
+	ck_assert_int_eq(run_diff(&a, &c, false, &out), 1);
+	ck_assert_str_eq(out, "outcome: n GPUs: ... -> n GPUs: ...\n");
+	free(out);
+	/* a count past 2^64 reads as the most, never as a small one */
+	c.devices_omitted = UINT64_MAX;
+	ReportOutcomeExpectation one = { .gpus = 1, .device = NULL };
+	size_t n_out = 0;
+	FILE *f1 = open_memstream(&out, &n_out);
+	ck_assert_int_eq(report_check_all(&c, NULL, 0, &one, f1, err, sizeof(err)), 1);
+	fclose(f1);
+	free(out);
+	ck_assert_uint_eq(report_gpus(&c), UINT64_MAX);
+	report_done(&c);
 
 	/* check */
 	struct {

@@ -13,6 +13,8 @@
 
 #define MS 1000000ull
 
+#define LONG (30000 * MS)	/* for calls that end at once: any machine load */
+
 static atomic_int ran, freed;
 
 static int returns_arg(void *arg)
@@ -30,7 +32,6 @@ static void count_free(void *arg)
 /* Waits until the pipe whose read end ARG points to is readable. */
 static int waits(void *arg)
 {
-	atomic_fetch_add(&ran, 1);
 	struct pollfd p = { *(int *)arg, POLLIN, 0 };
 	(void)poll(&p, 1, 10000);
 	return 7;
@@ -52,7 +53,7 @@ START_TEST(test_worker_job_errors_are_results)
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		int v = values[i], result = 12345;
 		atomic_store(&freed, 0);
-		ck_assert_int_eq(worker_call(w, returns_arg, &v, count_free, 1000 * MS, &result), 0);
+		ck_assert_int_eq(worker_call(w, returns_arg, &v, count_free, LONG, &result), 0);
 		ck_assert_int_eq(result, values[i]);
 		ck_assert_int_eq(atomic_load(&freed), 0);	/* ARG stays the caller's */
 	}
@@ -69,7 +70,6 @@ START_TEST(test_worker_stuck_call_times_out_and_frees_later)
 	int fds[2];
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_eq(worker_new(&w), 0);
-	atomic_store(&ran, 0);
 	atomic_store(&freed, 0);
 	int *arg = malloc(sizeof(*arg)), result = 12345;
 	*arg = fds[0];
@@ -79,7 +79,7 @@ START_TEST(test_worker_stuck_call_times_out_and_frees_later)
 	ck_assert_int_eq(atomic_load(&freed), 0);
 
 	int v = 3;
-	ck_assert_int_eq(worker_call(w, returns_arg, &v, NULL, 1000 * MS, &result), 0);
+	ck_assert_int_eq(worker_call(w, returns_arg, &v, NULL, LONG, &result), 0);
 	ck_assert_int_eq(result, 3);
 
 	ck_assert_int_eq(write(fds[1], "x", 1), 1);
@@ -93,32 +93,40 @@ START_TEST(test_worker_stuck_call_times_out_and_frees_later)
 END_TEST
 
 /* WORKER_STUCK_MAX threads stuck: -EBUSY without running the job, until
- * a stuck thread is let go. */
+ * one stuck thread is let go. */
 START_TEST(test_worker_refuses_past_stuck_max_until_one_ends)
 {
 	Worker *w;
-	int fds[2];
-	ck_assert_int_eq(pipe(fds), 0);
+	int fds[WORKER_STUCK_MAX][2], result;
 	ck_assert_int_eq(worker_new(&w), 0);
 	atomic_store(&freed, 0);
-	int arg = fds[0], result;
-	for (int i = 0; i < WORKER_STUCK_MAX; i++)
-		ck_assert_int_eq(worker_call(w, waits, &arg, count_free, 20 * MS, &result), -ETIMEDOUT);
+	for (int i = 0; i < WORKER_STUCK_MAX; i++) {
+		ck_assert_int_eq(pipe(fds[i]), 0);
+		ck_assert_int_eq(worker_call(w, waits, &fds[i][0], count_free, 20 * MS, &result), -ETIMEDOUT);
+	}
 	atomic_store(&ran, 0);
 	int v = 1;
-	ck_assert_int_eq(worker_call(w, returns_arg, &v, count_free, 1000 * MS, &result), -EBUSY);
+	ck_assert_int_eq(worker_call(w, returns_arg, &v, count_free, LONG, &result), -EBUSY);
 	ck_assert_int_eq(atomic_load(&ran), 0);
 	ck_assert_int_eq(atomic_load(&freed), 0);
 
-	ck_assert_int_eq(write(fds[1], "x", 1), 1);	/* lets every one go */
+	ck_assert_int_eq(write(fds[3][1], "x", 1), 1);	/* one of them goes */
+	wait_freed(1);
+	ck_assert_int_eq(atomic_load(&freed), 1);
+	ck_assert_int_eq(worker_call(w, returns_arg, &v, NULL, LONG, &result), 0);
+	ck_assert_int_eq(result, 1);
+	ck_assert_int_eq(atomic_load(&ran), 1);
+	ck_assert_uint_eq(worker_stuck(w), WORKER_STUCK_MAX);
+
+	for (int i = 0; i < WORKER_STUCK_MAX; i++)
+		ck_assert_int_eq(write(fds[i][1], "x", 1), 1);
 	wait_freed(WORKER_STUCK_MAX);
 	ck_assert_int_eq(atomic_load(&freed), WORKER_STUCK_MAX);
-	ck_assert_int_eq(worker_call(w, returns_arg, &v, NULL, 1000 * MS, &result), 0);
-	ck_assert_int_eq(result, 1);
-	ck_assert_uint_eq(worker_stuck(w), WORKER_STUCK_MAX);
 	worker_free(w);
-	close(fds[0]);
-	close(fds[1]);
+	for (int i = 0; i < WORKER_STUCK_MAX; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+	}
 }
 END_TEST
 
