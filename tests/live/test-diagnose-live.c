@@ -15,6 +15,7 @@
 #include <fnmatch.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 typedef struct Expect {
 	const char *dir, *verdict, *reason, *detail;	/* detail: a substring */
@@ -950,9 +951,5 @@ int main(void)
 	tcase_add_test(rep, test_report_rewritten_during_the_run);
 	tcase_add_test(rep, test_outputs_match_schemas);
 	suite_add_tcase(s, rep);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

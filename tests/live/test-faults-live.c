@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 #define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 #define MIB 1024L		/* ru_maxrss is in KiB */
@@ -619,9 +620,5 @@ int main(void)
 	tcase_add_test(tc, test_discover_only_report_to_dev_full_exits_125);
 	tcase_add_test(tc, test_elf_events_memory_bounded);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 /* A fresh directory for one test. */
 static void workdir(char *out, size_t size, const char *name)
@@ -416,9 +417,5 @@ int main(void)
 	tcase_add_test(tc, test_report_and_trace_on_one_file_is_refused);
 	tcase_add_test(tc, test_rotated_trace_keeps_recent_pieces_each_readable);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

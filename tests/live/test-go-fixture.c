@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 #define GOROUTINES 50
 #define CHILDREN 20
@@ -77,9 +78,5 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_go_fixture_traced_equals_untraced);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

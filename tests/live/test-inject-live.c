@@ -17,6 +17,7 @@
 
 #include "base/hostarch.h"
 #include "harness.h"
+#include "../check-run.h"
 
 static char root[512], shim[600];
 
@@ -685,9 +686,5 @@ int main(void)
 	tcase_add_test(tc, test_inject_corner_cases);
 	tcase_add_loop_test(tc, test_inject_go_children, 0, 2);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 #define R36 "# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan 8"
 
@@ -175,9 +176,5 @@ int main(void)
 	tcase_add_test(tc, test_jetpack_from_the_environment);
 	tcase_add_test(tc, test_platform_file_read_as_the_process_sees_it);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 /* An install of bench/longrun-server as ROOT/bin/ollama, with a cuda_v13
  * backend (a real ELF shared object) and a CPU one at the root. */
@@ -250,9 +251,5 @@ int main(void)
 	tcase_add_test(tc, test_wrappers_give_the_direct_verdicts);
 	tcase_add_test(tc, test_killed_run_trace_is_incomplete);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

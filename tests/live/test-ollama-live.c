@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 static char root[512];
 
@@ -257,9 +258,5 @@ int main(void)
 	tcase_add_test(tc, test_ollama_default_discovery_facts);
 	tcase_add_test(tc, test_ollama_llm_library_limits_probes);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

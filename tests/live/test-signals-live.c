@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 /* The contract, written out here rather than taken from vgpu-run: every
  * catchable signal but these is forwarded (SIGUSR1 only without -o). */
@@ -337,9 +338,5 @@ int main(void)
 	tcase_add_test(disc, test_discover_only_without_discovery_exits_124_at_its_time_limit);
 	tcase_add_test(disc, test_discover_only_with_unwritable_report_exits_125_with_one_line);
 	suite_add_tcase(s, disc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "../check-run.h"
 
 #define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -845,9 +846,5 @@ int main(void)
 	tcase_add_test(limits, test_address_space_limits);
 	tcase_add_test(limits, test_report_on_full_filesystem);
 	suite_add_tcase(s, limits);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

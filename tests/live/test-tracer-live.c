@@ -15,6 +15,7 @@
 
 #include "base/hostarch.h"
 #include "harness.h"
+#include "../check-run.h"
 
 #define ARGV(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
@@ -762,9 +763,5 @@ int main(void)
 	/* A tracee killed by SIGSEGV must not leave core files around. */
 	struct rlimit no_core = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &no_core);
-	SRunner *sr = srunner_create(live_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(live_suite());
 }

@@ -11,6 +11,7 @@
 #include "vgpu-run/cli.h"
 #include "vgpu-run/command.h"
 #include "vgpu-report/options.h"
+#include "../check-run.h"
 
 #define ARGS(...) ((char *[]){ "vgpu-run", __VA_ARGS__, NULL })
 
@@ -362,9 +363,5 @@ int main(void)
 	tcase_add_loop_test(tc, test_report_options_reject_with_one_line, 0,
 			    sizeof(report_bad_cases) / sizeof(report_bad_cases[0]));
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

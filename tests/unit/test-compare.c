@@ -14,6 +14,7 @@
 #include "report/report-json.h"
 
 #include "report-build.h"
+#include "../check-run.h"
 
 /* ---- diff ---- */
 
@@ -361,9 +362,5 @@ int main(void)
 	tcase_add_test(tc, test_report_expectation_parse_fields);
 	tcase_add_test(tc, test_report_outcome_round_trip_diff_and_check);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -18,6 +18,7 @@
 #include "report/report-text.h"
 
 #include "trace-build.h"
+#include "../check-run.h"
 
 START_TEST(test_diagnose_overlap_drops_cuda_v12)
 {
@@ -556,9 +557,5 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_h200_traces);
 	tcase_add_loop_test(tc, test_diagnose_no_policy_no_crash, 0, 2);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

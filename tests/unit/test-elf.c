@@ -14,6 +14,7 @@
 #include "observe/elf-facts.h"
 #include "observe/ldcache.h"
 #include "observe/observe.h"
+#include "../check-run.h"
 
 static bool has(char *const *v, size_t n, const char *s)
 {
@@ -249,9 +250,5 @@ int main(void)
 	tcase_add_test(tc, test_observe_library_names);
 	tcase_add_test(tc, test_ldcache_real_and_built);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

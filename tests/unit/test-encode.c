@@ -13,6 +13,7 @@
 #include "trace/trace-json.h"
 #include "tracer/names.h"
 #include "tracer/syscalls.h"
+#include "../check-run.h"
 
 static const char *enc_string(JsonWriter *w, const char *s, size_t len)
 {
@@ -218,9 +219,5 @@ int main(void)
 	tcase_add_test(tc, test_names_flags_signals_errnos);
 	tcase_add_test(tc, test_syscall_table_sorted_unique_and_resolvable);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "report/report-metrics.h"
+#include "../check-run.h"
 
 static char *render(const Report *r)
 {
@@ -108,9 +109,5 @@ int main(void)
 	tcase_add_test(tc, test_metrics_samples);
 	tcase_add_test(tc, test_metrics_empty_report);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

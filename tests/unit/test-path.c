@@ -15,6 +15,7 @@
 #include "base/file.h"
 #include "base/path.h"
 #include "tracer/mem.h"
+#include "../check-run.h"
 
 static const struct {
 	const char *in, *out;
@@ -187,9 +188,5 @@ int main(void)
 	tcase_add_test(tc, test_open_regular_opens_nothing_else);
 	tcase_add_test(tc, test_mem_read_string_across_and_into_unmapped_page);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "trace-build.h"
+#include "../check-run.h"
 
 /* Ollama's JetPack branch (policy filter-platform): an Ollama install
  * on a host of ARCH, whose server has ENV (NAME, VALUE pairs) and read
@@ -151,9 +152,5 @@ int main(void)
 	tcase_add_test(tc, test_diagnose_jetpack);
 	tcase_add_test(tc, test_diagnose_by_the_traced_hosts_arch);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

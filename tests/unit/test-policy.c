@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "policy/policy.h"
+#include "../check-run.h"
 
 #define MINIMAL "name = x\nbackend-file = libggml-*.so\nscanner = any\n"
 
@@ -598,9 +599,5 @@ int main(void)
 	tcase_add_test(tc, test_policy_find_by_name_and_path);
 	tcase_add_test(tc, test_policy_find_shipped);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -19,6 +19,7 @@
 #include "report/report-text.h"
 
 #include "report-build.h"
+#include "../check-run.h"
 
 /* ---- building reports by hand ---- */
 
@@ -668,9 +669,5 @@ int main(void)
 	tcase_add_test(tc, test_report_text_injection_and_color);
 	tcase_add_test(tc, test_report_color_when);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -14,6 +14,7 @@
 
 #include "base/hostarch.h"
 #include "inject/shim.h"
+#include "../check-run.h"
 
 START_TEST(test_shim_real_env_names)
 {
@@ -233,9 +234,5 @@ int main(void)
 	tcase_add_test(tc, test_shim_check_file_kinds);
 	tcase_add_test(tc, test_shim_check_owners_as_root);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

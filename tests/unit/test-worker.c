@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/worker.h"
+#include "../check-run.h"
 
 #define MS 1000000ull
 
@@ -138,9 +139,5 @@ int main(void)
 	tcase_add_test(tc, test_worker_stuck_call_times_out_and_frees_later);
 	tcase_add_test(tc, test_worker_refuses_past_stuck_max_until_one_ends);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }
