@@ -195,6 +195,15 @@ json_object *trace_find(const Trace *t, const char *event, const char *key, cons
 	return NULL;
 }
 
+void trace_assert_whole(const Trace *t)
+{
+	ck_assert_uint_ge(t->n, 2);
+	ck_assert(ev_is(t->ev[0], "header"));
+	for (size_t i = 0; i < t->n; i++)
+		ck_assert_int_eq(ev_int(t->ev[i], "seq", -1), (long long)i + 1);
+	ck_assert(ev_is(t->ev[t->n - 1], "stats"));
+}
+
 size_t trace_count(const Trace *t, const char *event, const char *key, const char *value)
 {
 	size_t n = 0;

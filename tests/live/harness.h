@@ -61,6 +61,9 @@ bool ev_is(json_object *ev, const char *event);
 /* The first event of kind EVENT whose string field KEY equals VALUE. */
 json_object *trace_find(const Trace *t, const char *event, const char *key, const char *value);
 size_t trace_count(const Trace *t, const char *event, const char *key, const char *value);
+/* The trace is whole: a header, then seq 1, 2, 3, ... without a gap or a
+ * repeat, and the stats line last. */
+void trace_assert_whole(const Trace *t);
 /* Does PID's observe/mappings event list FILE (mapped when it ended)? */
 bool trace_mapped(const Trace *t, long long pid, const char *file);
 /* The directory NAME of a JSON report, or NULL. */
