@@ -27,3 +27,19 @@ int open_regular(const char *path, struct stat *ret_st)
 		*ret_st = st;
 	return fd;
 }
+
+ssize_t read_full(int fd, void *buf, size_t size)
+{
+	size_t len = 0;
+	while (len < size) {
+		ssize_t n = read(fd, (char *)buf + len, size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return neg_errno();
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	return (ssize_t)len;
+}

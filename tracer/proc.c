@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/path.h"
 #include "tracer-internal.h"
 
@@ -55,18 +56,11 @@ static int read_proc_file(const char *path, char *buf, size_t size, size_t *ret_
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return neg_errno();
-	size_t max = size - 1, len = 0;
-	while (len < max) {
-		ssize_t n = read(fd, buf + len, max - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return neg_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	size_t max = size - 1;
+	ssize_t n = read_full(fd, buf, max);
+	if (n < 0)
+		return (int)n;
+	size_t len = (size_t)n;
 	buf[len] = '\0';
 	*ret_truncated = len == max;
 	*ret_len = len;

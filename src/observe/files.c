@@ -33,16 +33,10 @@ static int read_head(Job *j)
 	_cleanup_close_ int fd = open_regular(j->path, NULL);
 	if (fd < 0)
 		return fd;
-	while (j->head_len < sizeof(j->head)) {
-		ssize_t n = read(fd, j->head + j->head_len, sizeof(j->head) - j->head_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		j->head_len += (size_t)n;
-	}
+	ssize_t n = read_full(fd, j->head, sizeof(j->head));
+	if (n < 0)
+		return (int)n;
+	j->head_len = (size_t)n;
 	return 0;
 }
 

@@ -7,13 +7,13 @@
 #include "observe/ldcache.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "base/hostarch.h"
 
 #define MAGIC "glibc-ld.so.cache1.1"
@@ -47,12 +47,10 @@ int ldcache_parse(const uint8_t *buf, size_t len, LdCache *ret)
 
 int ldcache_load(const char *path, LdCache *ret)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
 	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return neg_errno();
+	_cleanup_close_ int fd = open_regular(path, &st);
+	if (fd < 0)
+		return fd;
 	if (st.st_size < 0 || (uint64_t)st.st_size > LDCACHE_FILE_MAX)
 		return -EFBIG;
 	size_t len = (size_t)st.st_size, done = 0;

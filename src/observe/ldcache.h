@@ -20,7 +20,8 @@ typedef struct LdCache {
 /* Take a copy of BUF (LEN bytes) as a cache.  0; -EINVAL when it is not a
  * valid new-format cache; -ENOMEM. */
 int ldcache_parse(const uint8_t *buf, size_t len, LdCache *ret);
-/* Read and parse PATH; also -errno, -EFBIG. */
+/* Read and parse PATH, a regular file (anything else is -EINVAL and is
+ * never opened for reading); also -errno, -EFBIG. */
 int ldcache_load(const char *path, LdCache *ret);
 void ldcache_done(LdCache *c);
 

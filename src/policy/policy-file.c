@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "base/file.h"
 #include "policy/policy.h"
 
 int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size)
@@ -28,20 +29,12 @@ int policy_load_file(const char *path, Policy *ret, char *err, size_t err_size)
 		snprintf(err, err_size, "%s: out of memory", path);
 		return -ENOMEM;
 	}
-	size_t len = 0;
-	while (len < POLICY_FILE_MAX + 1) {
-		ssize_t n = read(fd, buf + len, POLICY_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int r = neg_errno();
-			snprintf(err, err_size, "%s: %s", path, strerror(-r));
-			return r;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	ssize_t n = read_full(fd, buf, POLICY_FILE_MAX + 1);
+	if (n < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror((int)-n));
+		return (int)n;
 	}
+	size_t len = (size_t)n;
 	if (len > POLICY_FILE_MAX) {
 		snprintf(err, err_size, "%s: larger than %d bytes", path, POLICY_FILE_MAX);
 		return -EFBIG;

@@ -175,6 +175,26 @@ START_TEST(test_open_regular_opens_nothing_else)
 }
 END_TEST
 
+/* read_full: up to SIZE bytes or the end, in as many reads as it takes
+ * (a pipe gives what was written in pieces). */
+START_TEST(test_read_full_to_size_or_end)
+{
+	int p[2];
+	char buf[16];
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "ab", 2), 2);
+	ck_assert_int_eq(write(p[1], "cde", 3), 3);
+	close(p[1]);
+	ck_assert_int_eq(read_full(p[0], buf, 4), 4);
+	ck_assert_int_eq(memcmp(buf, "abcd", 4), 0);
+	ck_assert_int_eq(read_full(p[0], buf, sizeof(buf)), 1);
+	ck_assert_int_eq(buf[0], 'e');
+	ck_assert_int_eq(read_full(p[0], buf, sizeof(buf)), 0);
+	close(p[0]);
+	ck_assert_int_eq(read_full(p[0], buf, sizeof(buf)), -EBADF);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("path");
@@ -186,6 +206,7 @@ int main(void)
 	tcase_add_test(tc, test_path_base_name);
 	tcase_add_test(tc, test_path_base_of_socket_fd_is_ebadf);
 	tcase_add_test(tc, test_open_regular_opens_nothing_else);
+	tcase_add_test(tc, test_read_full_to_size_or_end);
 	tcase_add_test(tc, test_mem_read_string_across_and_into_unmapped_page);
 	suite_add_tcase(s, tc);
 	return check_run(s);
