@@ -257,6 +257,8 @@ static void on_gone(Tracer *t, pid_t tid, int status)
 		t->n_held--;
 	}
 	if (tr && tr->tid == tr->tgid) {
+		/* a kill in flight against it first: the cause before the death */
+		stop_kills_of(t, tr->tgid, tr->tid);
 		TracerEvent ev = {
 			.kind = TRACER_EVENT_EXIT,
 			.exit = {

@@ -214,6 +214,31 @@ static void guard_tracer(Tracee *tr, const SyscallSpec *s, const uint64_t *args)
 	(void)arch_regs_set(tr->tid, &regs);
 }
 
+/* Is TID in a signal-sending syscall whose event is still owed? */
+static Tracee *sending(Tracer *t, pid_t tid)
+{
+	Tracee *s = tracee_find(&t->tracees, tid);
+	return s && s->in_syscall && s->pending.spec && s->pending.spec->decode == DECODE_SIGNAL &&
+			       !s->pending.emitted
+		       ? s
+		       : NULL;
+}
+
+/* Remember TID as a sender; a full list is first rid of those no longer
+ * sending (a list of in-flight calls: a few at most). */
+static void add_sender(Tracer *t, pid_t tid)
+{
+	if (t->n_senders == TRACER_SENDERS_MAX) {
+		size_t kept = 0;
+		for (size_t i = 0; i < t->n_senders; i++)
+			if (t->senders[i] != tid && sending(t, t->senders[i]))
+				t->senders[kept++] = t->senders[i];
+		t->n_senders = kept;
+	}
+	if (t->n_senders < TRACER_SENDERS_MAX)
+		t->senders[t->n_senders++] = tid;
+}
+
 int stop_seccomp(Tracer *t, Tracee *tr)
 {
 	struct __ptrace_syscall_info info;
@@ -239,9 +264,10 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 	p->spec = s;
 	p->nr = (long)nr;
 	memcpy(p->args, info.seccomp.args, sizeof(p->args));
-	if (s->decode == DECODE_SIGNAL)
+	if (s->decode == DECODE_SIGNAL) {
 		decode_signal(t, tr, s, p);
-	else {
+		add_sender(t, tr->tid);
+	} else {
 		decode_path(t, tr, s, p);
 		decode_flags(tr, s, p);
 		if (s->decode == DECODE_PATH && t->cfg.on_path)
@@ -249,6 +275,25 @@ int stop_seccomp(Tracer *t, Tracee *tr)
 	}
 	tr->in_syscall = true;
 	return PTRACE_SYSCALL;
+}
+
+void stop_kills_of(Tracer *t, pid_t tgid, pid_t tid)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < t->n_senders; i++) {
+		Tracee *s = sending(t, t->senders[i]);
+		if (!s)
+			continue;
+		if (s->pending.target != tgid && s->pending.target != tid) {
+			t->senders[kept++] = t->senders[i];
+			continue;
+		}
+		TracerEvent ev;
+		fill_syscall_event(&s->pending, &ev);
+		tracer_emit(t, s, &ev);
+		s->pending.emitted = true;
+	}
+	t->n_senders = kept;
 }
 
 void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result)
@@ -275,6 +320,10 @@ int stop_syscall_exit(Tracer *t, Tracee *tr)
 	struct __ptrace_syscall_info info;
 	if (!tr->in_syscall)
 		return PTRACE_CONT;	/* not ours to complete */
+	if (tr->pending.emitted) {
+		tracee_clear_pending(tr);	/* recorded at its target's death */
+		return PTRACE_CONT;
+	}
 	if (get_info(tr->tid, &info) < 0 || info.op != PTRACE_SYSCALL_INFO_EXIT) {
 		tracee_clear_pending(tr);
 		return PTRACE_CONT;

@@ -22,6 +22,8 @@ typedef struct PendingSyscall {
 	int path_error;
 	uint64_t flags;		/* openat2: read from struct open_how */
 	pid_t target;		/* signal senders: resolved pid */
+	bool emitted;		/* recorded before it returned (its target died */
+				/* first): its exit stop records nothing */
 } PendingSyscall;
 
 typedef struct Tracee {

@@ -14,6 +14,9 @@
 
 typedef struct ProcBuffers ProcBuffers;	/* proc.c */
 
+#define TRACER_SENDERS_MAX 64	/* signal senders in flight at once; past it, a */
+				/* kill may follow the death it caused in the trace */
+
 struct Tracer {
 	TracerConfig cfg;
 	int output_fds[TRACER_MAX_OUTPUT_FDS];
@@ -24,6 +27,11 @@ struct Tracer {
 	struct timespec t0;
 	TraceeTable tracees;
 	size_t n_held;		/* tasks held at their attach stop */
+	/* Tasks that entered a signal-sending syscall and may not have
+	 * returned yet (some entries stale: checked when read), so that a
+	 * death they cause is never recorded before them (stop_kills_of). */
+	pid_t senders[TRACER_SENDERS_MAX];
+	size_t n_senders;
 	TracerStats stats;
 
 	pid_t root;
@@ -75,6 +83,11 @@ int stop_seccomp(Tracer *t, Tracee *tr);
 int stop_syscall_exit(Tracer *t, Tracee *tr);
 /* Emit the pending syscall with a result (also used at exec). */
 void stop_emit_pending(Tracer *t, Tracee *tr, bool is_error, long result);
+/* Process TGID (or its task TID) is dying: emit now, without a result,
+ * every signal-sending syscall still in flight that targets it, so that
+ * the kill comes before the death in the trace; its return is then not
+ * recorded again. */
+void stop_kills_of(Tracer *t, pid_t tgid, pid_t tid);
 
 /* proc.c: facts read from /proc, into buffers made once (Tracer.proc). */
 int proc_buffers_new(ProcBuffers **ret);

@@ -239,6 +239,15 @@ static int mode_kill_child(void)
 	return waitpid(c, &st, 0) == c && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM ? 0 : 1;
 }
 
+/* Says "pid=N", then sends itself SIGKILL: a kill that never returns. */
+static int mode_sigkill_self(void)
+{
+	printf("pid=%d\n", (int)getpid());
+	fflush(stdout);
+	kill(getpid(), SIGKILL);
+	return 1;
+}
+
 static int term_code;
 
 static void on_term(int sig)
@@ -623,6 +632,8 @@ int main(int argc, char **argv)
 		return mode_stderr(arg);
 	if (!strcmp(mode, "kill-child"))
 		return mode_kill_child();
+	if (!strcmp(mode, "sigkill-self"))
+		return mode_sigkill_self();
 	if (!strcmp(mode, "nnp"))
 		return mode_nnp();
 	if (!strcmp(mode, "fake-server") && arg)

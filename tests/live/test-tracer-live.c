@@ -370,6 +370,38 @@ START_TEST(test_live_kill_recorded_with_target_and_signal)
 }
 END_TEST
 
+/* A kill recorded before the death it caused, also when the death
+ * reaches vgpu-run before the killer's return does (a Go server's kill
+ * of a runner under a loaded tracer: the diagnosis, which judges a
+ * process at its end, then missed the killer and the scanner time-out).
+ * The one order the kernel always gives: a process that sends itself
+ * SIGKILL dies without returning, and its kill is recorded at its death,
+ * without a result (before, not at all). */
+START_TEST(test_live_kill_recorded_before_the_death)
+{
+	RunResult r;
+	run_traced(ARGV(tracee(), "sigkill-self"), &r);
+	ck_assert(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGKILL);
+	int pid = 0;
+	ck_assert_int_eq(sscanf(r.out, "pid=%d", &pid), 1);
+	size_t kill_at = 0, exit_at = 0;
+	for (size_t i = 0; i < r.trace.n; i++) {
+		json_object *ev = r.trace.ev[i];
+		if (ev_is(ev, "syscall") && ev_int(ev, "target", 0) == pid && ev_str(ev, "signal") &&
+		    !strcmp(ev_str(ev, "signal"), "SIGKILL")) {
+			ck_assert_uint_eq(kill_at, 0);	/* recorded once */
+			kill_at = i;
+			ck_assert(!json_object_object_get_ex(ev, "result", NULL));
+		}
+		if (ev_is(ev, "exit") && ev_int(ev, "pid", 0) == pid)
+			exit_at = i;
+	}
+	ck_assert_uint_gt(kill_at, 0);
+	ck_assert_uint_gt(exit_at, kill_at);
+	run_result_free(&r);
+}
+END_TEST
+
 START_TEST(test_live_clone3_pidfd_send_signal_resolved)
 {
 	RunResult r;
@@ -736,6 +768,7 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_live_fstat_does_not_stop);
 	tcase_add_test(tc, test_live_stderr_output_captured);
 	tcase_add_test(tc, test_live_kill_recorded_with_target_and_signal);
+	tcase_add_test(tc, test_live_kill_recorded_before_the_death);
 	tcase_add_test(tc, test_live_clone3_pidfd_send_signal_resolved);
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_command);
 	tcase_add_test(tc, test_live_sigterm_forwarded_to_survivors_after_root_exit);
